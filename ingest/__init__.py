@@ -1,0 +1,1 @@
+"""Corpus → chunks: read source documents and split them into citable, structured chunks."""

@@ -1,0 +1,84 @@
+"""Typed records that cross the ingest → index boundary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Chunk kinds. Guidelines use all of them; other documents use "paragraph" and "preamble".
+KINDS = ("principle", "measure", "paragraph", "definition", "implementation-step", "preamble")
+# Who a measure is addressed to.
+ACTORS = ("national", "local-regional", "stakeholders", "all")
+# The eight pillars of the guidelines: stable keys used in filters, ids and the API.
+PILLARS = {
+    "thematic-1": "Prospérité partagée",
+    "thematic-2": "Durabilité, résilience et réponse aux crises",
+    "thematic-3": "Participation et collaboration citoyennes",
+    "thematic-4": "Droits humains numériques, équité et inclusion",
+    "enabling-1": "Gouvernance et réglementation",
+    "enabling-2": "Infrastructure publique numérique, données et services",
+    "enabling-3": "Habileté numérique et développement des compétences",
+    "enabling-4": "Budgétisation et financement",
+}
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document, as described by `corpus/documents.toml`."""
+
+    id: str  # short, stable, e.g. "hsp-ha-2-14"
+    title: str
+    lang: str  # "fr" | "en"
+    kind: str  # guidelines | resolution | executive-board-report | strategy | conference-report
+    source: str  # file name inside the corpus directory
+    symbol: str | None = None  # UN document symbol, e.g. "HSP/HA.2/14"
+    date: str | None = None  # ISO date
+    publisher: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Document":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Chunk:
+    """One citable unit: a lettered item, a numbered paragraph, a glossary term, ...
+
+    `text` is what an official reads; `context` is what a reader needs to understand the
+    item on its own (lead-in sentence, pillar title). The index embeds both, the answer
+    shows `text`.
+    """
+
+    id: str  # "{doc_id}:{paragraph}[.{item}]", e.g. "hsp-ha-2-14:40.b"; stable across runs
+    doc_id: str
+    text: str
+    lang: str
+    citation: str  # e.g. "HSP/HA.2/14, para. 40 (b)"
+    kind: str  # one of KINDS
+    order: int  # position in its document, for neighbours and stable sorting
+    section: list[str] = field(default_factory=list)  # headings from the top down to this chunk
+    paragraph: str | None = None  # "40"
+    item: str | None = None  # "b"
+    page: int | None = None
+    pillar: str | None = None  # key of PILLARS
+    actor: str | None = None  # one of ACTORS, for measures
+    context: str = ""
+    notes: list[str] = field(default_factory=list)  # footnotes cited by this chunk
+
+    @property
+    def pillar_type(self) -> str | None:
+        return self.pillar.split("-")[0] if self.pillar else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pillar_type"] = self.pillar_type
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Chunk":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,1 @@
+"""Index → people: the command line, the HTTP API and the web page."""

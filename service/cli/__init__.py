@@ -1,0 +1,20 @@
+"""`boussole` command line: a thin layer over the library.
+
+Each command group lives in its own module; heavy libraries (torch, faiss) are imported
+inside the commands so that `boussole --help` is instant.
+"""
+
+import click
+
+from service.cli import corpus_cmds, eval_cmds, index_cmds, serve_cmds
+
+
+@click.group()
+@click.version_option(package_name="boussole")
+def cli() -> None:
+    """Boussole: find the UN-Habitat smart-city guidance that answers a city's problem."""
+
+
+for module in (corpus_cmds, index_cmds, serve_cmds, eval_cmds):
+    for command in module.COMMANDS:
+        cli.add_command(command)

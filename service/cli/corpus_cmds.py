@@ -1,0 +1,3 @@
+"""`boussole` corpus commands."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""`boussole` eval commands."""
+
+COMMANDS: list = []

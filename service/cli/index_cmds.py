@@ -1,0 +1,3 @@
+"""`boussole` index commands."""
+
+COMMANDS: list = []

