@@ -26,3 +26,7 @@ class QueryError(BoussoleError):
         super().__init__(message)
         self.field = field
         self.valid = valid or []
+
+
+class ChunkNotFound(BoussoleError):
+    """No chunk with that id in the index."""

@@ -29,6 +29,7 @@ class Hit:
     score: float  # fused score, higher is better; comparable within one result list only
     rank: int  # 1-based
     dense_score: float | None = None  # cosine similarity of query and chunk, when known
+    duplicates: tuple[str, ...] = ()  # ids of near-identical chunks folded into this hit
 
 
 @dataclass

@@ -1,0 +1,118 @@
+"""Chunks → index directory: embed (with cache), build FAISS and BM25, seal with a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from index import store
+from index.cache import EmbeddingCache, text_key
+from index.dense import DenseIndex
+from index.embedder import Embedder
+from index.lexical import LexicalIndex
+from index.text import embedding_text, lexical_text
+from ingest.models import Chunk, Document
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    manifest: store.Manifest
+    embedded: int  # chunks embedded in this build
+    reused: int  # chunks whose vectors came from the cache
+    seconds: float
+
+
+def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document]) -> str:
+    digest = hashlib.sha256()
+    for document in documents:
+        digest.update(json.dumps(document.to_dict(), sort_keys=True, ensure_ascii=False).encode())
+    for chunk in chunks:
+        digest.update(json.dumps(chunk.to_dict(), sort_keys=True, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def is_fresh(index_dir: Path, chunks: Sequence[Chunk], documents: Sequence[Document], fingerprint: str) -> bool:
+    """True when the index was built from exactly these chunks with exactly this model."""
+    try:
+        manifest = store.read_manifest(index_dir)
+        store.verify_files(index_dir, manifest)
+    except Exception:  # noqa: BLE001 - any unreadable index is simply not fresh
+        return False
+    return manifest.corpus_hash == corpus_hash(chunks, documents) and manifest.model_fingerprint == fingerprint
+
+
+def embed_chunks(
+    chunks: Sequence[Chunk],
+    documents: Sequence[Document],
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, int]:
+    """Vectors for the chunks, in order; returns (vectors, how many were embedded now)."""
+    by_id = {d.id: d for d in documents}
+    texts = [embedding_text(c, by_id.get(c.doc_id)) for c in chunks]
+    keys = [text_key(t) for t in texts]
+    missing = [i for i, key in enumerate(keys) if cache.get(key) is None]
+    if missing:
+        if progress:
+            progress(f"embedding {len(missing)} chunks ({len(chunks) - len(missing)} from cache)")
+        fresh = embedder.embed_documents([texts[i] for i in missing])
+        for i, vector in zip(missing, fresh):
+            cache.put(keys[i], np.asarray(vector, dtype=np.float32))
+    vectors = np.stack([cache.get(key) for key in keys]).astype(np.float32) if keys else np.zeros((0, embedder.dim), np.float32)
+    cache.save(keep=set(keys))
+    return vectors, len(missing)
+
+
+def build_index(
+    chunks: Sequence[Chunk],
+    documents: Sequence[Document],
+    embedder: Embedder,
+    index_dir: Path,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    if not chunks:
+        raise ValueError("no chunks to index: ingest the corpus first")
+    started = time.perf_counter()
+    cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
+    vectors, embedded = embed_chunks(chunks, documents, embedder, cache, progress)
+    if progress:
+        progress("building FAISS and BM25 indexes")
+    staging = store.staging_dir(index_dir)
+    try:
+        DenseIndex.build(vectors).save(staging / store.DENSE_FILE)
+        LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks]).save(staging / store.LEXICAL_DIR)
+        with open(staging / store.CHUNKS_FILE, "w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        (staging / store.DOCUMENTS_FILE).write_text(
+            json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        manifest = store.Manifest(
+            schema_version=store.SCHEMA_VERSION,
+            model_id=embedder.model_id,
+            model_fingerprint=embedder.fingerprint,
+            dim=int(vectors.shape[1]),
+            corpus_hash=corpus_hash(chunks, documents),
+            chunk_count=len(chunks),
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - started, 3),
+            libraries=store.library_versions(),
+        )
+        manifest = store.commit(staging, index_dir, manifest)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BuildReport(manifest, embedded, len(chunks) - embedded, time.perf_counter() - started)

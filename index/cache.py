@@ -1,0 +1,53 @@
+"""Embedding cache keyed by (model fingerprint, text hash).
+
+Rebuilding after adding one document should embed only that document's chunks: on two
+CPU cores embedding is the slow part of a build, everything else takes a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._vectors: dict[str, np.ndarray] = {}
+        if path is not None and path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    self._vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
+            except (OSError, ValueError, KeyError):
+                self._vectors = {}  # a damaged cache only costs time: start afresh
+
+    @classmethod
+    def for_model(cls, cache_dir: Path | None, fingerprint: str) -> "EmbeddingCache":
+        if cache_dir is None:
+            return cls(None)
+        return cls(cache_dir / "embeddings" / f"{fingerprint[:24]}.npz")
+
+    def get(self, key: str) -> np.ndarray | None:
+        return self._vectors.get(key)
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        self._vectors[key] = vector
+
+    def save(self, keep: set[str] | None = None) -> None:
+        """Write atomically; `keep` limits the cache to the keys still in use."""
+        if self.path is None or not self._vectors:
+            return
+        keys = sorted(k for k in self._vectors if keep is None or k in keep)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".cache-", suffix=".npz", dir=self.path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
+        os.replace(tmp, self.path)
