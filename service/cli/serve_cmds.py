@@ -1,3 +1,46 @@
-"""`boussole` serve commands."""
+"""`boussole serve`: the HTTP API and the web page, with uvicorn."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import logging
+
+import click
+
+from service.cli.options import data_dir_option, model_option
+from service.settings import Settings
+
+
+@click.command()
+@click.option(
+    "--host", default=None, envvar="BOUSSOLE_HOST", help="Interface to listen on (default 127.0.0.1; env BOUSSOLE_HOST)."
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, envvar="BOUSSOLE_PORT",
+    help="Port (default 8000; env BOUSSOLE_PORT).",
+)
+@data_dir_option
+@model_option
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+    show_default=True,
+)
+def serve(host: str | None, port: int | None, data_dir, model: str | None, log_level: str) -> None:
+    """Serve the API (/v1/..., docs at /docs) and the web page (/) over a built index."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, model=model)
+    if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):
+        raise click.ClickException(
+            f"No index in {settings.index_dir}: run `boussole build` first "
+            "(or point --data-dir / BOUSSOLE_DATA_DIR at a built data folder)."
+        )
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    click.echo(f"Boussole on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=log_level
+    )
+
+
+COMMANDS = [serve]

@@ -1,0 +1,116 @@
+"""The FastAPI application factory.
+
+`create_app(settings)` builds an app with no module-level state: the searcher is opened in
+the lifespan and put on `app.state`, routes reach it through `routes.get_searcher` (a
+dependency tests override), errors go through `errors_http`. `uvicorn --factory
+service.app:create_app_from_env` and `boussole serve` both use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from index.models import Filters, SearchResult
+from ingest.errors import BoussoleError
+from ingest.models import Chunk, Document
+from service import errors_http, routes
+from service.recommend import SearchBackend
+from service.settings import Settings
+
+log = logging.getLogger("boussole.service")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_BODY_BYTES = 64 * 1024  # a 2,000-character query is at most 8 KiB of UTF-8
+
+SearcherOpener = Callable[[Settings], SearchBackend]
+
+
+def open_index(settings: Settings) -> SearchBackend:
+    """Open the index built by `boussole build` (imports torch and faiss: slow)."""
+    from index.searcher import Searcher
+
+    return Searcher.open(settings.index_dir, settings.models_dir, model=settings.model)
+
+
+class SerializedSearcher:
+    """One query at a time: the tokenizer and the model are not safe to share between the
+    threadpool's threads ("Already borrowed"), and with 2 cores parallel queries would only
+    compete for them anyway."""
+
+    def __init__(self, inner: SearchBackend):
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    @property
+    def documents(self) -> list[Document]:
+        return self._inner.documents
+
+    def search(
+        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid"
+    ) -> SearchResult:
+        with self._lock:
+            return self._inner.search(query, k=k, filters=filters, mode=mode)
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        return self._inner.chunk(chunk_id)
+
+    def neighbours(self, chunk_id: str, before: int = 2, after: int = 2) -> list[Chunk]:
+        return self._inner.neighbours(chunk_id, before=before, after=after)
+
+    def filter_values(self) -> dict[str, list[str]]:
+        return self._inner.filter_values()
+
+    def detect_lang(self, text: str) -> str:
+        return self._inner.detect_lang(text)
+
+
+def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            searcher = await run_in_threadpool(open_searcher, settings)
+        except BoussoleError as exc:
+            log.error(
+                "Boussole cannot start: %s (index folder: %s). Run `boussole build` first, "
+                "or point --data-dir / BOUSSOLE_DATA_DIR at a built data folder.",
+                exc,
+                settings.index_dir,
+            )
+            raise
+        app.state.searcher = SerializedSearcher(searcher)
+        log.info("index loaded from %s", settings.index_dir)
+        yield
+        app.state.searcher = None
+
+    app = FastAPI(
+        title="Boussole",
+        summary="UN-Habitat's International Guidelines on People-Centred Smart Cities, "
+        "searchable in French and English, with citations.",
+        version="0.1.0",
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.settings = settings
+    app.state.searcher = None
+    errors_http.install(app)
+    app.include_router(routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For `uvicorn --factory service.app:create_app_from_env` (settings from BOUSSOLE_*)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,176 @@
+"""HTTP routes: map requests to library calls and typed results to response models.
+
+Routes are plain `def`: searching is CPU-bound, so FastAPI runs them in its threadpool and
+the event loop stays free for /healthz. No try/except here: errors go to errors_http.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from index.errors import QueryError
+from index.models import FILTER_FIELDS, Filters
+from service import schemas
+from service.errors_http import ServiceNotReady
+from service.recommend import Item, SearchBackend, recommend
+
+ERRORS = {
+    status: {"model": schemas.ErrorResponse, "description": description}
+    for status, description in {
+        404: "Unknown chunk id.",
+        422: "Invalid parameters; `error.message` says which and why, `error.valid` lists "
+        "accepted values when they are finite.",
+        503: "The index is not loaded.",
+    }.items()
+}
+
+router = APIRouter()
+
+
+def get_searcher(request: Request) -> SearchBackend:
+    """The searcher loaded in the lifespan. Tests override this dependency."""
+    searcher = getattr(request.app.state, "searcher", None)
+    if searcher is None:
+        raise ServiceNotReady("The index is not loaded yet; try again shortly.")
+    return searcher
+
+
+Searcher = Annotated[SearchBackend, Depends(get_searcher)]
+
+
+def check_filters(filters: schemas.SearchFilters, valid: dict[str, list[str]]) -> Filters:
+    """Request filters → index Filters; an unknown value is a QueryError listing valid ones."""
+    for name in FILTER_FIELDS:
+        allowed = valid.get(name)
+        for value in getattr(filters, name):
+            if allowed is not None and value not in allowed:
+                raise QueryError(
+                    f"Unknown {name} '{value}'. Valid values: {', '.join(allowed)}.",
+                    field=f"filters.{name}",
+                    valid=list(allowed),
+                )
+    return Filters(**{name: tuple(getattr(filters, name)) for name in FILTER_FIELDS})
+
+
+def _titles(searcher: SearchBackend) -> dict[str, str]:
+    return {doc.id: doc.title for doc in searcher.documents}
+
+
+@router.post("/v1/search", response_model=schemas.SearchResponse, responses=ERRORS, tags=["search"])
+def search(body: schemas.SearchRequest, searcher: Searcher) -> schemas.SearchResponse:
+    """Passages of the corpus most relevant to a query, in French or English."""
+    filters = check_filters(body.filters, searcher.filter_values())
+    result = searcher.search(body.query, k=body.k, filters=filters)
+    titles = _titles(searcher)
+    return schemas.SearchResponse(
+        query=result.query,
+        query_lang=result.query_lang,
+        results=[
+            schemas.SearchHit(
+                **schemas.ChunkOut.from_chunk(hit.chunk, titles).model_dump(),
+                rank=hit.rank,
+                score=float(hit.score),
+            )
+            for hit in result.hits
+        ],
+        took_ms=round(result.took_ms, 1),
+    )
+
+
+@router.post(
+    "/v1/recommend", response_model=schemas.RecommendResponse, responses=ERRORS, tags=["search"]
+)
+def recommend_route(body: schemas.RecommendRequest, searcher: Searcher) -> schemas.RecommendResponse:
+    """Principles, measures by actor, city examples and pillars answering a city's problem,
+    or `in_scope: false` when the problem lies outside the guidelines."""
+    rec = recommend(searcher, body.problem, actor=body.actor)
+    titles = _titles(searcher)
+
+    def items(values: tuple[Item, ...]) -> list[schemas.RecommendItem]:
+        return [
+            schemas.RecommendItem(
+                **schemas.ChunkOut.from_chunk(i.chunk, titles).model_dump(), score=i.score
+            )
+            for i in values
+        ]
+
+    return schemas.RecommendResponse(
+        problem=rec.problem,
+        query_lang=rec.query_lang,
+        actor=rec.actor,
+        in_scope=rec.scope.in_scope,
+        confidence=min(1.0, max(0.0, rec.scope.confidence)),
+        message=rec.message,
+        principles=items(rec.principles),
+        measures=[schemas.ActorGroupOut(actor=g.actor, measures=items(g.measures)) for g in rec.measures],
+        examples=items(rec.examples),
+        pillars=[schemas.PillarOut(key=p.key, title=p.title, count=p.count) for p in rec.pillars],
+        took_ms=rec.took_ms,
+    )
+
+
+@router.get(
+    "/v1/chunks/{chunk_id}",
+    response_model=schemas.ChunkContextResponse,
+    responses=ERRORS,
+    tags=["documents"],
+)
+def chunk_in_context(
+    searcher: Searcher,
+    chunk_id: Annotated[str, Path(description="e.g. hsp-ha-2-14:40.b", max_length=200)],
+    before: Annotated[int, Query(ge=0, le=10)] = 2,
+    after: Annotated[int, Query(ge=0, le=10)] = 2,
+) -> schemas.ChunkContextResponse:
+    """A passage with its neighbours in the same document, for "show in context"."""
+    chunk = searcher.chunk(chunk_id)
+    titles = _titles(searcher)
+    return schemas.ChunkContextResponse(
+        chunk=schemas.ChunkOut.from_chunk(chunk, titles),
+        neighbours=[
+            schemas.ChunkOut.from_chunk(c, titles)
+            for c in searcher.neighbours(chunk_id, before=before, after=after)
+        ],
+    )
+
+
+@router.get("/v1/documents", response_model=schemas.DocumentsResponse, tags=["documents"])
+def documents(searcher: Searcher) -> schemas.DocumentsResponse:
+    """The documents of the corpus."""
+    return schemas.DocumentsResponse(
+        documents=[schemas.DocumentOut.from_document(d) for d in searcher.documents]
+    )
+
+
+@router.get("/v1/filters", response_model=schemas.FiltersResponse, tags=["documents"])
+def filter_values(searcher: Searcher) -> schemas.FiltersResponse:
+    """Valid values of each search filter."""
+    return schemas.FiltersResponse(values=searcher.filter_values())
+
+
+@router.get("/healthz", response_model=schemas.HealthResponse, tags=["health"])
+async def healthz() -> schemas.HealthResponse:
+    """The process is alive (says nothing about the index)."""
+    return schemas.HealthResponse(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=schemas.ReadyResponse,
+    responses={503: ERRORS[503]},
+    tags=["health"],
+)
+def readyz(searcher: Searcher) -> schemas.ReadyResponse:
+    """The index is loaded and answers a one-word search; 503 otherwise."""
+    start = time.perf_counter()
+    try:
+        result = searcher.search("ville", k=1)
+    except Exception as exc:  # any failure here means "not ready", never a 500
+        raise ServiceNotReady(f"The index does not answer queries: {exc}") from exc
+    if not result.hits:
+        raise ServiceNotReady("The index answered a test query with no results.")
+    return schemas.ReadyResponse(
+        status="ready", took_ms=round((time.perf_counter() - start) * 1000, 1)
+    )

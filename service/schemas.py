@@ -1,0 +1,208 @@
+"""Pydantic models of the HTTP API: what requests accept and responses return.
+
+Pydantic lives only here, at the HTTP edge; the library hands typed dataclasses
+(`Chunk`, `Hit`, `Recommendation`) to the routes, which map them with the `from_*`
+helpers below.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ingest.models import PILLARS, Chunk, Document
+
+# Mirrors index.searcher.MAX_QUERY_CHARS; kept here so that the OpenAPI schema states it
+# and the check happens before the model is touched. tests/test_api.py checks they agree.
+MAX_QUERY_CHARS = 2000
+MAX_K = 50
+
+# Must follow ingest.models.ACTORS (checked in tests/test_api.py).
+Actor = Literal["national", "local-regional", "stakeholders", "all"]
+
+QueryText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)
+]
+
+
+class _Strict(BaseModel):
+    # Unknown fields are refused: a typo ("filter" for "filters") should not be ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. invalid_filter.")
+    message: str = Field(description="A sentence a person can act on.")
+    field: str | None = Field(None, description="The request field at fault, e.g. filters.doc.")
+    valid: list[str] = Field(default_factory=list, description="Accepted values, when finite.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+# ---------------------------------------------------------------- search
+
+
+class SearchFilters(_Strict):
+    doc: list[str] = Field(default_factory=list, description="Document ids, e.g. hsp-ha-2-14.")
+    kind: list[str] = Field(default_factory=list, description="principle, measure, ...")
+    pillar: list[str] = Field(default_factory=list, description="thematic-1 … enabling-4.")
+    actor: list[str] = Field(default_factory=list, description="national, local-regional, ...")
+    lang: list[str] = Field(default_factory=list, description="Chunk language: fr, en.")
+
+
+class SearchRequest(_Strict):
+    query: QueryText = Field(description="The problem or question, in French or English.")
+    k: int = Field(10, ge=1, le=MAX_K, description="How many results (1–50).")
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+
+class ChunkOut(BaseModel):
+    id: str
+    text: str
+    citation: str
+    doc_id: str
+    doc_title: str
+    kind: str
+    pillar: str | None
+    pillar_title: str | None
+    actor: str | None
+    section: list[str]
+    paragraph: str | None
+    item: str | None
+    page: int | None
+    lang: str
+    context: str
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk, doc_titles: dict[str, str]) -> "ChunkOut":
+        return cls(
+            id=chunk.id,
+            text=chunk.text,
+            citation=chunk.citation,
+            doc_id=chunk.doc_id,
+            doc_title=doc_titles.get(chunk.doc_id, chunk.doc_id),
+            kind=chunk.kind,
+            pillar=chunk.pillar,
+            pillar_title=PILLARS.get(chunk.pillar) if chunk.pillar else None,
+            actor=chunk.actor,
+            section=list(chunk.section),
+            paragraph=chunk.paragraph,
+            item=chunk.item,
+            page=chunk.page,
+            lang=chunk.lang,
+            context=chunk.context,
+        )
+
+
+class SearchHit(ChunkOut):
+    rank: int = Field(description="1-based.")
+    score: float = Field(description="Fused score; comparable within one response only.")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    query_lang: str = Field(description="Detected language of the query, e.g. fr or en.")
+    results: list[SearchHit]
+    took_ms: float
+
+
+# ---------------------------------------------------------------- recommend
+
+
+class RecommendRequest(_Strict):
+    problem: QueryText = Field(description="The city's problem in plain French or English.")
+    actor: Actor | None = Field(
+        None,
+        description="When given, only measures addressed to this actor (and to all actors) "
+        "are returned.",
+    )
+
+
+class RecommendItem(ChunkOut):
+    score: float
+
+
+class ActorGroupOut(BaseModel):
+    actor: str
+    measures: list[RecommendItem]
+
+
+class PillarOut(BaseModel):
+    key: str
+    title: str
+    count: int = Field(description="How many returned principles and measures belong to it.")
+
+
+class ScopeOut(BaseModel):
+    in_scope: bool
+    confidence: float = Field(ge=0.0, le=1.0)
+    reason: str
+
+
+class RecommendResponse(BaseModel):
+    problem: str
+    query_lang: str
+    actor: str | None
+    in_scope: bool
+    confidence: float = Field(ge=0.0, le=1.0)
+    message: str = Field(description="A one-line summary in the query's language.")
+    principles: list[RecommendItem]
+    measures: list[ActorGroupOut] = Field(description="Measures grouped by actor.")
+    examples: list[RecommendItem] = Field(description="City examples from the conference report.")
+    pillars: list[PillarOut]
+    took_ms: float
+
+
+# ---------------------------------------------------------------- chunks, documents, health
+
+
+class ChunkContextResponse(BaseModel):
+    chunk: ChunkOut
+    neighbours: list[ChunkOut] = Field(
+        description="Same document, in reading order, including the chunk itself."
+    )
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    lang: str
+    kind: str
+    symbol: str | None
+    date: str | None
+    publisher: str | None
+
+    @classmethod
+    def from_document(cls, doc: Document) -> "DocumentOut":
+        return cls(
+            id=doc.id,
+            title=doc.title,
+            lang=doc.lang,
+            kind=doc.kind,
+            symbol=doc.symbol,
+            date=doc.date,
+            publisher=doc.publisher,
+        )
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+
+
+class FiltersResponse(BaseModel):
+    values: dict[str, list[str]] = Field(description="Valid values of each search filter.")
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyResponse(BaseModel):
+    status: Literal["ready"]
+    took_ms: float
