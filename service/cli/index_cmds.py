@@ -1,3 +1,104 @@
-"""`boussole` index commands."""
+"""`boussole build` and `boussole search`."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import click
+
+from service.cli.errors import handle_errors
+from service.cli.options import corpus_dir_option, data_dir_option, model_option
+from service.settings import Settings
+
+
+def _progress(message: str) -> None:
+    click.echo(f"… {message}", err=True)
+
+
+@click.command()
+@data_dir_option
+@corpus_dir_option
+@model_option
+@click.option("--force", is_flag=True, help="Rebuild even when the index is up to date.")
+@handle_errors
+def build(data_dir, corpus_dir, model, force) -> None:
+    """Ingest the corpus, build the model if missing, and (re)build the index if stale."""
+    from index.builder import build_index, is_fresh
+    from index.embedder import load_embedder
+    from ingest.pipeline import ingest_corpus, write_chunks
+
+    settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model)
+    report = ingest_corpus(settings.corpus_dir)
+    for error in report.errors:
+        click.echo(f"warning: skipped {error}", err=True)
+    write_chunks(report, settings.chunks_path, settings.documents_path)
+    _progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
+    embedder = load_embedder(settings.model, settings.models_dir, progress=_progress)
+    if not force and is_fresh(settings.index_dir, report.chunks, report.documents, embedder.fingerprint):
+        click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
+        return
+    result = build_index(
+        report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir, progress=_progress
+    )
+    click.echo(
+        f"index built: {settings.index_dir} ({result.manifest.chunk_count} chunks, "
+        f"{result.embedded} embedded, {result.reused} from cache, {result.seconds:.1f} s)"
+    )
+
+
+@click.command()
+@click.argument("query")
+@click.option("-k", "k", default=10, show_default=True, help="How many results.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with a `results` list.")
+@click.option("--pillar", multiple=True, help="Restrict to a pillar (thematic-1 … enabling-4); repeatable.")
+@click.option("--actor", multiple=True, help="national, local-regional, stakeholders or all; repeatable.")
+@click.option("--doc", multiple=True, help="Document id (see `boussole chunks`); repeatable.")
+@click.option("--kind", multiple=True, help="principle, measure, paragraph, definition, …; repeatable.")
+@click.option("--lang", multiple=True, help="Language of the chunks (fr, en); repeatable.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@data_dir_option
+@model_option
+@handle_errors
+def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, model) -> None:
+    """Find the guidance that answers QUERY, a problem in plain French or English."""
+    from index.models import Filters
+    from index.scope import assess_scope
+    from index.searcher import Searcher
+
+    settings = Settings.from_env(data_dir=data_dir, model=model)
+    searcher = Searcher.open(settings.index_dir, settings.models_dir, model)
+    filters = Filters(doc=doc, kind=kind, pillar=pillar, actor=actor, lang=lang)
+    result = searcher.search(query, k=k, filters=filters, mode=mode)
+    scope = assess_scope(result)
+    if as_json:
+        payload = {
+            "query": result.query,
+            "query_lang": result.query_lang,
+            "in_scope": scope.in_scope,
+            "confidence": round(scope.confidence, 3),
+            "took_ms": result.took_ms,
+            "results": [
+                {**hit.chunk.to_dict(), "rank": hit.rank, "score": hit.score,
+                 "dense_score": hit.dense_score, "duplicates": list(hit.duplicates)}
+                for hit in result.hits
+            ],
+        }
+        json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
+    if not scope.in_scope:
+        click.secho(f"No good match: {scope.reason}", fg="yellow")
+    for hit in result.hits:
+        chunk = hit.chunk
+        labels = [chunk.kind] + [v for v in (chunk.pillar, chunk.actor) if v]
+        click.secho(f"{hit.rank:>2}. {chunk.citation}", bold=True, nl=False)
+        click.echo(f"  [{', '.join(labels)}]  score {hit.score:.4f}")
+        click.echo(textwrap.indent(textwrap.fill(chunk.text, 96), "    "))
+        if hit.duplicates:
+            click.echo(f"    (same as: {', '.join(hit.duplicates)})")
+    click.echo(f"({len(result.hits)} results, query in {result.query_lang}, {result.took_ms:.0f} ms)", err=True)
+
+
+COMMANDS = [build, search]
