@@ -35,3 +35,40 @@ def e5_model_dir(tmp_path_factory) -> Path:
     from index.e5_build import build_e5_small
 
     return build_e5_small(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def models_dir(e5_model_dir) -> Path:
+    return e5_model_dir.parent
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory, ingest_report, models_dir) -> Path:
+    """A data directory as `boussole build` leaves it: chunks, models, cache and index.
+
+    Built once per session from the real corpus with the real model; tests that change
+    an index copy it first. Point BOUSSOLE_DATA_DIR here to serve it.
+    """
+    from index.builder import build_index
+    from index.embedder import load_embedder
+    from ingest.pipeline import write_chunks
+    from service.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
+    settings.models_dir.symlink_to(models_dir, target_is_directory=True)
+    write_chunks(ingest_report, settings.chunks_path, settings.documents_path)
+    embedder = load_embedder("multilingual-e5-small", settings.models_dir)
+    build_index(ingest_report.chunks, ingest_report.documents, embedder, settings.index_dir, settings.cache_dir)
+    return settings.data_dir
+
+
+@pytest.fixture(scope="session")
+def index_dir(data_dir) -> Path:
+    return data_dir / "index"
+
+
+@pytest.fixture(scope="session")
+def searcher(index_dir, models_dir):
+    from index.searcher import Searcher
+
+    return Searcher.open(index_dir, models_dir)
