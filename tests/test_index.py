@@ -1,0 +1,210 @@
+"""The index on the real corpus with the real model: retrieval, filters, integrity, rebuilds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import store
+from index.builder import build_index, embed_chunks
+from index.cache import EmbeddingCache
+from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, IndexNotFound, QueryError
+from index.models import Filters
+from index.searcher import MAX_QUERY_CHARS, Searcher
+
+pytestmark = pytest.mark.slow
+
+
+def ids(result) -> list[str]:
+    return [hit.chunk.id for hit in result.hits]
+
+
+# -- cross-lingual retrieval ---------------------------------------------------------
+
+def test_english_flood_warning_finds_item_40_b(searcher):
+    result = searcher.search("Floods hit our neighbourhoods without any warning and residents are not alerted in time", k=5)
+    assert result.query_lang == "en"
+    assert "hsp-ha-2-14:40.b" in ids(result)
+
+
+def test_french_elderly_e_services_finds_item_77_f(searcher):
+    result = searcher.search(
+        "Nos habitants âgés n'arrivent pas à utiliser les services administratifs en ligne", k=5
+    )
+    assert result.query_lang == "fr"
+    assert "hsp-ha-2-14:77.f" in ids(result)
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_every_mode_returns_ranked_hits(searcher, mode):
+    result = searcher.search("données ouvertes et protection de la vie privée", k=7, mode=mode)
+    assert 1 <= len(result.hits) <= 7
+    assert [h.rank for h in result.hits] == list(range(1, len(result.hits) + 1))
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_near_duplicates_do_not_fill_the_top_k(searcher):
+    a, b = searcher.chunk("hsp-ha-2-14:69.k"), searcher.chunk("hsp-ha-2-14:77.g")
+    result = searcher.search(a.text, k=10)
+    found = ids(result)
+    assert ("hsp-ha-2-14:69.k" in found) != ("hsp-ha-2-14:77.g" in found), (a.text, b.text)
+    folded = [h for h in result.hits if h.chunk.id in ("hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g")][0]
+    assert set(folded.duplicates) & {"hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g"}
+
+
+# -- filters ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("doc", "hsp-ha-2-res-1"), ("kind", "measure"), ("pillar", "enabling-4"), ("actor", "local-regional"), ("lang", "fr")],
+)
+def test_each_filter_restricts_results(searcher, field, value):
+    result = searcher.search("financer les projets numériques des villes", k=10, filters=Filters(**{field: (value,)}))
+    assert result.hits
+    attribute = {"doc": "doc_id"}.get(field, field)
+    assert all(getattr(h.chunk, attribute) == value for h in result.hits)
+
+
+def test_filters_combine(searcher):
+    filters = Filters(kind=("measure",), actor=("national",), pillar=("thematic-4",))
+    result = searcher.search("accessibilité numérique des personnes handicapées", k=10, filters=filters)
+    assert result.hits
+    for hit in result.hits:
+        assert (hit.chunk.kind, hit.chunk.actor, hit.chunk.pillar) == ("measure", "national", "thematic-4")
+
+
+def test_unknown_filter_value_lists_valid_values(searcher):
+    with pytest.raises(QueryError) as caught:
+        searcher.search("inondations", filters=Filters(pillar=("thematic-9",)))
+    assert caught.value.field == "pillar"
+    assert "thematic-1" in caught.value.valid and "enabling-4" in caught.value.valid
+    assert "thematic-9" in str(caught.value)
+
+
+@pytest.mark.parametrize("query", ["", "   \n "])
+def test_empty_query_is_refused(searcher, query):
+    with pytest.raises(QueryError, match="empty"):
+        searcher.search(query)
+
+
+def test_huge_query_is_refused(searcher):
+    with pytest.raises(QueryError, match=str(MAX_QUERY_CHARS)):
+        searcher.search("inondation " * 400)
+
+
+def test_chunk_lookup_and_neighbours(searcher):
+    around = searcher.neighbours("hsp-ha-2-14:40.b", before=1, after=1)
+    assert [c.id for c in around] == ["hsp-ha-2-14:40.a", "hsp-ha-2-14:40.b", "hsp-ha-2-14:40.c"]
+    with pytest.raises(ChunkNotFound):
+        searcher.chunk("hsp-ha-2-14:999.z")
+
+
+# -- integrity -------------------------------------------------------------------------
+
+@pytest.fixture
+def index_copy(index_dir, tmp_path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(index_dir, copy)
+    return copy
+
+
+def test_manifest_describes_the_build(index_dir, ingest_report):
+    manifest = store.read_manifest(index_dir)
+    assert manifest.model_id == "multilingual-e5-small"
+    assert manifest.dim == 384
+    assert manifest.chunk_count == len(ingest_report.chunks)
+    assert set(manifest.files) >= {"dense.faiss", "chunks.jsonl", "documents.json"}
+    assert manifest.libraries["faiss-cpu"] != "absent"
+
+
+def test_index_built_with_another_model_is_refused(index_copy, models_dir):
+    with pytest.raises(IndexMismatch, match="multilingual-e5-small"):
+        Searcher.open(index_copy, models_dir, model="some-other-model")
+
+
+def test_index_built_with_other_weights_is_refused(index_copy, models_dir):
+    path = index_copy / store.MANIFEST
+    data = json.loads(path.read_text())
+    data["model_fingerprint"] = "0" * 64
+    path.write_text(json.dumps(data))
+    with pytest.raises(IndexMismatch, match="rebuild"):
+        Searcher.open(index_copy, models_dir)
+
+
+def test_truncated_faiss_file_is_a_clear_error(index_copy, models_dir):
+    faiss_file = index_copy / store.DENSE_FILE
+    faiss_file.write_bytes(faiss_file.read_bytes()[:1000])
+    with pytest.raises(IndexCorrupt, match="dense.faiss"):
+        Searcher.open(index_copy, models_dir)
+
+
+def test_garbage_faiss_file_with_matching_checksum_is_a_clear_error(index_copy, models_dir):
+    """Even when the manifest agrees, FAISS's own failure surfaces as IndexCorrupt."""
+    faiss_file = index_copy / store.DENSE_FILE
+    faiss_file.write_bytes(b"not a faiss index" * 10)
+    path = index_copy / store.MANIFEST
+    data = json.loads(path.read_text())
+    data["files"]["dense.faiss"] = store.sha256_file(faiss_file)
+    path.write_text(json.dumps(data))
+    with pytest.raises(IndexCorrupt, match="FAISS"):
+        Searcher.open(index_copy, models_dir)
+
+
+def test_missing_index_says_how_to_build(tmp_path, models_dir):
+    with pytest.raises(IndexNotFound, match="boussole build"):
+        Searcher.open(tmp_path / "nowhere", models_dir)
+
+
+# -- builds ----------------------------------------------------------------------------
+
+def test_rebuild_embeds_only_new_or_changed_chunks(data_dir, ingest_report, searcher, tmp_path):
+    """With the session's cache, a new document and one edited chunk are all that is embedded."""
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(data_dir / "cache", cache_dir)
+    chunks = list(ingest_report.chunks)
+    chunks[0] = replace(chunks[0], text=chunks[0].text + " (texte modifié)")
+    new_doc = replace(ingest_report.documents[0], id="new-doc", title="A new document", source="new.txt")
+    new_chunks = [
+        replace(chunks[5], id="new-doc:1", doc_id="new-doc", text="Smart streetlights save energy.", order=0),
+        replace(chunks[6], id="new-doc:2", doc_id="new-doc", text="Sensors report air quality hourly.", order=1),
+    ]
+    report = build_index(
+        chunks + new_chunks, list(ingest_report.documents) + [new_doc], searcher._embedder,
+        tmp_path / "index", cache_dir,
+    )
+    assert (report.embedded, report.reused) == (3, len(chunks) - 1)
+    again = build_index(chunks + new_chunks, list(ingest_report.documents) + [new_doc], searcher._embedder, tmp_path / "index", cache_dir)
+    assert again.embedded == 0
+
+
+def test_cached_vectors_equal_fresh_ones(ingest_report, searcher):
+    chunks = ingest_report.chunks[:4]
+    cached, _ = embed_chunks(chunks, ingest_report.documents, searcher._embedder, EmbeddingCache(None))
+    stored = np.stack([searcher._vectors[searcher._row[c.id]] for c in chunks])
+    assert np.allclose(cached, stored, atol=1e-5)
+
+
+class _FailingEmbedder:
+    def __init__(self, real):
+        self.model_id, self.dim, self.fingerprint = real.model_id, real.dim, "failing"
+
+    def embed_documents(self, texts):
+        raise RuntimeError("interrupted")
+
+    def embed_queries(self, texts):
+        raise RuntimeError("interrupted")
+
+
+def test_failed_build_leaves_the_old_index_untouched(index_copy, ingest_report, searcher, models_dir):
+    before = (index_copy / store.MANIFEST).read_text()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        build_index(ingest_report.chunks, ingest_report.documents, _FailingEmbedder(searcher._embedder), index_copy)
+    assert (index_copy / store.MANIFEST).read_text() == before
+    assert [p.name for p in index_copy.parent.iterdir() if ".building-" in p.name] == []
+    assert Searcher.open(index_copy, models_dir).search("inondations", k=1).hits
