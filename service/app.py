@@ -18,6 +18,8 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from index.models import Filters, SearchResult
 from ingest.errors import BoussoleError
@@ -72,6 +74,32 @@ class SerializedSearcher:
         return self._inner.detect_lang(text)
 
 
+class ContentLengthLimit:
+    """Refuse a declared body over `limit` bytes with the API's JSON error shape.
+
+    FastAPI's own `max_body_size` (kept, on the router, for bodies sent without a
+    Content-Length) answers such requests in plain text before any exception handler runs.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = Headers(scope=scope).get("content-length", "")
+            if declared.isdigit() and int(declared) > self.limit:
+                response = errors_http.error_response(
+                    413,
+                    "request_too_large",
+                    f"The request body is {int(declared):,} bytes; the limit is "
+                    f"{self.limit:,} (a query is at most 2,000 characters).",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,12 +124,12 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
         "searchable in French and English, with citations.",
         version="0.1.0",
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.searcher = None
     errors_http.install(app)
-    app.include_router(routes.router)
+    app.add_middleware(ContentLengthLimit, limit=MAX_BODY_BYTES)
+    app.include_router(routes.router, max_body_size=MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -173,10 +173,17 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+        # FastAPI's answer to a body that is not even text (e.g. not UTF-8): same as bad JSON.
+        return error_response(
+            422, "invalid_json", "The request body is not valid JSON (it must be UTF-8 text)."
+        )
     if exc.status_code == 404:
         message = f"No such endpoint: {request.method} {request.url.path}. See /docs."
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}. See /docs."
+    elif exc.status_code == 413:
+        message = "The request body is too large; a query is at most 2,000 characters."
     else:
         message = str(exc.detail)
     return error_response(exc.status_code, code, message, headers=exc.headers)

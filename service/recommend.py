@@ -98,13 +98,13 @@ class Recommendation:
     searches: int = field(default=0, compare=False)  # how many searches it took
 
 
-Assess = Callable[[SearchResult], object]  # returns something with in_scope/confidence/reason
+class ScopeLike(Protocol):
+    in_scope: bool
+    confidence: float
+    reason: str
 
 
-def _default_assess() -> Assess:
-    from index.scope import assess_scope
-
-    return assess_scope
+Assess = Callable[[SearchResult], ScopeLike]  # index.scope.assess_scope
 
 
 def recommend(
@@ -112,14 +112,13 @@ def recommend(
     problem: str,
     actor: str | None = None,
     *,
+    assess: Assess,
     n_principles: int = 5,
     n_measures: int = 10,
     n_examples: int = 3,
     probe_k: int = 30,
-    assess: Assess | None = None,
 ) -> Recommendation:
     start = time.perf_counter()
-    assess = assess or _default_assess()
 
     probe = searcher.search(problem, k=probe_k)
     raw = assess(probe)

@@ -15,7 +15,7 @@ from index.errors import QueryError
 from index.models import FILTER_FIELDS, Filters
 from service import schemas
 from service.errors_http import ServiceNotReady
-from service.recommend import Item, SearchBackend, recommend
+from service.recommend import Assess, Item, SearchBackend, recommend
 
 ERRORS = {
     status: {"model": schemas.ErrorResponse, "description": description}
@@ -38,7 +38,15 @@ def get_searcher(request: Request) -> SearchBackend:
     return searcher
 
 
+def get_scope_assessor() -> Assess:
+    """index.scope.assess_scope; tests override it to pin the in/out-of-scope verdict."""
+    from index.scope import assess_scope
+
+    return assess_scope
+
+
 Searcher = Annotated[SearchBackend, Depends(get_searcher)]
+Assessor = Annotated[Assess, Depends(get_scope_assessor)]
 
 
 def check_filters(filters: schemas.SearchFilters, valid: dict[str, list[str]]) -> Filters:
@@ -83,10 +91,12 @@ def search(body: schemas.SearchRequest, searcher: Searcher) -> schemas.SearchRes
 @router.post(
     "/v1/recommend", response_model=schemas.RecommendResponse, responses=ERRORS, tags=["search"]
 )
-def recommend_route(body: schemas.RecommendRequest, searcher: Searcher) -> schemas.RecommendResponse:
+def recommend_route(
+    body: schemas.RecommendRequest, searcher: Searcher, assess: Assessor
+) -> schemas.RecommendResponse:
     """Principles, measures by actor, city examples and pillars answering a city's problem,
     or `in_scope: false` when the problem lies outside the guidelines."""
-    rec = recommend(searcher, body.problem, actor=body.actor)
+    rec = recommend(searcher, body.problem, actor=body.actor, assess=assess)
     titles = _titles(searcher)
 
     def items(values: tuple[Item, ...]) -> list[schemas.RecommendItem]:
@@ -105,7 +115,9 @@ def recommend_route(body: schemas.RecommendRequest, searcher: Searcher) -> schem
         confidence=min(1.0, max(0.0, rec.scope.confidence)),
         message=rec.message,
         principles=items(rec.principles),
-        measures=[schemas.ActorGroupOut(actor=g.actor, measures=items(g.measures)) for g in rec.measures],
+        measures=[
+            schemas.ActorGroupOut(actor=g.actor, measures=items(g.measures)) for g in rec.measures
+        ],
         examples=items(rec.examples),
         pillars=[schemas.PillarOut(key=p.key, title=p.title, count=p.count) for p in rec.pillars],
         took_ms=rec.took_ms,

@@ -1,0 +1,308 @@
+// Boussole web page: one question, the answer from /v1/recommend, "show in context" from
+// /v1/chunks/{id}. Vanilla JS, no build step. All data goes through textContent: no HTML
+// is ever built from server data.
+"use strict";
+
+const STRINGS = {
+  fr: {
+    skip: "Aller aux résultats",
+    tagline: "Ce que les Directives internationales d'ONU-Habitat sur les villes intelligentes centrées sur les personnes proposent pour le problème de votre ville, avec les références à citer.",
+    label: "Décrivez le problème de votre ville (en français ou en anglais)",
+    hint: "Entrée pour envoyer, Maj+Entrée pour aller à la ligne.",
+    actorLabel: "Mesures destinées à",
+    actorAny: "tous les acteurs",
+    submit: "Chercher",
+    results: "Résultats",
+    footer: "Sources : ONU-Habitat, HSP/HA.2/14 et documents associés. Les passages sont cités dans leur langue d'origine, le français.",
+    searching: "Recherche en cours…",
+    empty: "Décrivez d'abord le problème en quelques mots.",
+    failed: "La recherche a échoué : ",
+    network: "Le service ne répond pas. Réessayez dans un instant.",
+    outOfScope: "Hors du champ des Directives",
+    confidence: "confiance",
+    pillars: "Piliers concernés",
+    principles: "Principes",
+    measures: "Mesures",
+    examples: "Exemples de villes",
+    examplesNote: "Tirés du compte-rendu de la conférence de l'AIMF (Hué, 2025).",
+    noMeasures: "Aucune mesure trouvée pour cet acteur.",
+    context: "Voir dans le contexte",
+    hideContext: "Masquer le contexte",
+    contextOf: "Contexte de",
+    loading: "Chargement…",
+    cite: "Référence",
+    pillar: "Pilier",
+    colon: " : ",
+    summary: (p, m, e) => `${p} principe(s), ${m} mesure(s), ${e} exemple(s) de villes.`,
+    actor: {
+      "local-regional": "collectivités locales et régionales",
+      national: "gouvernements nationaux",
+      stakeholders: "parties prenantes",
+      all: "tous les acteurs",
+      unspecified: "acteur non précisé",
+    },
+    actorGroup: {
+      "local-regional": "Ce que les collectivités locales et régionales sont invitées à faire",
+      national: "Ce que les gouvernements nationaux sont invités à faire",
+      stakeholders: "Ce que les parties prenantes sont encouragées à faire",
+      all: "Mesures adressées à tous les acteurs",
+      unspecified: "Autres mesures",
+    },
+    pillarTitle: {},
+  },
+  en: {
+    skip: "Skip to results",
+    tagline: "What UN-Habitat's International Guidelines on People-Centred Smart Cities propose for your city's problem, with the references to cite.",
+    label: "Describe your city's problem (in English or French)",
+    hint: "Enter to send, Shift+Enter for a new line.",
+    actorLabel: "Measures addressed to",
+    actorAny: "all actors",
+    submit: "Search",
+    results: "Results",
+    footer: "Sources: UN-Habitat, HSP/HA.2/14 and related documents. Passages are quoted in their original language, French.",
+    searching: "Searching…",
+    empty: "First describe the problem in a few words.",
+    failed: "The search failed: ",
+    network: "The service does not answer. Try again in a moment.",
+    outOfScope: "Outside the Guidelines",
+    confidence: "confidence",
+    pillars: "Pillars involved",
+    principles: "Principles",
+    measures: "Measures",
+    examples: "City examples",
+    examplesNote: "From the report of the AIMF conference (Hue, 2025), in French.",
+    noMeasures: "No measure found for this actor.",
+    context: "Show in context",
+    hideContext: "Hide context",
+    contextOf: "Context of",
+    loading: "Loading…",
+    cite: "Reference",
+    pillar: "Pillar",
+    colon: ": ",
+    summary: (p, m, e) => `${p} principle(s), ${m} measure(s), ${e} city example(s).`,
+    actor: {
+      "local-regional": "local and regional governments",
+      national: "national governments",
+      stakeholders: "stakeholders",
+      all: "all actors",
+      unspecified: "actor not specified",
+    },
+    actorGroup: {
+      "local-regional": "What local and regional governments are asked to do",
+      national: "What national governments are asked to do",
+      stakeholders: "What stakeholders are encouraged to do",
+      all: "Measures addressed to all actors",
+      unspecified: "Other measures",
+    },
+    pillarTitle: {
+      "thematic-1": "Shared prosperity",
+      "thematic-2": "Sustainability, resilience and crisis response",
+      "thematic-3": "Citizen participation and collaboration",
+      "thematic-4": "Digital human rights, equity and inclusion",
+      "enabling-1": "Governance and regulation",
+      "enabling-2": "Digital public infrastructure, data and services",
+      "enabling-3": "Digital literacy and capacity building",
+      "enabling-4": "Budgeting and financing",
+    },
+  },
+};
+
+let lang = (navigator.language || "fr").toLowerCase().startsWith("fr") ? "fr" : "en";
+const t = (key) => STRINGS[lang][key];
+
+// Build an element; children are nodes or strings (strings become text nodes).
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+function setLanguage(next) {
+  lang = next === "fr" ? "fr" : "en";
+  document.documentElement.lang = lang;
+  for (const node of document.querySelectorAll("[data-i18n]")) {
+    const value = STRINGS[lang][node.dataset.i18n] ?? STRINGS[lang].actor[node.dataset.i18n.replace("actor_", "")];
+    if (typeof value === "string") node.textContent = value;
+  }
+  document.title = lang === "fr"
+    ? "Boussole – villes intelligentes centrées sur les personnes"
+    : "Boussole – people-centred smart cities";
+}
+
+function pillarTitle(key, fallback) {
+  return t("pillarTitle")[key] || fallback || key;
+}
+
+async function postJSON(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { ok: response.ok, data: await response.json() };
+}
+
+// ------------------------------------------------------------------ rendering
+
+function badges(item) {
+  const list = el("p", { class: "badges" });
+  if (item.pillar) {
+    list.append(el("span", { class: "badge pillar" }, `${t("pillar")}${t("colon")}`,
+      pillarTitle(item.pillar, item.pillar_title)));
+  }
+  if (item.actor) {
+    list.append(el("span", { class: "badge actor" }, t("actor")[item.actor] || item.actor));
+  }
+  return list;
+}
+
+function itemCard(item) {
+  const contextId = `ctx-${item.id.replace(/[^a-zA-Z0-9_-]/g, "-")}-${Math.random().toString(36).slice(2, 8)}`;
+  const panel = el("div", { class: "context", id: contextId, hidden: true });
+  const button = el("button", {
+    type: "button", class: "secondary show-context", "aria-expanded": "false", "aria-controls": contextId,
+  }, t("context"));
+  button.addEventListener("click", () => toggleContext(item, button, panel));
+  return el("article", { class: "item", "data-id": item.id, lang: item.lang },
+    el("p", { class: "text" }, item.text),
+    el("p", { class: "citation" }, el("span", { class: "label" }, `${t("cite")} `), el("cite", {}, item.citation)),
+    badges(item),
+    button,
+    panel,
+  );
+}
+
+async function toggleContext(item, button, panel) {
+  const open = button.getAttribute("aria-expanded") === "true";
+  if (open) {
+    button.setAttribute("aria-expanded", "false");
+    button.textContent = t("context");
+    panel.hidden = true;
+    return;
+  }
+  button.setAttribute("aria-expanded", "true");
+  button.textContent = t("hideContext");
+  panel.hidden = false;
+  if (panel.dataset.loaded) return;
+  panel.replaceChildren(el("p", {}, t("loading")));
+  try {
+    const response = await fetch(`/v1/chunks/${encodeURIComponent(item.id)}?before=2&after=2`);
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error ? data.error.message : response.statusText);
+    const list = el("ol", { class: "neighbours", "aria-label": `${t("contextOf")} ${item.citation}` });
+    for (const chunk of data.neighbours) {
+      const current = chunk.id === item.id;
+      list.append(el("li", { class: current ? "current" : null, "aria-current": current ? "true" : null, lang: chunk.lang },
+        el("p", { class: "citation" }, el("cite", {}, chunk.citation)),
+        el("p", {}, chunk.text)));
+    }
+    const heading = data.chunk.section && data.chunk.section.length
+      ? el("p", { class: "section" }, data.chunk.section.join(" › ")) : null;
+    panel.replaceChildren(...[heading, list].filter(Boolean));
+    panel.dataset.loaded = "1";
+  } catch (error) {
+    panel.replaceChildren(el("p", { class: "error" }, `${t("failed")}${error.message}`));
+  }
+}
+
+function renderAnswer(data) {
+  const answer = document.getElementById("answer");
+  const status = document.getElementById("status");
+  if (!data.in_scope) {
+    status.replaceChildren(el("div", { class: "notice out-of-scope" },
+      el("p", { class: "notice-title" }, t("outOfScope")),
+      el("p", {}, data.message),
+      el("p", { class: "muted" }, `${t("confidence")}${t("colon")}${Math.round(data.confidence * 100)} %`)));
+    answer.replaceChildren();
+    return;
+  }
+  const nMeasures = data.measures.reduce((n, g) => n + g.measures.length, 0);
+  status.replaceChildren(el("div", { class: "notice" },
+    el("p", {}, data.message),
+    el("p", { class: "muted" }, t("summary")(data.principles.length, nMeasures, data.examples.length))));
+
+  const parts = [];
+  if (data.pillars.length) {
+    parts.push(el("section", { class: "pillars", "aria-labelledby": "h-pillars" },
+      el("h2", { id: "h-pillars" }, t("pillars")),
+      el("ul", { class: "chips" }, data.pillars.map((p) =>
+        el("li", { class: "badge pillar" }, `${pillarTitle(p.key, p.title)} (${p.count})`)))));
+  }
+  if (data.principles.length) {
+    parts.push(el("section", { "aria-labelledby": "h-principles" },
+      el("h2", { id: "h-principles" }, t("principles")),
+      data.principles.map(itemCard)));
+  }
+  parts.push(el("section", { "aria-labelledby": "h-measures" },
+    el("h2", { id: "h-measures" }, t("measures")),
+    data.measures.length
+      ? data.measures.map((group) => el("section", { class: "group", "data-actor": group.actor },
+        el("h3", {}, t("actorGroup")[group.actor] || group.actor),
+        group.measures.map(itemCard)))
+      : el("p", {}, t("noMeasures"))));
+  if (data.examples.length) {
+    parts.push(el("section", { "aria-labelledby": "h-examples" },
+      el("h2", { id: "h-examples" }, t("examples")),
+      el("p", { class: "muted" }, t("examplesNote")),
+      data.examples.map(itemCard)));
+  }
+  answer.replaceChildren(...parts);
+}
+
+function showError(message) {
+  document.getElementById("answer").replaceChildren();
+  document.getElementById("status").replaceChildren(el("div", { class: "notice error" }, el("p", {}, message)));
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const problem = document.getElementById("problem").value.trim();
+  const actor = document.getElementById("actor").value || null;
+  const button = document.getElementById("submit");
+  if (!problem) {
+    showError(t("empty"));
+    document.getElementById("problem").focus();
+    return;
+  }
+  const results = document.getElementById("results");
+  results.setAttribute("aria-busy", "true");
+  button.disabled = true;
+  document.getElementById("status").replaceChildren(el("p", {}, t("searching")));
+  try {
+    const { ok, data } = await postJSON("/v1/recommend", actor ? { problem, actor } : { problem });
+    if (!ok) {
+      showError(`${t("failed")}${data.error ? data.error.message : ""}`);
+      return;
+    }
+    if (data.query_lang === "fr" || data.query_lang === "en") setLanguage(data.query_lang);
+    renderAnswer(data);
+  } catch (error) {
+    showError(t("network"));
+  } finally {
+    button.disabled = false;
+    results.removeAttribute("aria-busy");
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setLanguage(lang);
+  const form = document.getElementById("ask");
+  const box = document.getElementById("problem");
+  form.addEventListener("submit", ask);
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  box.focus();
+});
