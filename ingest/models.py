@@ -34,6 +34,7 @@ class Document:
     symbol: str | None = None  # UN document symbol, e.g. "HSP/HA.2/14"
     date: str | None = None  # ISO date
     publisher: str | None = None
+    short_title: str | None = None  # used in citations when there is no symbol
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

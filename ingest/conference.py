@@ -1,0 +1,110 @@
+"""Conference reports in markdown: headings, speaker lines, prose paragraphs, Q&A bullets.
+
+No numbered paragraphs, so chunk ids are running numbers ({doc}:p1, p2 …). A list (numbered
+points, bullets, a question and its answers) stays with the paragraph that introduces it.
+The speaker of each section is kept in `context` and in the citation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.clean import FootnoteMarkers, clean_inline
+from ingest.layout import Layout
+from ingest.models import Chunk, Document
+from ingest.un_chunks import citation_base
+
+MD_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
+# A heading that numbers a part of the programme: "## 2. Qu'est-ce qu'est une ville intelligente ?"
+NUMBERED_TITLE_RE = re.compile(r"^\d+\.\s+\S")
+# Who speaks: "Monsieur …", "Mme …", "M. …", "SE, M. …", "Modération : …" (FR) / "Mr …", "Ms …", "Moderator: …".
+SPEAKER_RE = re.compile(
+    r"^(SE,?\s+|S\.E\.\s+|H\.E\.\s+)?(Monsieur|Madame|Mme|Mlle|M\.|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Professeur|Modération|Moderation|Moderator)(?=[\s:,*])"
+)
+BULLET_RE = re.compile(r"^\s*(?:[-•*]|\d+\.)\s+")
+# A markdown bullet: "- text", "  - text", "* text".
+DASH_BULLET_RE = re.compile(r"^\s*[-*•]\s+(.*)$")
+HONORIFIC_RE = re.compile(r"^(SE|S\.E\.|H\.E\.),?\s+")
+MIN_COVER_PROSE = 200  # text before the first section is a cover unless it is real prose
+
+
+def _speaker_name(text: str) -> str:
+    """'Monsieur SENG Vannak, Vice-Gouverneur …' → 'Monsieur SENG Vannak'."""
+    text = re.sub(r"^(Modération|Moderation|Moderator)\s*:\s*", r"\1 : ", text)
+    honorific = HONORIFIC_RE.match(text)  # "SE, M. Kimleang ING, …": the comma after SE is not the end
+    head = honorific.group(1) + " " if honorific else ""
+    rest = text[honorific.end():] if honorific else text
+    return head + rest.split(",")[0].strip()
+
+
+def render_line(raw: str) -> tuple[str, bool]:
+    """Display form of one source line and whether it starts a new line of the chunk:
+    '- ⇒ Question' → '⇒ Question'; '  - C.B : …' → '• C.B : …'; '1. …' kept."""
+    bullet = DASH_BULLET_RE.match(raw)
+    if bullet:
+        body = bullet.group(1)
+        return (body if body.startswith("⇒") else f"• {body}"), True
+    return raw, bool(BULLET_RE.match(raw))
+
+
+def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) -> list[Chunk]:
+    base = citation_base(doc)
+    top: str | None = None  # current top-level section (heading followed by a rule, or numbered)
+    sub: str | None = None
+    speaker_line = ""
+    paragraphs: list[tuple[list[str], list[str], str, int | None]] = []  # lines, section, speaker, page
+
+    def section() -> list[str]:
+        return [s for s in (top, sub) if s]
+
+    for line in layout.lines:
+        raw = line.stripped
+        heading = MD_HEADING_RE.match(raw)
+        plain = clean_inline(heading.group(2) if heading else raw)
+        if heading:
+            if SPEAKER_RE.match(plain):
+                speaker_line = plain
+                continue
+            if len(heading.group(1)) == 1:
+                continue  # the document title
+            if line.rule_after or NUMBERED_TITLE_RE.match(plain):
+                top, sub, speaker_line = plain, None, ""
+            else:
+                sub, speaker_line = plain, ""
+            continue
+        if raw.startswith("**") and SPEAKER_RE.match(plain):
+            speaker_line = plain
+            continue
+        if top is None:
+            if len(plain) >= MIN_COVER_PROSE:
+                paragraphs.append(([raw], section(), speaker_line, line.page))
+            continue
+        follows = paragraphs and paragraphs[-1][1] == section()
+        if follows and (BULLET_RE.match(raw) or raw[:1].islower() or paragraphs[-1][0][-1].rstrip().endswith("?")):
+            paragraphs[-1][0].append(raw)
+            continue
+        paragraphs.append(([raw], section(), speaker_line, line.page))
+
+    chunks = []
+    for n, (lines, sec, speaker, page) in enumerate(paragraphs, start=1):
+        texts, notes = [], []
+        for raw in lines:
+            shown, new_line = render_line(raw)
+            text, cited = markers.extract(shown)
+            notes += [f"{c} {clean_inline(markers.notes[c])}" for c in cited]
+            text = clean_inline(text)
+            if new_line or not texts or texts[-1].endswith("?"):  # an answer under its question
+                texts.append(text)
+            else:
+                texts[-1] = texts[-1] + " " + text
+        name = _speaker_name(speaker) if speaker else ""
+        where = " — ".join(x for x in (sec[-1] if sec else "", name) if x)
+        chunks.append(
+            Chunk(
+                id=f"{doc.id}:p{n}", doc_id=doc.id, text="\n".join(texts), lang="",
+                citation=f"{base}, {where}" if where else base, kind="paragraph", order=0,
+                section=sec, page=page, context="\n".join(x for x in (" › ".join(sec), speaker) if x),
+                notes=notes,
+            )
+        )
+    return chunks

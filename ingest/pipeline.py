@@ -1,0 +1,148 @@
+"""Corpus → chunks: read each document, parse its structure, enrich, write atomically.
+
+One bad document never stops the others: its IngestError is collected in the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ingest.clean import FootnoteMarkers
+from ingest.errors import IngestError
+from ingest.language import detect_language
+from ingest.layout import analyse_layout
+from ingest.manifest import load_manifest
+from ingest.models import Chunk, Document
+from ingest.readers import read_document
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class IngestReport:
+    documents: list[Document] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    errors: list[IngestError] = field(default_factory=list)
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.doc_id == doc_id]
+
+
+@dataclass(frozen=True)
+class ExtraDocument:
+    """A file outside the manifest, ingested with the metadata given on the command line."""
+
+    path: Path
+    document: Document
+
+
+def ingest_corpus(corpus_dir: Path, extra: list[ExtraDocument] | None = None) -> IngestReport:
+    """Ingest every document of the manifest, plus `extra` ones. Deterministic."""
+    corpus_dir = Path(corpus_dir)
+    report = IngestReport()
+    try:
+        entries = [(corpus_dir / d.source, d) for d in load_manifest(corpus_dir)]
+    except IngestError as exc:
+        report.errors.append(exc)
+        entries = []
+    entries += [(e.path, e.document) for e in extra or []]
+    seen: set[str] = set()
+    for path, doc in entries:
+        if doc.id in seen:
+            report.errors.append(IngestError(str(path), f"duplicate document id {doc.id!r}"))
+            continue
+        seen.add(doc.id)
+        try:
+            chunks = ingest_document(path, doc)
+        except IngestError as exc:
+            report.errors.append(exc)
+            continue
+        report.documents.append(doc)
+        report.chunks.extend(chunks)
+    return report
+
+
+def ingest_document(path: Path, doc: Document) -> list[Chunk]:
+    """One document → its chunks, with language set. Raises IngestError."""
+    from ingest.conference import chunk_conference
+    from ingest.guidelines import chunk_guidelines
+    from ingest.resolution import chunk_resolution
+    from ingest.un_chunks import chunk_un_document
+    from ingest.un_structure import parse_blocks
+
+    source = read_document(path)
+    layout = analyse_layout(source, doc.symbol)
+    if not layout.lines:
+        raise IngestError(str(path), "no body text after removing page furniture")
+    markers = FootnoteMarkers(layout.notes, bare_digits=layout.hard_wrapped)
+    if doc.kind == "conference-report":
+        chunks = chunk_conference(doc, layout, markers)
+    elif doc.kind == "resolution":
+        chunks = chunk_resolution(doc, layout, markers)
+    elif doc.kind == "guidelines":
+        chunks = chunk_guidelines(doc, layout, markers)
+    else:
+        blocks = parse_blocks(layout.lines, layout.hard_wrapped)
+        chunks, _ = chunk_un_document(doc, blocks, markers, layout.hard_wrapped)
+    chunks = [c for c in chunks if c.text.strip()]
+    if not chunks:
+        raise IngestError(str(path), "no text chunks found")
+    _check_unique(path, chunks)
+    return [
+        replace(c, order=i, lang=detect_language(c.text, doc.lang)) for i, c in enumerate(chunks)
+    ]
+
+
+def _check_unique(path: Path, chunks: list[Chunk]) -> None:
+    seen: set[str] = set()
+    for c in chunks:
+        if c.id in seen:
+            raise IngestError(str(path), f"two chunks got the id {c.id!r}: numbering is ambiguous")
+        seen.add(c.id)
+
+
+def document_text(doc: Document, corpus_dir: Path) -> str:
+    """Clean body text of a whole document without structure: footnotes, markup and page
+    furniture removed, one paragraph per block separated by blank lines. For baselines."""
+    chunks = ingest_document(Path(corpus_dir) / doc.source, doc)
+    return "\n\n".join(c.text for c in chunks) + "\n"
+
+
+# -- persistence -----------------------------------------------------------------------------
+def _atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target:
+    readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_chunks(report: IngestReport, chunks_path: Path, documents_path: Path) -> None:
+    """Write chunks (JSON lines, Chunk.to_dict) and documents (JSON) atomically."""
+    lines = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in report.chunks)
+    docs = {"schema_version": SCHEMA_VERSION, "documents": [d.to_dict() for d in report.documents]}
+    _atomic_write(Path(chunks_path), lines)
+    _atomic_write(Path(documents_path), json.dumps(docs, ensure_ascii=False, indent=2) + "\n")
+
+
+def load_chunks(chunks_path: Path) -> list[Chunk]:
+    with Path(chunks_path).open(encoding="utf-8") as handle:
+        return [Chunk.from_dict(json.loads(line)) for line in handle if line.strip()]
+
+
+def load_documents(path: Path) -> list[Document]:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    items = data["documents"] if isinstance(data, dict) else data
+    return [Document.from_dict(d) for d in items]
