@@ -1,0 +1,118 @@
+"""One evaluation run, end to end: benchmark → index (reused or built) → systems → report.
+
+    from eval.harness import EvalConfig, run_evaluation
+    outcome = run_evaluation(EvalConfig(data_dir=Path("data")))
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
+from eval.report import Report, evaluate, write_outputs
+from eval.runs import DEPTH, SYSTEMS, SystemRun, run_systems
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    data_dir: Path = Path("data")
+    corpus_dir: Path = Path("corpus")
+    model: str = "multilingual-e5-small"
+    out_dir: Path | None = None  # default: {data_dir}/eval
+    benchmark_dir: Path = BENCHMARK_DIR
+    systems: tuple[str, ...] = SYSTEMS
+    query_ids: tuple[str, ...] = ()  # empty: all queries
+    limit: int | None = None  # first N queries (file order) after the query_ids filter
+    depth: int = DEPTH
+    stat_test: str = "student"  # ranx: "student", "fisher" (randomization), "wilcoxon", ...
+    alpha: float = 0.05
+    window_size: int = 1000
+    window_overlap: int = 200
+
+    @property
+    def output_dir(self) -> Path:
+        return self.out_dir or self.data_dir / "eval"
+
+
+@dataclass
+class EvalOutcome:
+    report: Report
+    runs: list[SystemRun]
+    paths: dict[str, Path]
+    benchmark: Benchmark
+    notes: dict[str, object] = field(default_factory=dict)
+
+
+def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | None = None) -> Benchmark:
+    ids = list(query_ids) if query_ids else list(benchmark.queries)
+    if limit is not None:
+        ids = ids[: max(0, limit)]
+    return benchmark.subset(ids)
+
+
+def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedder=None) -> EvalOutcome:
+    """Run the configured systems over the (selected) benchmark and write every output."""
+    from index.builder import build_index, is_fresh
+    from index.cache import EmbeddingCache
+    from index.embedder import load_embedder
+    from index.searcher import Searcher
+    from ingest.pipeline import document_text, ingest_corpus
+
+    say = progress or (lambda _m: None)
+    started = time.perf_counter()
+    benchmark = select(load_benchmark(config.benchmark_dir), config.query_ids, config.limit)
+    ingested = ingest_corpus(config.corpus_dir)
+    problems = validate(load_benchmark(config.benchmark_dir), (c.id for c in ingested.chunks))
+    if problems:
+        raise BenchmarkError(
+            "the benchmark does not match the current chunks (re-judge or run `python -m eval.benchmark build`):\n  "
+            + "\n  ".join(problems[:20])
+        )
+    models_dir = config.data_dir / "models"
+    index_dir = config.data_dir / "index"
+    cache_dir = config.data_dir / "cache"
+    embedder = embedder or load_embedder(config.model, models_dir, progress=say)
+    notes: dict[str, object] = {"model": embedder.model_id, "chunks": len(ingested.chunks), "depth": config.depth}
+    needs_index = any(s != "generic" for s in config.systems)
+    searcher = None
+    if needs_index:
+        if not is_fresh(index_dir, ingested.chunks, ingested.documents, embedder.fingerprint):
+            say(f"index at {index_dir} is missing or stale: building it")
+            build_index(ingested.chunks, ingested.documents, embedder, index_dir, cache_dir, progress=say)
+            notes["index"] = "built in this run"
+        else:
+            notes["index"] = "reused"
+        searcher = Searcher.open(index_dir, models_dir, embedder=embedder)
+    baseline = None
+    if "generic" in config.systems:
+        from eval.generic import GenericBaseline
+
+        say("generic baseline: fixed-size windows over document_text, embedding (cached)")
+        t0 = time.perf_counter()
+        texts = {d.id: document_text(d, config.corpus_dir) for d in ingested.documents}
+        cache = EmbeddingCache.for_model(cache_dir / "eval-generic", embedder.fingerprint)
+        baseline = GenericBaseline.build(texts, ingested.chunks, embedder, cache, config.window_size, config.window_overlap)
+        covers = baseline.mapping.covers.values()
+        notes["generic"] = {
+            "windows": len(baseline.windows),
+            "size": config.window_size,
+            "overlap": config.window_overlap,
+            "chunks_per_window_mean": round(statistics.mean(len(c) for c in covers), 2) if covers else 0,
+            "chunks_per_window_max": max((len(c) for c in covers), default=0),
+            "unlocated_chunks": list(baseline.mapping.unlocated),
+            "anchored_chunks": list(baseline.mapping.anchored),
+            "build_seconds": round(time.perf_counter() - t0, 1),
+        }
+    queries = list(benchmark.queries.values())
+    runs = run_systems(config.systems, queries, searcher, embedder, baseline, config.depth, say)
+    report = evaluate(benchmark, runs, stat_test=config.stat_test, alpha=config.alpha)
+    notes["total_seconds"] = round(time.perf_counter() - started, 1)
+    report.notes = notes
+    paths = write_outputs(report, runs, config.output_dir)
+    return EvalOutcome(report, runs, paths, benchmark, notes)

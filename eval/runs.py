@@ -1,0 +1,105 @@
+"""Run retrieval systems over the benchmark queries and collect ranx-ready runs.
+
+A run maps query id -> {chunk id: score}. Scores are rank-derived (depth, depth-1, …) so
+that ranx, which sorts by score, sees exactly the order the system produced (no ties).
+When the searcher folds near-duplicate chunks into one hit (`Hit.duplicates`), the folded
+chunks follow their representative in the run: the reader is shown them too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from eval.benchmark import Query
+
+SEARCH_MODES = ("bm25", "dense", "hybrid")
+SYSTEMS = ("bm25", "dense", "hybrid", "generic")
+DEPTH = 100  # ranking depth per query (Recall@50 needs at least 50)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SystemRun:
+    name: str
+    run: dict[str, dict[str, float]]
+    seconds: float
+    # the no-good-match signal, where the system produces one: query id -> fired?
+    no_match: dict[str, bool] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def has_scope_signal(self) -> bool:
+        return bool(self.no_match)
+
+
+def ranked_ids(hits) -> list[str]:
+    """Chunk ids in result order, each hit followed by the near-duplicates it absorbed."""
+    seen: dict[str, None] = {}
+    for hit in hits:
+        for cid in (hit.chunk.id, *getattr(hit, "duplicates", ())):
+            seen.setdefault(cid, None)
+    return list(seen)
+
+
+def as_scores(ids: Sequence[str], depth: int = DEPTH) -> dict[str, float]:
+    return {cid: float(depth - i) for i, cid in enumerate(ids[:depth])}
+
+
+def run_searcher(searcher, queries: Sequence[Query], mode: str, depth: int = DEPTH) -> SystemRun:
+    """One of the index's own modes; the scope signal is recorded for modes with cosines."""
+    from index.scope import assess_scope
+
+    started = time.perf_counter()
+    run: dict[str, dict[str, float]] = {}
+    no_match: dict[str, bool] = {}
+    confidence: dict[str, float] = {}
+    for query in queries:
+        result = searcher.search(query.text, k=depth, mode=mode)
+        run[query.id] = as_scores(ranked_ids(result.hits), depth)
+        if mode != "bm25":
+            scope = assess_scope(result, searcher.manifest.model_id)
+            no_match[query.id] = not scope.in_scope
+            confidence[query.id] = round(float(scope.confidence), 4)
+    return SystemRun(mode, run, time.perf_counter() - started, no_match, confidence)
+
+
+def run_generic(baseline, embedder, queries: Sequence[Query], depth: int = DEPTH) -> SystemRun:
+    started = time.perf_counter()
+    vectors = embedder.embed_queries([q.text for q in queries])
+    rankings = baseline.search(vectors, depth)
+    run = {q.id: ranking for q, ranking in zip(queries, rankings)}
+    return SystemRun("generic", run, time.perf_counter() - started)
+
+
+def run_systems(
+    systems: Sequence[str],
+    queries: Sequence[Query],
+    searcher=None,
+    embedder=None,
+    baseline=None,
+    depth: int = DEPTH,
+    progress: Progress | None = None,
+) -> list[SystemRun]:
+    say = progress or (lambda _m: None)
+    out = []
+    for name in systems:
+        if name not in SYSTEMS:
+            raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+        say(f"running {name} over {len(queries)} queries")
+        if name == "generic":
+            out.append(run_generic(baseline, embedder, queries, depth))
+        else:
+            out.append(run_searcher(searcher, queries, name, depth))
+    return out
+
+
+def write_trec(path, system: SystemRun) -> None:
+    """TREC run format: qid Q0 docid rank score tag."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for qid, docs in system.run.items():
+            ranked = sorted(docs.items(), key=lambda kv: -kv[1])
+            for rank, (cid, score) in enumerate(ranked, start=1):
+                handle.write(f"{qid} Q0 {cid} {rank} {score:g} {system.name}\n")
