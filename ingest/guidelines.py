@@ -15,7 +15,7 @@ from ingest.clean import FootnoteMarkers, clean_inline, join_lines
 from ingest.layout import Layout, Line
 from ingest.models import Chunk, Document
 from ingest.un_chunks import chunk_un_document, citation_base
-from ingest.un_structure import HALF_HEADING_RE, parse_blocks
+from ingest.un_structure import parse_blocks
 
 # Pillar groups: "A. Piliers thématiques" / "Thematic pillars"; "B. Piliers habilitants" / "Enabling pillars".
 THEMATIC_RE = re.compile(r"piliers? th[ée]matiques?|thematic pillars?", re.I)

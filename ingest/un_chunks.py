@@ -49,7 +49,8 @@ def _note(markers: FootnoteMarkers, label: str) -> str:
 
 
 def _render_table(block: Block, markers: FootnoteMarkers) -> TextUnit:
-    header = [heading_text(c) for c in block.rows[0]]
+    """A table inside a paragraph (a timeline after its lead-in): one line per row, header
+    row dropped, cells joined with dashes."""
     lines, notes = [], []
     for row in block.rows[1:]:
         cells = []

@@ -3,7 +3,6 @@ here, bad inputs, atomic output and the CLI."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
@@ -65,6 +64,14 @@ def test_english_stitching_footnotes_and_hyphenation(english):
     assert p2.text.endswith("The divide also affects women and older persons, who are often left out of digital public services.")
     assert "HSP/HA.9/99" not in p2.text and "http" not in p2.text and "Pact for the Future" not in p2.text
     assert p2.notes == ["2 General Assembly resolution A/79/L.2, Pact for the Future, annex I: Global Digital Compact."]
+
+
+def test_extra_document_ingested_with_the_corpus(corpus_dir, ingest_report):
+    doc = Document(id="en-sample", title="Sample guidelines", lang="en", kind="guidelines",
+                   source="en-guidelines-sample.txt", symbol="HSP/HA.9/99")
+    report = ingest_corpus(corpus_dir, extra=[ExtraDocument(FIXTURES / "en-guidelines-sample.txt", doc)])
+    assert [d.id for d in report.documents] == GOOD_DOCS + ["en-sample"]
+    assert len(report.chunks) == len(ingest_report.chunks) + 22
 
 
 # -- PDF generated here, read back through pypdf ------------------------------------------------
