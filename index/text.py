@@ -1,21 +1,32 @@
 """What the indexes see of a chunk: the item with the context it needs.
 
 A lettered item ("b) Utiliser des plateformes numériques …") means little alone; its
-document, pillar, heading and lead-in sentence say who should do it and where it sits.
-The answer still shows only the item (`Chunk.text`).
+pillar, heading and lead-in sentence say who should do it and where it sits. The answer
+still shows only the item (`Chunk.text`). The document title and the top of the heading
+path are left out: every chunk of a document shares them, so they only cost encoding
+time (the model's cost grows with the token count, and two cores are all there is).
 """
 
 from __future__ import annotations
 
 from ingest.models import Chunk, Document
 
+PATH_SEPARATOR = " › "
 
-def embedding_text(chunk: Chunk, document: Document | None) -> str:
-    """Document title, then the chunk's context (heading path and lead-in), then the text."""
-    parts = [document.title if document else ""]
-    parts.append(chunk.context or " › ".join(chunk.section))
-    parts.append(chunk.text)
-    return "\n".join(p.strip() for p in parts if p and p.strip())
+
+def lead_in(chunk: Chunk) -> str:
+    """The context without its heading-path line (the path is in `section`)."""
+    return "\n".join(line for line in chunk.context.splitlines() if PATH_SEPARATOR not in line).strip()
+
+
+def embedding_text(chunk: Chunk, document: Document | None = None) -> str:
+    """The two nearest headings, the lead-in sentence, then the text."""
+    lines: list[str] = []
+    for part in (*chunk.section[-2:], *lead_in(chunk).splitlines(), chunk.text):
+        part = part.strip()
+        if part and part not in lines:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def lexical_text(chunk: Chunk) -> str:
