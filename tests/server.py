@@ -53,6 +53,13 @@ class Server:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+@dataclass
+class External:
+    """A server someone else started (BOUSSOLE_TEST_URL), for quick runs of the page test."""
+
+    url: str
+
+
 def start(data_dir: Path, port: int | None = None, extra_env: dict[str, str] | None = None) -> Server:
     port = port or free_port()
     env = {

@@ -1,0 +1,132 @@
+"""The web page in a real browser: Debian's chromium, headless, driven by playwright
+(python, no downloaded browsers), against a real `boussole serve` process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path(os.environ.get("BOUSSOLE_CHROMIUM", "/usr/bin/chromium"))
+# --headless is passed by playwright (headless=True); the profile is a new empty folder
+# given as launch_persistent_context's user_data_dir (playwright refuses --user-data-dir).
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOT_DIR = Path(os.environ.get("BOUSSOLE_SCREENSHOTS", "/tmp"))
+PROBLEM_FR = "Nos habitants âgés n'arrivent pas à utiliser les services administratifs en ligne"
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: run tests/ensure_chromium.sh (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def browser(playwright):
+    """Opens a chromium with a new, empty profile; `browser(locale)` gives its context."""
+    opened = []
+
+    def launch(locale: str):
+        profile = tempfile.mkdtemp(prefix="boussole-chromium-")
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            locale=locale, viewport={"width": 1100, "height": 900},
+        )
+        opened.append((context, profile))
+        return context
+
+    yield launch
+    for context, profile in opened:
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(request):
+    """A `boussole serve` over the session's data; BOUSSOLE_TEST_URL reuses a running one."""
+    from server import External, running_server
+
+    if os.environ.get("BOUSSOLE_TEST_URL"):
+        yield External(os.environ["BOUSSOLE_TEST_URL"].rstrip("/"))
+        return
+    with running_server(request.getfixturevalue("data_dir")) as running:
+        yield running
+
+
+def new_page(browser, locale: str):
+    page = browser(locale).new_page()
+    # Nothing may be fetched from outside the service.
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith("http://127.0.0.1") else None)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, outside, errors
+
+
+def test_ask_a_problem_read_the_answer_open_the_context(browser, server):
+    page, outside, errors = new_page(browser, "fr-FR")
+    page.goto(server.url + "/")
+    box = page.get_by_label("Décrivez le problème de votre ville")
+    assert box.is_visible()
+    box.fill(PROBLEM_FR)
+    box.press("Enter")  # Enter submits; no mouse involved
+
+    page.wait_for_selector("#answer article.item", timeout=60_000)
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_role("heading", name="Principes").is_visible()
+    assert page.get_by_role("heading", name="Mesures").is_visible()
+    citations = page.locator("#answer cite").all_inner_texts()
+    assert citations and all(c.strip() for c in citations)
+    assert any(c.startswith("HSP/HA.2/14, para.") for c in citations)
+    assert page.locator("#answer .group h3").count() >= 1  # measures grouped by actor
+    assert page.locator("#status").get_attribute("aria-live") == "polite"
+
+    # "show in context": keyboard focus + Enter, the paragraph opens with its neighbours
+    button = page.locator("#answer button.show-context").first
+    button.focus()
+    page.keyboard.press("Enter")
+    panel_id = button.get_attribute("aria-controls")
+    page.wait_for_selector(f"#{panel_id} ol.neighbours li.current", timeout=30_000)
+    assert button.get_attribute("aria-expanded") == "true"
+    assert page.locator(f"#{panel_id} ol.neighbours li").count() >= 2
+    button.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOT_DIR / "boussole-fr.png"))
+    page.screenshot(path=str(SCREENSHOT_DIR / "boussole-fr-full.png"), full_page=True)
+    assert not errors, errors
+    assert not outside, outside
+
+
+def test_english_interface_and_out_of_scope_message(browser, server):
+    page, outside, errors = new_page(browser, "en-GB")
+    page.goto(server.url + "/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    box = page.get_by_label("Describe your city's problem")
+    box.fill("football results from last weekend")
+    box.press("Enter")
+    page.wait_for_selector("#status .notice", timeout=60_000)
+    notice = page.locator("#status .notice").inner_text()
+    page.screenshot(path=str(SCREENSHOT_DIR / "boussole-en-out-of-scope.png"))
+    assert "Outside the Guidelines" in notice, notice
+    assert page.locator("#answer article.item").count() == 0
+    assert not errors, errors
+    assert not outside, outside
+
+
+def test_empty_problem_is_explained_not_sent(browser, server):
+    page, _, errors = new_page(browser, "fr-FR")
+    page.goto(server.url + "/")
+    page.get_by_label("Décrivez le problème de votre ville").press("Enter")
+    page.wait_for_selector("#status .notice.error")
+    assert "quelques mots" in page.locator("#status").inner_text()
+    assert not errors, errors
