@@ -322,10 +322,16 @@ slow = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(data_dir):
-    from server import running_server
+def server(request):
+    """A `boussole serve` over the session's data; BOUSSOLE_TEST_URL reuses a running one."""
+    import os
 
-    with running_server(data_dir) as running:
+    from server import External, running_server
+
+    if os.environ.get("BOUSSOLE_TEST_URL"):
+        yield External(os.environ["BOUSSOLE_TEST_URL"].rstrip("/"))
+        return
+    with running_server(request.getfixturevalue("data_dir")) as running:
         yield running
 
 
