@@ -17,6 +17,7 @@ from index.cache import EmbeddingCache, text_key
 from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.lexical import LexicalIndex
+from index.scope import OFF_TOPIC_ANCHORS
 from index.text import embedding_text, lexical_text
 from ingest.models import Chunk, Document
 
@@ -32,11 +33,17 @@ class BuildReport:
 
 
 def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document]) -> str:
+    """Identifies what the index holds: chunks, documents, and the texts the indexes see
+    (so a change in how a chunk is presented to the model also makes the index stale)."""
     digest = hashlib.sha256()
     for document in documents:
         digest.update(json.dumps(document.to_dict(), sort_keys=True, ensure_ascii=False).encode())
     for chunk in chunks:
         digest.update(json.dumps(chunk.to_dict(), sort_keys=True, ensure_ascii=False).encode())
+        digest.update(embedding_text(chunk).encode())
+        digest.update(lexical_text(chunk).encode())
+    for anchor in OFF_TOPIC_ANCHORS:
+        digest.update(anchor.encode())
     return digest.hexdigest()
 
 
@@ -52,14 +59,12 @@ def is_fresh(index_dir: Path, chunks: Sequence[Chunk], documents: Sequence[Docum
 
 def embed_chunks(
     chunks: Sequence[Chunk],
-    documents: Sequence[Document],
     embedder: Embedder,
     cache: EmbeddingCache,
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for the chunks, in order; returns (vectors, how many were embedded now)."""
-    by_id = {d.id: d for d in documents}
-    texts = [embedding_text(c, by_id.get(c.doc_id)) for c in chunks]
+    texts = [embedding_text(c) for c in chunks]
     keys = [text_key(t) for t in texts]
     missing = [i for i, key in enumerate(keys) if cache.get(key) is None]
     if missing:
@@ -85,12 +90,13 @@ def build_index(
         raise ValueError("no chunks to index: ingest the corpus first")
     started = time.perf_counter()
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
-    vectors, embedded = embed_chunks(chunks, documents, embedder, cache, progress)
+    vectors, embedded = embed_chunks(chunks, embedder, cache, progress)
     if progress:
         progress("building FAISS and BM25 indexes")
     staging = store.staging_dir(index_dir)
     try:
         DenseIndex.build(vectors).save(staging / store.DENSE_FILE)
+        np.save(staging / store.ANCHORS_FILE, embedder.embed_documents(list(OFF_TOPIC_ANCHORS)).astype(np.float32))
         LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks]).save(staging / store.LEXICAL_DIR)
         with open(staging / store.CHUNKS_FILE, "w", encoding="utf-8") as handle:
             for chunk in chunks:

@@ -623,8 +623,12 @@ def build_e5_small(
         write_folder(src, tmp, dtype=dtype, source_sha256=source_sha256, model_id=MODEL_ID, progress=say)
         del src
         _default_permissions(tmp)
+        if _marker_matches(read_marker(dest), source_sha256, dtype):
+            # Another process finished the same build meanwhile: keep theirs (it may be in use).
+            shutil.rmtree(tmp, ignore_errors=True)
+            return dest
         if dest.exists():  # a stale build of ours: swap it out, then delete it
-            old = dest.with_name(f".{dest.name}.partial-{os.getpid()}-old")
+            old = tmp.with_name(tmp.name + "-old")
             os.replace(dest, old)
             os.replace(tmp, dest)
             shutil.rmtree(old, ignore_errors=True)
@@ -632,8 +636,7 @@ def build_e5_small(
             try:
                 os.replace(tmp, dest)
             except OSError:
-                # Another process finished the same build first: keep theirs if it is valid.
-                if _marker_matches(read_marker(dest), source_sha256, dtype):
+                if _marker_matches(read_marker(dest), source_sha256, dtype):  # lost a race: theirs is good
                     shutil.rmtree(tmp, ignore_errors=True)
                     return dest
                 raise

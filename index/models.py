@@ -38,3 +38,4 @@ class SearchResult:
     query_lang: str
     hits: list[Hit] = field(default_factory=list)
     took_ms: float = 0.0
+    off_topic_score: float | None = None  # best cosine to the off-topic anchors (index.scope)

@@ -59,6 +59,7 @@ class Searcher:
         dense: DenseIndex,
         lexical: LexicalIndex,
         embedder: Embedder,
+        anchors: np.ndarray,
     ) -> None:
         if not (len(chunks) == dense.size == lexical.size == manifest.chunk_count):
             raise IndexCorrupt(
@@ -71,6 +72,7 @@ class Searcher:
         self._dense = dense
         self._lexical = lexical
         self._embedder = embedder
+        self._anchors = anchors
         self._vectors = dense.vectors()
         self._row = {c.id: i for i, c in enumerate(chunks)}
         self._columns = _Columns.of(chunks)
@@ -97,6 +99,12 @@ class Searcher:
         if dense.dim != manifest.dim:
             raise IndexCorrupt(f"{index_dir}: vectors have dimension {dense.dim}, manifest says {manifest.dim}")
         lexical = LexicalIndex.load(index_dir / store.LEXICAL_DIR)
+        try:
+            anchors = np.load(index_dir / store.ANCHORS_FILE, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"{index_dir / store.ANCHORS_FILE}: unreadable ({exc})") from exc
+        if anchors.ndim != 2 or anchors.shape[1] != manifest.dim:
+            raise IndexCorrupt(f"{index_dir / store.ANCHORS_FILE}: shape {anchors.shape} does not fit dimension {manifest.dim}")
         embedder = embedder or load_embedder(manifest.model_id, models_dir)
         if embedder.fingerprint != manifest.model_fingerprint or embedder.dim != manifest.dim:
             raise IndexMismatch(
@@ -104,7 +112,7 @@ class Searcher:
                 f"(fingerprint {manifest.model_fingerprint[:12]}, loaded {embedder.fingerprint[:12]}): "
                 "run `boussole build` to rebuild it"
             )
-        return cls(manifest, chunks, documents, dense, lexical, embedder)
+        return cls(manifest, chunks, documents, dense, lexical, embedder, anchors)
 
     # -- lookups -------------------------------------------------------------------
 
@@ -164,7 +172,8 @@ class Searcher:
             cosine = float(self._vectors[row] @ qvec) if qvec is not None else None
             duplicates = tuple(self.chunks[i].id for i in absorbed)
             hits.append(Hit(self.chunks[row], float(score), rank, cosine, duplicates))
-        return SearchResult(query, query_lang, hits, _ms(started))
+        off_topic = float(np.max(self._anchors @ qvec)) if qvec is not None else None
+        return SearchResult(query, query_lang, hits, _ms(started), off_topic)
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():

@@ -26,6 +26,7 @@ DENSE_FILE = "dense.faiss"
 LEXICAL_DIR = "bm25"
 CHUNKS_FILE = "chunks.jsonl"
 DOCUMENTS_FILE = "documents.json"
+ANCHORS_FILE = "off_topic_anchors.npy"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ time (the model's cost grows with the token count, and two cores are all there i
 
 from __future__ import annotations
 
-from ingest.models import Chunk, Document
+from ingest.models import Chunk
 
 PATH_SEPARATOR = " › "
 
@@ -19,7 +19,7 @@ def lead_in(chunk: Chunk) -> str:
     return "\n".join(line for line in chunk.context.splitlines() if PATH_SEPARATOR not in line).strip()
 
 
-def embedding_text(chunk: Chunk, document: Document | None = None) -> str:
+def embedding_text(chunk: Chunk) -> str:
     """The two nearest headings, the lead-in sentence, then the text."""
     lines: list[str] = []
     for part in (*chunk.section[-2:], *lead_in(chunk).splitlines(), chunk.text):

@@ -185,7 +185,7 @@ def test_rebuild_embeds_only_new_or_changed_chunks(data_dir, ingest_report, sear
 
 def test_cached_vectors_equal_fresh_ones(ingest_report, searcher):
     chunks = ingest_report.chunks[:4]
-    cached, _ = embed_chunks(chunks, ingest_report.documents, searcher._embedder, EmbeddingCache(None))
+    cached, _ = embed_chunks(chunks, searcher._embedder, EmbeddingCache(None))
     stored = np.stack([searcher._vectors[searcher._row[c.id]] for c in chunks])
     assert np.allclose(cached, stored, atol=1e-5)
 
