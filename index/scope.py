@@ -58,8 +58,8 @@ OFF_TOPIC_ANCHORS: tuple[str, ...] = (
 )
 
 # model id -> (margin at which confidence is 0.5, slope of the logistic)
-CALIBRATION = {"multilingual-e5-small": (0.015, 100.0)}
-DEFAULT_CALIBRATION = (0.015, 100.0)
+CALIBRATION = {"multilingual-e5-small": (0.0, 100.0)}
+DEFAULT_CALIBRATION = (0.0, 100.0)
 
 
 @dataclass(frozen=True)
