@@ -34,6 +34,7 @@ class EvalConfig:
     alpha: float = 0.05
     window_size: int = 1000
     window_overlap: int = 200
+    generic_cache_dir: Path | None = None  # default: {data_dir}/cache/eval-generic
 
     @property
     def output_dir(self) -> Path:
@@ -96,7 +97,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
         say("generic baseline: fixed-size windows over document_text, embedding (cached)")
         t0 = time.perf_counter()
         texts = {d.id: document_text(d, config.corpus_dir) for d in ingested.documents}
-        cache = EmbeddingCache.for_model(cache_dir / "eval-generic", embedder.fingerprint)
+        cache = EmbeddingCache.for_model(config.generic_cache_dir or cache_dir / "eval-generic", embedder.fingerprint)
         baseline = GenericBaseline.build(texts, ingested.chunks, embedder, cache, config.window_size, config.window_overlap)
         covers = baseline.mapping.covers.values()
         notes["generic"] = {
