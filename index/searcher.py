@@ -14,7 +14,7 @@ from index.analysis import analyse
 from index.dense import DenseIndex
 from index.embedder import Embedder, load_embedder
 from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
-from index.fusion import language_weights, reciprocal_rank_fusion, suppress_near_duplicates
+from index.fusion import convex_combination, language_weights, suppress_near_duplicates
 from index.language import language_probabilities
 from index.lexical import LexicalIndex
 from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
@@ -24,6 +24,10 @@ MAX_QUERY_CHARS = 2000
 MAX_K = 200
 MODES = ("hybrid", "dense", "bm25")
 CANDIDATES = 100  # depth of each ranking fed to the fusion
+# Weight of the dense scores in the convex fusion; chosen on the tuning half of the
+# benchmark (python -m eval.fusion_sweep), where it ties for best and beats RRF.
+DENSE_WEIGHT = 0.5
+QUERY_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class Searcher:
         self._lexical = lexical
         self._embedder = embedder
         self._anchors = anchors
+        self._query_cache: dict[str, np.ndarray] = {}
         self._vectors = dense.vectors()
         self._row = {c.id: i for i, c in enumerate(chunks)}
         self._columns = _Columns.of(chunks)
@@ -156,7 +161,7 @@ class Searcher:
 
         if allowed is not None and not allowed.any():
             return SearchResult(query, query_lang, [], _ms(started))
-        qvec = self._embedder.embed_queries([query])[0] if mode != "bm25" else None
+        qvec = self._query_vector(query) if mode != "bm25" else None
         dense = self._dense.search(qvec, depth, allowed) if qvec is not None else []
         lexical = self._lexical.search(query, query_lang, depth, allowed) if mode != "dense" else []
         if mode == "dense":
@@ -164,8 +169,7 @@ class Searcher:
         elif mode == "bm25":
             ranked = lexical
         else:
-            weights = [1.0, language_weights(probs, self._columns.lang)]
-            ranked = reciprocal_rank_fusion([dense, lexical], weights)
+            ranked = convex_combination(dense, lexical, DENSE_WEIGHT, language_weights(probs, self._columns.lang))
 
         hits = []
         for rank, (row, score, absorbed) in enumerate(suppress_near_duplicates(ranked, self._token_sets)[:k], start=1):
@@ -174,6 +178,17 @@ class Searcher:
             hits.append(Hit(self.chunks[row], float(score), rank, cosine, duplicates))
         off_topic = float(np.max(self._anchors @ qvec)) if qvec is not None else None
         return SearchResult(query, query_lang, hits, _ms(started), off_topic)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """Encode a query, remembering the last few: a recommendation searches one problem
+        several times (principles, measures, examples), and encoding is most of a search."""
+        vector = self._query_cache.pop(query, None)
+        if vector is None:
+            vector = self._embedder.embed_queries([query])[0]
+        self._query_cache[query] = vector
+        while len(self._query_cache) > QUERY_CACHE_SIZE:
+            self._query_cache.pop(next(iter(self._query_cache)))
+        return vector
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
