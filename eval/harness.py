@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
 from eval.report import Report, evaluate, write_outputs
-from eval.runs import DEPTH, SYSTEMS, SystemRun, run_systems
+from eval.runs import DEPTH, SYSTEMS, QueryVectorCache, SystemRun, run_systems
 
 Progress = Callable[[str], None]
 
@@ -78,7 +78,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     models_dir = config.data_dir / "models"
     index_dir = config.data_dir / "index"
     cache_dir = config.data_dir / "cache"
-    embedder = embedder or load_embedder(config.model, models_dir, progress=say)
+    embedder = QueryVectorCache(embedder or load_embedder(config.model, models_dir, progress=say))
     notes: dict[str, object] = {"model": embedder.model_id, "chunks": len(ingested.chunks), "depth": config.depth}
     needs_index = any(s != "generic" for s in config.systems)
     searcher = None
@@ -111,6 +111,10 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
             "build_seconds": round(time.perf_counter() - t0, 1),
         }
     queries = list(benchmark.queries.values())
+    if any(s != "bm25" for s in config.systems):
+        t0 = time.perf_counter()
+        embedder.prime([q.text for q in queries])
+        notes["query_embedding_seconds"] = round(time.perf_counter() - t0, 1)
     runs = run_systems(config.systems, queries, searcher, embedder, baseline, config.depth, say)
     report = evaluate(benchmark, runs, stat_test=config.stat_test, alpha=config.alpha)
     notes["total_seconds"] = round(time.perf_counter() - started, 1)

@@ -296,7 +296,9 @@ def write_outputs(report: Report, runs: Sequence[SystemRun], out_dir: Path) -> d
         write_trec(path, system)
         paths[f"run:{system.name}"] = path
     paths["json"] = out_dir / "report.json"
-    paths["json"].write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1, default=_json_default), encoding="utf-8")
+    paths["json"].write_text(
+        json.dumps(_finite(report.to_dict()), ensure_ascii=False, indent=1, default=str, allow_nan=False), encoding="utf-8"
+    )
     paths["markdown"] = out_dir / "report.md"
     paths["markdown"].write_text(markdown(report), encoding="utf-8")
     paths["chart"] = out_dir / "chart.png"
@@ -304,7 +306,12 @@ def write_outputs(report: Report, runs: Sequence[SystemRun], out_dir: Path) -> d
     return paths
 
 
-def _json_default(value):
-    if isinstance(value, float) and math.isnan(value):
+def _finite(value):
+    """NaN (a rate over zero queries) becomes null: report.json stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
-    return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
