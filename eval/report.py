@@ -76,6 +76,21 @@ class Report:
         """Where the hybrid does not score higher than a baseline (delta ≤ 0)."""
         return [c for c in self.comparisons if c.delta <= 0]
 
+    def not_significant_wins(self) -> list[Comparison]:
+        """Where the hybrid scores higher, but not significantly (p ≥ alpha)."""
+        return [c for c in self.comparisons if c.delta > 0 and not c.significant]
+
+    def topics_not_beaten(self, reference: str = REFERENCE) -> list[tuple[str, str, float, float]]:
+        """(topic, baseline, hybrid nDCG@10, baseline nDCG@10) where the baseline scores higher."""
+        out = []
+        for topic, values in self.by_topic.items():
+            if reference not in values:
+                continue
+            for system, value in values.items():
+                if system != reference and value > values[reference]:
+                    out.append((topic, system, values[reference], value))
+        return out
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["comparisons"] = [{**asdict(c), "delta": c.delta} for c in self.comparisons]
@@ -241,7 +256,16 @@ def markdown(report: Report) -> str:
             out += [f"- {c.metric} on {c.subset}: hybrid {c.reference_score:.3f} vs {c.baseline} {c.baseline_score:.3f} "
                     f"(delta {c.delta:+.3f}, p {c.p_value:.3f})" for c in lost]
         else:
-            out.append("- nowhere on these metrics and subsets (differences may still be non-significant: see p).")
+            out.append("- nowhere on these metrics and language subsets.")
+        weak = report.not_significant_wins()
+        if weak:
+            out += ["", f"Higher but not significantly (p ≥ {report.alpha}):", ""]
+            out += [f"- {c.metric} on {c.subset}: hybrid {c.reference_score:.3f} vs {c.baseline} {c.baseline_score:.3f} "
+                    f"(p {c.p_value:.3f})" for c in weak]
+        topics = report.topics_not_beaten()
+        if topics:
+            out += ["", f"Topics where a baseline has the higher {PRIMARY} (small groups, 6–16 queries, no test):", ""]
+            out += [f"- {t}: {b} {bv:.3f} vs hybrid {hv:.3f}" for t, b, hv, bv in topics]
     if report.by_topic:
         systems = list(next(iter(report.by_topic.values())).keys())
         out += ["", f"## {PRIMARY} by topic (both languages)", "", "| topic | " + " | ".join(systems) + " |",

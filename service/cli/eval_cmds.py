@@ -72,6 +72,17 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
         for c in lost:
             click.echo(f"  {c.baseline:<8} {c.subset:<3} {c.metric:<10} hybrid {c.reference_score:.3f} vs "
                        f"{c.baseline_score:.3f} (p={c.p_value:.3f})")
+    weak = report.not_significant_wins()
+    if weak:
+        click.echo(f"\nhybrid higher but not significantly (p >= {report.alpha}):")
+        for c in weak:
+            click.echo(f"  {c.baseline:<8} {c.subset:<3} {c.metric:<10} hybrid {c.reference_score:.3f} vs "
+                       f"{c.baseline_score:.3f} (p={c.p_value:.3f})")
+    topics = report.topics_not_beaten()
+    if topics:
+        click.echo("\ntopics where a baseline has the higher nDCG@10:")
+        for topic, baseline, hybrid, value in topics:
+            click.echo(f"  {topic:<15} {baseline:<8} {value:.3f} vs hybrid {hybrid:.3f}")
     for s in report.scope:
         if s.subset == "all":
             click.echo(f"\nno-good-match signal ({s.system}): fired on {s.fired_on_out_of_scope}/{s.out_of_scope_queries} "
