@@ -71,6 +71,8 @@ class Report:
     alpha: float
     seconds: dict[str, float]
     notes: dict[str, object] = field(default_factory=dict)
+    # system -> query id -> confidence of the scope signal (fired when < 0.5), where there is one
+    scope_confidence: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def not_beaten(self) -> list[Comparison]:
         """Where the hybrid does not score higher than a baseline (delta ≤ 0)."""
@@ -192,6 +194,7 @@ def evaluate(
         stat_test=stat_test,
         alpha=alpha,
         seconds={r.name: round(r.seconds, 2) for r in runs},
+        scope_confidence={r.name: dict(r.confidence) for r in runs if r.confidence},
     )
 
 
