@@ -39,6 +39,20 @@ class Embedder(Protocol):
     def embed_documents(self, texts: list[str]) -> np.ndarray: ...
 
 
+def default_threads() -> int:
+    """Torch threads for encoding: BOUSSOLE_THREADS, else half the available CPUs.
+
+    Logical CPUs are usually hyperthread pairs, which do not speed up matrix products, and
+    OpenMP's synchronisation costs more than a sibling thread brings: on this project's
+    2-vCPU machines one thread encodes passages twice as fast as two (13 vs 6.5 per second,
+    measured with sentence-transformers on multilingual-e5-small).
+    """
+    configured = os.environ.get("BOUSSOLE_THREADS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, _available_cores() // 2)
+
+
 def _available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -128,7 +142,7 @@ class SentenceTransformerEmbedder:
         except ImportError as e:  # pragma: no cover - both are required dependencies
             raise ModelError(f"sentence-transformers and torch are needed to embed text: {e}") from e
 
-        torch.set_num_threads(num_threads or _available_cores())
+        torch.set_num_threads(num_threads or default_threads())
         try:
             with _hub_offline():
                 self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)

@@ -52,15 +52,19 @@ def suppress_near_duplicates(
     ranked: Ranking,
     token_sets: Sequence[frozenset[str]],
     threshold: float = 0.8,
+    limit: int | None = None,
 ) -> list[tuple[int, float, list[int]]]:
     """Keep the best-ranked of near-identical texts; return (row, score, rows it absorbed).
 
     The guidelines repeat some measures almost verbatim under several pillars (69 (k) and
     77 (g)); without this they fill the top k with one idea. Similarity is the Jaccard
     index of analysed tokens: texts, not embeddings, since sibling items share context.
+    Stops once `limit` results are kept (the rest would be cut anyway).
     """
     kept: list[tuple[int, float, list[int]]] = []
     for row, score in ranked:
+        if limit is not None and len(kept) >= limit:
+            break
         for kept_row, _kept_score, absorbed in kept:
             if jaccard(token_sets[row], token_sets[kept_row]) >= threshold:
                 absorbed.append(row)

@@ -33,10 +33,14 @@ def language_probabilities(text: str) -> dict[str, float]:
         return {"fr": 0.5, "en": 0.5}
     votes = {lang: float(sum(w in markers for w in words)) for lang, markers in _MARKERS.items()}
     votes["fr"] += 0.5 * len(_FRENCH_LETTERS.findall(text))
-    detected = _langdetect(text)
-    # Markers are reliable evidence; langdetect counts as one vote, weighted by its confidence.
-    for lang in SUPPORTED:
-        votes[lang] += detected.get(lang, 0.0)
+    # Markers are reliable evidence; langdetect counts as one vote, weighted by its
+    # confidence, and is only asked when the markers do not already decide (it is the
+    # slowest step of a search after the model).
+    high, low = sorted(votes.values(), reverse=True)
+    if not (high >= 2 and high >= 3 * low):
+        detected = _langdetect(text)
+        for lang in SUPPORTED:
+            votes[lang] += detected.get(lang, 0.0)
     total = sum(votes.values())
     if total == 0:
         return {"fr": 0.5, "en": 0.5}

@@ -172,7 +172,7 @@ class Searcher:
             ranked = convex_combination(dense, lexical, DENSE_WEIGHT, language_weights(probs, self._columns.lang))
 
         hits = []
-        for rank, (row, score, absorbed) in enumerate(suppress_near_duplicates(ranked, self._token_sets)[:k], start=1):
+        for rank, (row, score, absorbed) in enumerate(suppress_near_duplicates(ranked, self._token_sets, limit=k), start=1):
             cosine = float(self._vectors[row] @ qvec) if qvec is not None else None
             duplicates = tuple(self.chunks[i].id for i in absorbed)
             hits.append(Hit(self.chunks[row], float(score), rank, cosine, duplicates))
