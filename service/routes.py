@@ -16,6 +16,7 @@ from index.models import FILTER_FIELDS, Filters
 from service import schemas
 from service.errors_http import ServiceNotReady
 from service.recommend import Assess, Item, SearchBackend, recommend
+from service.tools import tool_definitions
 
 ERRORS = {
     status: {"model": schemas.ErrorResponse, "description": description}
@@ -68,19 +69,24 @@ def _titles(searcher: SearchBackend) -> dict[str, str]:
 
 
 @router.post("/v1/search", response_model=schemas.SearchResponse, responses=ERRORS, tags=["search"])
-def search(body: schemas.SearchRequest, searcher: Searcher) -> schemas.SearchResponse:
+def search(body: schemas.SearchRequest, searcher: Searcher, assess: Assessor) -> schemas.SearchResponse:
     """Passages of the corpus most relevant to a query, in French or English."""
     filters = check_filters(body.filters, searcher.filter_values())
     result = searcher.search(body.query, k=body.k, filters=filters)
+    scope = assess(result)
     titles = _titles(searcher)
     return schemas.SearchResponse(
         query=result.query,
         query_lang=result.query_lang,
+        in_scope=scope.in_scope,
+        confidence=round(float(scope.confidence), 3),
         results=[
             schemas.SearchHit(
                 **schemas.ChunkOut.from_chunk(hit.chunk, titles).model_dump(),
                 rank=hit.rank,
                 score=float(hit.score),
+                similarity=hit.dense_score,
+                duplicates=list(hit.duplicates),
             )
             for hit in result.hits
         ],
@@ -160,6 +166,12 @@ def documents(searcher: Searcher) -> schemas.DocumentsResponse:
 def filter_values(searcher: Searcher) -> schemas.FiltersResponse:
     """Valid values of each search filter."""
     return schemas.FiltersResponse(values=searcher.filter_values())
+
+
+@router.get("/v1/tools", tags=["documents"])
+def tools() -> list[dict]:
+    """The API as function-calling tool definitions, for chat front-ends."""
+    return tool_definitions()
 
 
 @router.get("/healthz", response_model=schemas.HealthResponse, tags=["health"])

@@ -103,11 +103,19 @@ class ChunkOut(BaseModel):
 class SearchHit(ChunkOut):
     rank: int = Field(description="1-based.")
     score: float = Field(description="Fused score; comparable within one response only.")
+    similarity: float | None = Field(None, description="Cosine similarity of query and passage.")
+    duplicates: list[str] = Field(
+        default_factory=list,
+        description="Ids of near-identical passages folded into this one (the guidelines "
+        "repeat some measures under several pillars).",
+    )
 
 
 class SearchResponse(BaseModel):
     query: str
     query_lang: str = Field(description="Detected language of the query, e.g. fr or en.")
+    in_scope: bool = Field(description="False when nothing in the corpus is a good match.")
+    confidence: float = Field(ge=0.0, le=1.0, description="How likely the results answer the query.")
     results: list[SearchHit]
     took_ms: float
 

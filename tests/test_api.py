@@ -8,6 +8,7 @@ httpx: every endpoint, every error, cross-lingual search, the out-of-scope signa
 
 from __future__ import annotations
 
+import json
 import re
 import typing
 from dataclasses import dataclass
@@ -471,3 +472,31 @@ def test_serve_with_empty_data_dir_exits_with_build_hint(tmp_path):
     finally:
         server.process.kill() if server.process.poll() is None else None
         Path(server.log_path).unlink(missing_ok=True)
+
+
+@slow
+def test_search_reports_scope_and_folds_repeated_measures(http):
+    text = http.get("/v1/chunks/hsp-ha-2-14:69.k").json()["chunk"]["text"]
+    body = http.post("/v1/search", json={"query": text, "k": 10}).json()
+    assert body["in_scope"] is True and body["confidence"] > 0.5
+    ids = [r["id"] for r in body["results"]]
+    assert ("hsp-ha-2-14:69.k" in ids) != ("hsp-ha-2-14:77.g" in ids)
+    folded = next(r for r in body["results"] if r["id"] in ("hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g"))
+    assert {"hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g"} - {folded["id"]} <= set(folded["duplicates"])
+    assert all(0 < r["similarity"] <= 1 for r in body["results"])
+    off = http.post("/v1/search", json={"query": "a recipe for chocolate cake", "k": 3}).json()
+    assert off["in_scope"] is False and off["confidence"] < 0.5
+
+
+@slow
+def test_tool_definitions_match_the_endpoints(http):
+    tools = {t["function"]["name"]: t for t in http.get("/v1/tools").json()}
+    assert set(tools) == {"boussole_search", "boussole_recommend"}
+    search_params = tools["boussole_search"]["function"]["parameters"]
+    assert search_params["required"] == ["query"]
+    assert "$ref" not in json.dumps(tools)
+    assert set(search_params["properties"]["filters"]["properties"]) == {"doc", "kind", "pillar", "actor", "lang"}
+    # A call built from the definition is accepted by the endpoint it names.
+    assert tools["boussole_recommend"]["x-endpoint"] == "POST /v1/recommend"
+    response = http.post("/v1/recommend", json={"problem": "les habitants n'ont pas accès à internet"})
+    assert response.status_code == 200
