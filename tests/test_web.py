@@ -52,18 +52,6 @@ def browser(playwright):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def server(request):
-    """A `boussole serve` over the session's data; BOUSSOLE_TEST_URL reuses a running one."""
-    from server import External, running_server
-
-    if os.environ.get("BOUSSOLE_TEST_URL"):
-        yield External(os.environ["BOUSSOLE_TEST_URL"].rstrip("/"))
-        return
-    with running_server(request.getfixturevalue("data_dir")) as running:
-        yield running
-
-
 def new_page(browser, locale: str):
     page = browser(locale).new_page()
     # Nothing may be fetched from outside the service.

@@ -26,7 +26,7 @@ def _progress(message: str) -> None:
 def build(data_dir, corpus_dir, model, force) -> None:
     """Ingest the corpus, build the model if missing, and (re)build the index if stale."""
     from index.builder import build_index, is_fresh
-    from index.embedder import load_embedder
+    from index.embedder import load_embedder, ready_fingerprint
     from ingest.pipeline import ingest_corpus, write_chunks
 
     settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model)
@@ -35,10 +35,11 @@ def build(data_dir, corpus_dir, model, force) -> None:
         click.echo(f"warning: skipped {error}", err=True)
     write_chunks(report, settings.chunks_path, settings.documents_path)
     _progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
-    embedder = load_embedder(settings.model, settings.models_dir, progress=_progress)
-    if not force and is_fresh(settings.index_dir, report.chunks, report.documents, embedder.fingerprint):
+    fingerprint = ready_fingerprint(settings.model, settings.models_dir)
+    if not force and fingerprint and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint):
         click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
         return
+    embedder = load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
     result = build_index(
         report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir, progress=_progress
     )
