@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     from ranx import Qrels, Run, evaluate
 
     from eval.benchmark import load_benchmark
+    from index.feedback import document_frequencies, feedback_terms
     from index.fusion import convex_combination, language_weights, reciprocal_rank_fusion
     from index.language import language_probabilities
     from index.searcher import Searcher
@@ -53,6 +54,19 @@ def main(argv: list[str] | None = None) -> None:
     for alpha in (0.5, 0.6, 0.7, 0.8, 0.9):
         variants[f"convex-{alpha}"] = lambda d, l, w, a=alpha: convex_combination(d, l, a)
         variants[f"convex-lang-{alpha}"] = lambda d, l, w, a=alpha: convex_combination(d, l, a, w)
+
+    # Pseudo-relevance feedback on top of convex-lang-0.5 (index.feedback).
+    tokens, df = searcher._lexical_tokens, searcher._df
+
+    def with_feedback(d, l, w, docs, terms, weight):
+        first = convex_combination(d, l, 0.5, w)
+        expansion = feedback_terms([row for row, _ in first[:docs]], tokens, df, terms)
+        return convex_combination(first, searcher._lexical.search_tokens(expansion, 100), 1 - weight)
+
+    for docs, terms, weight in ((3, 10, 0.3), (3, 20, 0.3), (5, 10, 0.3), (5, 20, 0.3), (5, 20, 0.5), (10, 20, 0.3)):
+        variants[f"prf-{docs}-{terms}-{weight}"] = (
+            lambda d, l, w, a=docs, b=terms, c=weight: with_feedback(d, l, w, a, b, c)
+        )
 
     def need_number(qid: str) -> int:
         return int(qid.split("-")[0].lstrip("n"))

@@ -34,7 +34,11 @@ class LexicalIndex:
 
     def search(self, query: str, lang: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (row, BM25 score) pairs with a positive score."""
-        ids = self._bm25.get_tokens_ids(analyse(query, lang))
+        return self.search_tokens(analyse(query, lang), k, allowed)
+
+    def search_tokens(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Like `search`, for a query that is already analysed (feedback terms)."""
+        ids = self._bm25.get_tokens_ids(tokens)
         if not ids:
             return []
         scores = self._bm25.get_scores_from_ids(ids)

@@ -14,10 +14,12 @@ from index.analysis import analyse
 from index.dense import DenseIndex
 from index.embedder import Embedder, load_embedder
 from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
+from index.feedback import document_frequencies, feedback_terms
 from index.fusion import convex_combination, language_weights, suppress_near_duplicates
 from index.language import language_probabilities
 from index.lexical import LexicalIndex
 from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
+from index.text import lexical_text
 from ingest.models import Chunk, Document
 
 MAX_QUERY_CHARS = 2000
@@ -27,6 +29,9 @@ CANDIDATES = 100  # depth of each ranking fed to the fusion
 # Weight of the dense scores in the convex fusion; chosen on the tuning half of the
 # benchmark (python -m eval.fusion_sweep), where it ties for best and beats RRF.
 DENSE_WEIGHT = 0.5
+# Pseudo-relevance feedback (index.feedback): terms from the first pass's top passages,
+# and the weight of the feedback ranking in the final fusion; chosen the same way.
+FEEDBACK_DOCS, FEEDBACK_TERMS, FEEDBACK_WEIGHT = 5, 20, 0.3
 QUERY_CACHE_SIZE = 64
 
 
@@ -82,6 +87,8 @@ class Searcher:
         self._row = {c.id: i for i, c in enumerate(chunks)}
         self._columns = _Columns.of(chunks)
         self._token_sets = [frozenset(analyse(c.text, c.lang)) for c in chunks]
+        self._lexical_tokens = [analyse(lexical_text(c), c.lang) for c in chunks]
+        self._df = document_frequencies(self._lexical_tokens)
         self._by_doc: dict[str, list[int]] = {}
         for i, chunk in enumerate(chunks):
             self._by_doc.setdefault(chunk.doc_id, []).append(i)
@@ -169,7 +176,10 @@ class Searcher:
         elif mode == "bm25":
             ranked = lexical
         else:
-            ranked = convex_combination(dense, lexical, DENSE_WEIGHT, language_weights(probs, self._columns.lang))
+            first = convex_combination(dense, lexical, DENSE_WEIGHT, language_weights(probs, self._columns.lang))
+            terms = feedback_terms([row for row, _ in first[:FEEDBACK_DOCS]], self._lexical_tokens, self._df, FEEDBACK_TERMS)
+            feedback = self._lexical.search_tokens(terms, depth, allowed)
+            ranked = convex_combination(first, feedback, 1 - FEEDBACK_WEIGHT)
 
         hits = []
         for rank, (row, score, absorbed) in enumerate(suppress_near_duplicates(ranked, self._token_sets, limit=k), start=1):
