@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from index.models import Filters, Hit, SearchResult
+from index.scope import Scope
 from ingest.models import PILLARS, Chunk, Document
 
 GUIDELINES_DOC = "hsp-ha-2-14"
@@ -56,15 +57,6 @@ class SearchBackend(Protocol):
 
 
 @dataclass(frozen=True)
-class ScopeVerdict:
-    """Same fields as `index.scope.Scope`; any object with them will do."""
-
-    in_scope: bool
-    confidence: float
-    reason: str
-
-
-@dataclass(frozen=True)
 class Item:
     chunk: Chunk
     score: float
@@ -88,7 +80,7 @@ class Recommendation:
     problem: str
     query_lang: str
     actor: str | None
-    scope: ScopeVerdict
+    scope: Scope
     message: str
     principles: tuple[Item, ...] = ()
     measures: tuple[ActorGroup, ...] = ()
@@ -98,13 +90,7 @@ class Recommendation:
     searches: int = field(default=0, compare=False)  # how many searches it took
 
 
-class ScopeLike(Protocol):
-    in_scope: bool
-    confidence: float
-    reason: str
-
-
-Assess = Callable[[SearchResult], ScopeLike]  # index.scope.assess_scope
+Assess = Callable[[SearchResult], Scope]  # index.scope.assess_scope, or a test's stand-in
 
 
 def recommend(
@@ -122,7 +108,7 @@ def recommend(
 
     probe = searcher.search(problem, k=probe_k)
     raw = assess(probe)
-    scope = ScopeVerdict(bool(raw.in_scope), float(raw.confidence), str(raw.reason))
+    scope = Scope(bool(raw.in_scope), float(raw.confidence), str(raw.reason))
     lang = probe.query_lang
 
     def done(**parts: object) -> Recommendation:
