@@ -20,7 +20,7 @@ import re
 import sys
 import tomllib
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 
 def main(argv: list[str] | None = None) -> None:
     from ranx import Qrels, Run, evaluate
 
     from eval.benchmark import load_benchmark
-    from index.feedback import document_frequencies, feedback_terms
+    from index.feedback import feedback_terms
     from index.fusion import convex_combination, language_weights, reciprocal_rank_fusion
     from index.language import language_probabilities
     from index.searcher import Searcher
