@@ -141,16 +141,9 @@ class Searcher:
         at = rows.index(self._row[chunk_id])
         return [self.chunks[i] for i in rows[max(0, at - before) : at + after + 1]]
 
-    def document(self, doc_id: str) -> Document | None:
-        return next((d for d in self.documents if d.id == doc_id), None)
-
     def filter_values(self) -> dict[str, list[str]]:
         columns = self._columns
         return {name: sorted({v for v in getattr(columns, name) if v}) for name in FILTER_FIELDS}
-
-    def detect_lang(self, text: str) -> str:
-        probs = language_probabilities(text)
-        return max(probs, key=probs.get)
 
     # -- search --------------------------------------------------------------------
 

@@ -70,9 +70,6 @@ class SerializedSearcher:
     def filter_values(self) -> dict[str, list[str]]:
         return self._inner.filter_values()
 
-    def detect_lang(self, text: str) -> str:
-        return self._inner.detect_lang(text)
-
 
 class ContentLengthLimit:
     """Refuse a declared body over `limit` bytes with the API's JSON error shape.

@@ -53,8 +53,6 @@ class SearchBackend(Protocol):
 
     def filter_values(self) -> dict[str, list[str]]: ...
 
-    def detect_lang(self, text: str) -> str: ...
-
 
 @dataclass(frozen=True)
 class Item:

@@ -97,9 +97,6 @@ class FakeSearcher:
         at = same.index(c)
         return same[max(0, at - before): at + after + 1]
 
-    def detect_lang(self, text: str) -> str:
-        return "fr"
-
 
 @dataclass(frozen=True)
 class FakeScope:
