@@ -15,6 +15,7 @@ line: by definition nothing in the corpus answers them.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import sys
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ingest.atomic import atomic_write_text
 from ingest.models import Chunk
 
 BENCHMARK_DIR = Path(__file__).resolve().parent / "benchmark"
@@ -224,20 +226,17 @@ def corpus_rows(chunks: Sequence[Chunk]) -> list[dict]:
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def write_qrels(path: Path, qrels: Qrels) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(["query-id", "corpus-id", "score"])
-        for qid, docs in qrels.items():
-            for cid, grade in docs.items():
-                writer.writerow([qid, cid, grade])
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(["query-id", "corpus-id", "score"])
+    for qid, docs in qrels.items():
+        for cid, grade in docs.items():
+            writer.writerow([qid, cid, grade])
+    atomic_write_text(path, buffer.getvalue())
 
 
 def write_judged(directory: Path, queries: dict[str, Query], qrels: Qrels) -> None:

@@ -9,6 +9,7 @@ no-good-match signal.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ from typing import Sequence
 
 from eval.benchmark import LANGS, Benchmark
 from eval.runs import SystemRun, write_trec
+from ingest.atomic import atomic_write_bytes, atomic_write_text
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr@10")
 PRIMARY = "ndcg@10"
@@ -310,8 +312,10 @@ def chart(report: Report, path: Path) -> None:
     axes.flat[0].legend(loc="upper right", fontsize=8)
     fig.suptitle("Boussole benchmark: systems by query language")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def write_outputs(report: Report, runs: Sequence[SystemRun], out_dir: Path) -> dict[str, Path]:
@@ -323,11 +327,12 @@ def write_outputs(report: Report, runs: Sequence[SystemRun], out_dir: Path) -> d
         write_trec(path, system)
         paths[f"run:{system.name}"] = path
     paths["json"] = out_dir / "report.json"
-    paths["json"].write_text(
-        json.dumps(_finite(report.to_dict()), ensure_ascii=False, indent=1, default=str, allow_nan=False), encoding="utf-8"
+    atomic_write_text(
+        paths["json"],
+        json.dumps(_finite(report.to_dict()), ensure_ascii=False, indent=1, default=str, allow_nan=False),
     )
     paths["markdown"] = out_dir / "report.md"
-    paths["markdown"].write_text(markdown(report), encoding="utf-8")
+    atomic_write_text(paths["markdown"], markdown(report))
     paths["chart"] = out_dir / "chart.png"
     chart(report, paths["chart"])
     return paths

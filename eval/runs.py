@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from eval.benchmark import Query
+from ingest.atomic import atomic_write_text
 
 SEARCH_MODES = ("bm25", "dense", "hybrid")
 SYSTEMS = ("bm25", "dense", "hybrid", "generic")
@@ -128,8 +129,9 @@ def run_systems(
 
 def write_trec(path, system: SystemRun) -> None:
     """TREC run format: qid Q0 docid rank score tag."""
-    with open(path, "w", encoding="utf-8") as handle:
-        for qid, docs in system.run.items():
-            ranked = sorted(docs.items(), key=lambda kv: -kv[1])
-            for rank, (cid, score) in enumerate(ranked, start=1):
-                handle.write(f"{qid} Q0 {cid} {rank} {score:g} {system.name}\n")
+    lines = []
+    for qid, docs in system.run.items():
+        ranked = sorted(docs.items(), key=lambda kv: -kv[1])
+        for rank, (cid, score) in enumerate(ranked, start=1):
+            lines.append(f"{qid} Q0 {cid} {rank} {score:g} {system.name}\n")
+    atomic_write_text(path, "".join(lines))

@@ -7,11 +7,12 @@ CPU cores embedding is the slow part of a build, everything else takes a second.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import numpy as np
+
+from ingest.atomic import atomic_write_bytes
 
 
 def text_key(text: str) -> str:
@@ -46,8 +47,6 @@ class EmbeddingCache:
         if self.path is None or not self._vectors:
             return
         keys = sorted(k for k in self._vectors if keep is None or k in keep)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".cache-", suffix=".npz", dir=self.path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
-        os.replace(tmp, self.path)
+        buffer = io.BytesIO()
+        np.savez(buffer, keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
+        atomic_write_bytes(self.path, buffer.getvalue())

@@ -6,11 +6,10 @@ One bad document never stops the others: its IngestError is collected in the rep
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ingest.atomic import atomic_write_text
 from ingest.clean import FootnoteMarkers
 from ingest.errors import IngestError
 from ingest.language import detect_language
@@ -113,31 +112,12 @@ def document_text(doc: Document, corpus_dir: Path) -> str:
 
 
 # -- persistence -----------------------------------------------------------------------------
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target:
-    readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600 files; the output is not a secret
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_chunks(report: IngestReport, chunks_path: Path, documents_path: Path) -> None:
     """Write chunks (JSON lines, Chunk.to_dict) and documents (JSON) atomically."""
     lines = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in report.chunks)
     docs = {"schema_version": SCHEMA_VERSION, "documents": [d.to_dict() for d in report.documents]}
-    _atomic_write(Path(chunks_path), lines)
-    _atomic_write(Path(documents_path), json.dumps(docs, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(Path(chunks_path), lines)
+    atomic_write_text(Path(documents_path), json.dumps(docs, ensure_ascii=False, indent=2) + "\n")
 
 
 def load_chunks(chunks_path: Path) -> list[Chunk]:
