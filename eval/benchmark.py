@@ -41,6 +41,17 @@ PILLAR_KEYS = (
 
 Qrels = dict[str, dict[str, int]]  # query id -> chunk id -> grade (1 or 2)
 
+# The split every tuned number respects: needs with an odd number are the tuning half
+# (choices may look at them), even ones the held-out half (figures are reported on it).
+# Both language versions of a need stay on the same side.
+HALVES = ("tuning", "held-out")
+
+
+def half_of(need: str) -> str:
+    """"tuning" for odd need numbers (n01, n03, …), "held-out" for even ones."""
+    digits = "".join(ch for ch in need if ch.isdigit())
+    return "tuning" if digits and int(digits) % 2 == 1 else "held-out"
+
 
 class BenchmarkError(ValueError):
     """The judgments or the BEIR files are inconsistent with each other or with the chunks."""

@@ -1,91 +1,96 @@
-"""Choose the hybrid's fusion on half of the benchmark, check it on the other half.
+"""Choose the ranking's configuration on half of the benchmark, report it on the other half.
 
     python -m eval.fusion_sweep [--data-dir data]
 
-Needs are split by number (odd: tuning half, even: held-out half) so that the French and
-English versions of one need stay on the same side. Prints nDCG@10 per variant and
-language on both halves; the variant the searcher uses is chosen on the tuning half only.
+Needs are split by number (eval.benchmark.half_of: odd → tuning half, even → held-out
+half), so the French and English versions of one need stay on the same side. Every
+variant is an `index.config.FusionConfig`; the defaults were chosen by the tuning-half
+columns only, and the held-out columns are the figures to quote. Prints nDCG@10 per half
+and language, and the share of queries whose top 10 holds the most frequent passage
+(hubness). Variants without language centring need an index built without it: the sweep
+builds one in a temporary folder from the embedding cache (no re-embedding).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+from collections import Counter
 from pathlib import Path
+
+from index.config import DEFAULT_FUSION, FusionConfig
+
+# Before this configuration: plain e5, no second encoder, no structure lift, 20 PRF terms.
+BEFORE = FusionConfig(centre=False, use_weight=0.0, feedback_terms=20, pillar_lift=0.0, paragraph_lift=0.0)
+
+# The lever ladder: each lever on top of the ones above it, then the grid around the choice.
+VARIANTS: dict[str, FusionConfig] = {
+    "before (e5 + BM25 + PRF)": BEFORE,
+    "+ USE 0.5, no centring": BEFORE.with_(use_weight=0.5),
+    "+ centring": BEFORE.with_(centre=True),
+    "+ centring + CSLS 0.3": BEFORE.with_(centre=True, hubness_penalty=0.3),
+    "+ centring + CSLS 0.5": BEFORE.with_(centre=True, hubness_penalty=0.5),
+    "+ centring + USE 0.3": BEFORE.with_(centre=True, use_weight=0.3),
+    "+ centring + USE 0.5": BEFORE.with_(centre=True, use_weight=0.5),
+    "+ centring + USE 0.7": BEFORE.with_(centre=True, use_weight=0.7),
+    "+ centring + USE 0.5 + CSLS 0.5": BEFORE.with_(centre=True, use_weight=0.5, hubness_penalty=0.5),
+    "  + PRF 40 terms": BEFORE.with_(centre=True, use_weight=0.5, feedback_terms=40),
+    "  + pillar lift 0.4": BEFORE.with_(centre=True, use_weight=0.5, feedback_terms=40, pillar_lift=0.4),
+    "  + paragraph lift 0.1 (default)": DEFAULT_FUSION,
+    "default, pillar lift 0.2": DEFAULT_FUSION.with_(pillar_lift=0.2),
+    "default, paragraph lift 0.2": DEFAULT_FUSION.with_(paragraph_lift=0.2),
+    "default, α 0.6": DEFAULT_FUSION.with_(dense_weight=0.6),
+    "default, PRF weight 0.2": DEFAULT_FUSION.with_(feedback_weight=0.2),
+    "default, no PRF": DEFAULT_FUSION.with_(feedback_weight=0.0),
+}
 
 
 def main(argv: list[str] | None = None) -> None:
     from ranx import Qrels, Run, evaluate
 
-    from eval.benchmark import load_benchmark
-    from index.feedback import feedback_terms
-    from index.fusion import convex_combination, language_weights, reciprocal_rank_fusion
-    from index.language import language_probabilities
+    from eval.benchmark import half_of, load_benchmark
+    from eval.runs import QueryVectorCache, ranked_ids
+    from index.builder import build_index
+    from index.embedder import load_embedder
     from index.searcher import Searcher
-    from service.settings import Settings
+    from index.use_embedder import UseEmbedder
+    from ingest.pipeline import ingest_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--corpus-dir", type=Path, default=Path("corpus"))
     args = parser.parse_args(argv)
-    settings = Settings.from_env(data_dir=args.data_dir)
-    searcher = Searcher.open(settings.index_dir, settings.models_dir)
+    models_dir, cache_dir = args.data_dir / "models", args.data_dir / "cache"
+
     bench = load_benchmark()
     queries = [q for q in bench.queries.values() if not q.out_of_scope and q.id in bench.qrels]
-    langs = searcher._columns.lang
-    ids = [c.id for c in searcher.chunks]
+    e5 = QueryVectorCache(load_embedder("multilingual-e5-small", models_dir))
+    use = QueryVectorCache(UseEmbedder())
+    e5.prime([q.text for q in queries])
+    use.prime([q.text for q in queries])
+    ingested = ingest_corpus(args.corpus_dir)
 
-    cached = {}
-    for q in queries:
-        probs = language_probabilities(q.text)
-        qlang = max(probs, key=probs.get)
-        qvec = searcher._embedder.embed_queries([q.text])[0]
-        dense = searcher._dense.search(qvec, 100)
-        lexical = searcher._lexical.search(q.text, qlang, 100)
-        cached[q.id] = (dense, lexical, language_weights(probs, langs))
+    searchers: dict[bool, Searcher] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for centre in (True, False):
+            index_dir = Path(tmp) / f"index-centre-{centre}"
+            build_index(ingested.chunks, ingested.documents, e5, index_dir, cache_dir, second=use,
+                        fusion=DEFAULT_FUSION.with_(centre=centre))
+            searchers[centre] = Searcher.open(index_dir, models_dir, embedder=e5, second=use)
 
-    variants = {
-        "dense": lambda d, l, w: d,
-        "bm25": lambda d, l, w: l,
-        "rrf": lambda d, l, w: reciprocal_rank_fusion([d, l]),
-        "rrf-lang": lambda d, l, w: reciprocal_rank_fusion([d, l], [1.0, w]),
-        "rrf-lang-0.5": lambda d, l, w: reciprocal_rank_fusion([d, l], [1.0, 0.5 * w]),
-    }
-    for alpha in (0.5, 0.6, 0.7, 0.8, 0.9):
-        variants[f"convex-{alpha}"] = lambda d, l, w, a=alpha: convex_combination(d, l, a)
-        variants[f"convex-lang-{alpha}"] = lambda d, l, w, a=alpha: convex_combination(d, l, a, w)
-
-    # Pseudo-relevance feedback on top of convex-lang-0.5 (index.feedback).
-    tokens, df = searcher._lexical_tokens, searcher._df
-
-    def with_feedback(d, l, w, docs, terms, weight):
-        first = convex_combination(d, l, 0.5, w)
-        expansion = feedback_terms([row for row, _ in first[:docs]], tokens, df, terms)
-        return convex_combination(first, searcher._lexical.search_tokens(expansion, 100), 1 - weight)
-
-    for docs, terms, weight in ((3, 10, 0.3), (3, 20, 0.3), (5, 10, 0.3), (5, 20, 0.3), (5, 20, 0.5), (10, 20, 0.3)):
-        variants[f"prf-{docs}-{terms}-{weight}"] = (
-            lambda d, l, w, a=docs, b=terms, c=weight: with_feedback(d, l, w, a, b, c)
-        )
-
-    def need_number(qid: str) -> int:
-        return int(qid.split("-")[0].lstrip("n"))
-
-    halves = {
-        "tune": [q for q in queries if need_number(q.id) % 2 == 1],
-        "held-out": [q for q in queries if need_number(q.id) % 2 == 0],
-    }
-    print(f"{'variant':<18}" + "".join(f"{h + ' ' + lang:>14}" for h in halves for lang in ("fr", "en", "all")))
-    for name, fuse in variants.items():
-        row = []
-        for half in halves.values():
-            for lang in ("fr", "en", None):
-                subset = [q for q in half if lang is None or q.lang == lang]
+        columns = [(h, lang) for h in ("tuning", "held-out") for lang in ("fr", "en", None)]
+        print(f"{'variant':<36}" + "".join(f"{h[:4] + ' ' + (lang or 'all'):>10}" for h, lang in columns) + "   hub@10")
+        for name, config in VARIANTS.items():
+            searcher = searchers[config.centre]
+            ranked = {q.id: ranked_ids(searcher.search(q.text, k=100, fusion=config).hits)[:100] for q in queries}
+            row = []
+            for h, lang in columns:
+                subset = [q for q in queries if half_of(q.need) == h and (lang is None or q.lang == lang)]
                 qrels = Qrels({q.id: bench.qrels[q.id] for q in subset})
-                run = Run({
-                    q.id: {ids[r]: float(100 - i) for i, (r, _s) in enumerate(fuse(*cached[q.id])[:100])}
-                    for q in subset
-                })
+                run = Run({q.id: {cid: float(100 - i) for i, cid in enumerate(ranked[q.id])} for q in subset})
                 row.append(evaluate(qrels, run, "ndcg@10"))
-        print(f"{name:<18}" + "".join(f"{v:>14.3f}" for v in row))
+            top = Counter(cid for ids in ranked.values() for cid in ids[:10]).most_common(1)[0]
+            print(f"{name:<36}" + "".join(f"{v:>10.3f}" for v in row) + f"   {top[1] / len(queries):.2f} {top[0]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,14 @@ import numpy as np
 
 from index import store
 from index.cache import EmbeddingCache, text_key
+from index.calibrate import calibrate
+from index.calibration import load_calibration
+from index.centring import centre
+from index.config import DEFAULT_FUSION, FusionConfig
 from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.lexical import LexicalIndex
-from index.scope import OFF_TOPIC_ANCHORS
-from index.text import embedding_text, lexical_text
+from index.text import embedding_text, lexical_text, second_encoder_text
 from ingest.models import Chunk, Document
 
 Progress = Callable[[str], None]
@@ -32,29 +35,45 @@ class BuildReport:
     seconds: float
 
 
-def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document]) -> str:
-    """Identifies what the index holds: chunks, documents, and the texts the indexes see
-    (so a change in how a chunk is presented to the model also makes the index stale)."""
+def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document], fusion: FusionConfig = DEFAULT_FUSION) -> str:
+    """Identifies what the index holds: chunks, documents, the texts the indexes see (so a
+    change in how a chunk is presented to the model also makes the index stale), the
+    calibration set and the fusion configuration recorded with it."""
     digest = hashlib.sha256()
+    digest.update(json.dumps(fusion.to_dict(), sort_keys=True).encode())
+    for text in load_calibration().texts():
+        digest.update(text.encode())
     for document in documents:
         digest.update(json.dumps(document.to_dict(), sort_keys=True, ensure_ascii=False).encode())
     for chunk in chunks:
         digest.update(json.dumps(chunk.to_dict(), sort_keys=True, ensure_ascii=False).encode())
         digest.update(embedding_text(chunk).encode())
         digest.update(lexical_text(chunk).encode())
-    for anchor in OFF_TOPIC_ANCHORS:
-        digest.update(anchor.encode())
+        digest.update(second_encoder_text(chunk).encode())
     return digest.hexdigest()
 
 
-def is_fresh(index_dir: Path, chunks: Sequence[Chunk], documents: Sequence[Document], fingerprint: str) -> bool:
-    """True when the index was built from exactly these chunks with exactly this model."""
+def is_fresh(
+    index_dir: Path,
+    chunks: Sequence[Chunk],
+    documents: Sequence[Document],
+    fingerprint: str,
+    fusion: FusionConfig = DEFAULT_FUSION,
+) -> bool:
+    """True when the index was built from exactly these chunks with exactly this model,
+    this second encoder and this fusion configuration."""
     try:
         manifest = store.read_manifest(index_dir)
         store.verify_files(index_dir, manifest)
     except Exception:  # noqa: BLE001 - any unreadable index is simply not fresh
         return False
-    return manifest.corpus_hash == corpus_hash(chunks, documents) and manifest.model_fingerprint == fingerprint
+    from index.use_embedder import use_fingerprint
+
+    return (
+        manifest.corpus_hash == corpus_hash(chunks, documents, fusion)
+        and manifest.model_fingerprint == fingerprint
+        and manifest.second_encoder.get("fingerprint") == use_fingerprint()
+    )
 
 
 def embed_chunks(
@@ -62,19 +81,19 @@ def embed_chunks(
     embedder: Embedder,
     cache: EmbeddingCache,
     progress: Progress | None = None,
+    text_of: Callable[[Chunk], str] = embedding_text,
 ) -> tuple[np.ndarray, int]:
     """Vectors for the chunks, in order; returns (vectors, how many were embedded now)."""
-    texts = [embedding_text(c) for c in chunks]
+    texts = [text_of(c) for c in chunks]
     keys = [text_key(t) for t in texts]
     missing = [i for i, key in enumerate(keys) if cache.get(key) is None]
     if missing:
         if progress:
-            progress(f"embedding {len(missing)} chunks ({len(chunks) - len(missing)} from cache)")
+            progress(f"embedding {len(missing)} chunks with {embedder.model_id} ({len(chunks) - len(missing)} from cache)")
         fresh = embedder.embed_documents([texts[i] for i in missing])
         for i, vector in zip(missing, fresh):
             cache.put(keys[i], np.asarray(vector, dtype=np.float32))
     vectors = np.stack([cache.get(key) for key in keys]).astype(np.float32) if keys else np.zeros((0, embedder.dim), np.float32)
-    cache.save(keep=set(keys))
     return vectors, len(missing)
 
 
@@ -85,18 +104,36 @@ def build_index(
     index_dir: Path,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    second: Embedder | None = None,
+    fusion: FusionConfig = DEFAULT_FUSION,
 ) -> BuildReport:
+    """Embed (both encoders, with cache), calibrate, build FAISS and BM25, seal, swap in.
+
+    `second` is the second encoder (index.use_embedder.UseEmbedder by default).
+    """
     if not chunks:
         raise ValueError("no chunks to index: ingest the corpus first")
     started = time.perf_counter()
+    if second is None:
+        from index.use_embedder import UseEmbedder
+
+        second = UseEmbedder()
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
+    second_cache = EmbeddingCache.for_model(cache_dir, second.fingerprint)
     vectors, embedded = embed_chunks(chunks, embedder, cache, progress)
+    second_vectors, second_embedded = embed_chunks(chunks, second, second_cache, progress, text_of=second_encoder_text)
     if progress:
-        progress("building FAISS and BM25 indexes")
+        progress("calibrating (index/calibration.toml), building FAISS and BM25 indexes")
+    calibration, scope_model = calibrate(load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache)
+    cache.save(keep=cache.used_keys())
+    second_cache.save(keep=second_cache.used_keys())
+    dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
     staging = store.staging_dir(index_dir)
     try:
-        DenseIndex.build(vectors).save(staging / store.DENSE_FILE)
-        np.save(staging / store.ANCHORS_FILE, embedder.embed_documents(list(OFF_TOPIC_ANCHORS)).astype(np.float32))
+        DenseIndex.build(dense_vectors).save(staging / store.DENSE_FILE)
+        DenseIndex.build(second_vectors).save(staging / store.USE_FILE)
+        (staging / store.CALIBRATION_FILE).write_bytes(calibration.to_bytes())
+        (staging / store.SCOPE_FILE).write_text(scope_model.to_json(), encoding="utf-8")
         LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks]).save(staging / store.LEXICAL_DIR)
         with open(staging / store.CHUNKS_FILE, "w", encoding="utf-8") as handle:
             for chunk in chunks:
@@ -109,11 +146,13 @@ def build_index(
             model_id=embedder.model_id,
             model_fingerprint=embedder.fingerprint,
             dim=int(vectors.shape[1]),
-            corpus_hash=corpus_hash(chunks, documents),
+            corpus_hash=corpus_hash(chunks, documents, fusion),
             chunk_count=len(chunks),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 3),
             libraries=store.library_versions(),
+            second_encoder={"model_id": second.model_id, "fingerprint": second.fingerprint},
+            fusion=fusion.to_dict(),
         )
         manifest = store.commit(staging, index_dir, manifest)
     except BaseException:

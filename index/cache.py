@@ -23,6 +23,7 @@ class EmbeddingCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._vectors: dict[str, np.ndarray] = {}
+        self._used: set[str] = set()
         if path is not None and path.exists():
             try:
                 with np.load(path, allow_pickle=False) as data:
@@ -37,10 +38,16 @@ class EmbeddingCache:
         return cls(cache_dir / "embeddings" / f"{fingerprint[:24]}.npz")
 
     def get(self, key: str) -> np.ndarray | None:
+        self._used.add(key)
         return self._vectors.get(key)
 
     def put(self, key: str, vector: np.ndarray) -> None:
+        self._used.add(key)
         self._vectors[key] = vector
+
+    def used_keys(self) -> set[str]:
+        """Keys read or written since this cache was opened: what one build needed."""
+        return set(self._used)
 
     def save(self, keep: set[str] | None = None) -> None:
         """Write atomically; `keep` limits the cache to the keys still in use."""

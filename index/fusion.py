@@ -103,3 +103,45 @@ def convex_combination(
         w = float(lexical_weights[row]) if lexical_weights is not None else 1.0
         fused[row] = alpha * d.get(row, 0.0) + (1 - alpha) * w * l.get(row, 0.0)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def structure_lift(
+    ranked: Ranking,
+    pillars: Sequence[str],
+    paragraphs: Sequence[str],
+    pillar_weight: float,
+    paragraph_weight: float,
+    depth: int,
+) -> list[tuple[int, float]]:
+    """Let the guidelines' structure vote: score(d) += β·share(pillar(d)) + γ·best(paragraph(d)).
+
+    share(p) is the part of the top-`depth` score mass that falls in pillar p: when the
+    best passages agree on a pillar, its other principles and measures move up, and a
+    lone passage from an unrelated pillar (a generic one that resembles every question)
+    moves down relative to them. best(g) is the best score among the items of one
+    lettered list (a paragraph's (a), (b), …): items share a lead-in, and an item whose
+    sibling matches is more likely relevant than an item alone. Rows with an empty pillar
+    or paragraph key get no lift from it.
+    """
+    if not ranked or (not pillar_weight and not paragraph_weight):
+        return list(ranked)
+    top = ranked[:depth]
+    total = sum(score for _, score in top) or 1.0
+    share: dict[str, float] = {}
+    for row, score in top:
+        if pillars[row]:
+            share[pillars[row]] = share.get(pillars[row], 0.0) + score / total
+    best: dict[str, float] = {}
+    for row, score in ranked:
+        if paragraphs[row]:
+            best[paragraphs[row]] = max(best.get(paragraphs[row], 0.0), score)
+    lifted = [
+        (
+            row,
+            score
+            + pillar_weight * share.get(pillars[row], 0.0)
+            + (paragraph_weight * best[paragraphs[row]] if paragraphs[row] else 0.0),
+        )
+        for row, score in ranked
+    ]
+    return sorted(lifted, key=lambda item: (-item[1], item[0]))

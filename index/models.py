@@ -32,10 +32,19 @@ class Hit:
     duplicates: tuple[str, ...] = ()  # ids of near-identical chunks folded into this hit
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Whether the guidelines cover the question, in words an official understands."""
+
+    in_scope: bool
+    confidence: float  # 0..1; 0.5 is the decision threshold
+    reason: str
+
+
 @dataclass
 class SearchResult:
     query: str
     query_lang: str
     hits: list[Hit] = field(default_factory=list)
     took_ms: float = 0.0
-    off_topic_score: float | None = None  # best cosine to the off-topic anchors (index.scope)
+    scope: Scope | None = None  # index.scope's verdict on the query (None in keyword-only mode)

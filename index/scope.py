@@ -1,88 +1,161 @@
-"""Is the query about something the corpus covers? The no-good-match signal.
+"""Is the question about something the guidelines cover? The no-good-match signal.
 
-multilingual-e5 puts almost every pair of texts between 0.7 and 0.9 cosine, so the best
-match's similarity alone hardly separates "floods arrive without warning" (0.80) from
-"a recipe for chocolate cake" (0.79). What does separate them is whether the query is
-closer to the corpus than to everyday topics the corpus does not cover: the margin
-between the best chunk and the best of a fixed set of off-topic anchors (cooking,
-sports, weather, health, …, in French and English). The anchors are embedded with the
-index at build time; the threshold was set on probe queries (see the project notes)
-and is a property of the model, so it is kept per model id.
+Absolute similarities do not answer this: e5 and USE put a concrete problem ("our
+riverside streets flood every year") as far from the guidelines' abstract wording as a
+weather forecast is. What does answer it is which questions the query resembles: the
+officials' questions of the calibration set that the guidelines answer, or the ones
+they do not (everyday topics, municipal matters with no digital side, nonsense). The
+features, all computed against `index/calibration.toml` and the corpus:
+
+* `use_margin`: mean USE similarity to the 3 nearest in-scope calibration questions minus
+  that to the 3 nearest out-of-scope ones;
+* `e5_margin`: the same with e5 query vectors;
+* `use_best`: USE similarity of the best passage of the corpus.
+
+A logistic regression over them is fitted at build time on the calibration set
+(leave-one-out features, so a question is never its own neighbour). Hiding a core topic
+costs an official more than showing weak matches, so the decision threshold sits
+`SAFETY_LOGITS` below the lowest-scoring in-scope calibration question rather than at
+0.5: a question is judged out of scope only when it looks less like the guidelines than
+every calibration question does, by a clear margin. Figures on the benchmark (which the
+fit never sees): `boussole eval`, "no-good-match signal".
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
 
-from index.models import SearchResult
+import numpy as np
 
-# Everyday topics outside urban digital policy, one French and one English line each.
-OFF_TOPIC_ANCHORS: tuple[str, ...] = (
-    "Recette de cuisine : ingrédients, cuisson au four, dessert.",
-    "Cooking recipe: ingredients, baking, dessert.",
-    "Résultats sportifs, matchs de football et classement du championnat.",
-    "Sports results, football matches and league standings.",
-    "Prévisions météo : pluie, soleil et températures pour demain.",
-    "Weather forecast: rain, sunshine and temperatures tomorrow.",
-    "Santé : symptômes, maladies, médicaments et conseils médicaux.",
-    "Health: symptoms, diseases, medicines and medical advice.",
-    "Voyage et tourisme : hôtels, vols et vacances.",
-    "Travel and tourism: hotels, flights and holidays.",
-    "Animaux de compagnie : chiens, chats, dressage et soins.",
-    "Pets: dogs, cats, training and care.",
-    "Bricolage et réparations à la maison : vélo, plomberie, outils.",
-    "DIY and home repairs: bicycles, plumbing, tools.",
-    "Divertissement : films, séries, musique et célébrités.",
-    "Entertainment: films, series, music and celebrities.",
-    "Achats et mode : vêtements, chaussures, promotions.",
-    "Shopping and fashion: clothes, shoes, discounts.",
-    "Relations amoureuses, mariage et vie de famille.",
-    "Dating, marriage and family life.",
-    "Jeux vidéo, jeux de société, consoles et astuces de jeu.",
-    "Video games, board games, consoles and gaming tips.",
-    "Mathématiques, devoirs scolaires et exercices.",
-    "Mathematics homework and school exercises.",
-    "Finances personnelles : impôts, épargne, bourse et placements.",
-    "Personal finance: taxes, savings, stock market and investing.",
-    "Jardinage : plantes, potager, semis et arrosage.",
-    "Gardening: plants, vegetable patch, sowing and watering.",
-    "Histoire, géographie et culture générale.",
-    "History, geography and general knowledge trivia.",
-    "Musique et loisirs : apprendre un instrument, chanter, peindre.",
-    "Music and hobbies: learning an instrument, singing, painting.",
-    "Emploi personnel : CV, lettre de motivation, entretien d'embauche.",
-    "Personal job search: CV, cover letter, job interview.",
-    "Électronique grand public : choisir un téléphone, un ordinateur, un forfait.",
-    "Consumer electronics: choosing a phone, a laptop, a mobile plan.",
+from index.models import Scope, SearchResult
+
+__all__ = ["Scope", "ScopeFeatures", "ScopeModel", "assess_scope", "fit_scope_model"]
+
+NEIGHBOURS = 3
+SAFETY_LOGITS = 1.0  # how far below the weakest in-scope calibration question the threshold sits
+FEATURES = ("use_margin", "e5_margin", "use_best")
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+IN_SCOPE_REASON = "The guidelines address this kind of problem."
+OUT_OF_SCOPE_REASON = (
+    "This does not look like a problem the guidelines deal with: the passages shown are only "
+    "the closest, weak matches."
 )
-
-# model id -> (margin at which confidence is 0.5, slope of the logistic)
-CALIBRATION = {"multilingual-e5-small": (0.0, 100.0)}
-DEFAULT_CALIBRATION = (0.0, 100.0)
+NOT_A_QUESTION_REASON = "This is not a question or a problem written in words."
+LEXICAL_ONLY_REASON = "Keyword search only: no judgement on whether the guidelines cover this."
 
 
 @dataclass(frozen=True)
-class Scope:
-    in_scope: bool
-    confidence: float  # 0..1: how likely the best results answer the query
-    reason: str
+class ScopeFeatures:
+    use_margin: float
+    e5_margin: float
+    use_best: float
+
+    def vector(self) -> np.ndarray:
+        return np.array([getattr(self, f) for f in FEATURES], dtype=np.float64)
 
 
-def assess_scope(result: SearchResult, model_id: str = "multilingual-e5-small") -> Scope:
-    if not result.hits:
-        return Scope(False, 0.0, "nothing in the corpus matches this query and these filters")
-    best = max((h.dense_score for h in result.hits if h.dense_score is not None), default=None)
-    if best is None or result.off_topic_score is None:
-        return Scope(True, 0.5, "lexical search only: no confidence estimate")
-    midpoint, slope = CALIBRATION.get(model_id, DEFAULT_CALIBRATION)
-    margin = best - result.off_topic_score
-    confidence = 1.0 / (1.0 + math.exp(-slope * (margin - midpoint)))
-    if confidence >= 0.5:
-        return Scope(True, confidence, f"best passage similarity {best:.3f}, margin {margin:+.3f} over off-topic anchors")
-    return Scope(
-        False,
-        confidence,
-        f"the closest passages are weak matches (similarity {best:.3f}, {margin:+.3f} against "
-        "everyday off-topic subjects): the guidelines may not cover this problem",
+def has_words(query: str) -> bool:
+    """At least two letters: a lone symbol, a number or punctuation is no question."""
+    return len(_LETTER.findall(query)) >= 2
+
+
+def neighbour_margin(query: np.ndarray, positive: np.ndarray, negative: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
+    """Mean similarity to the k nearest positives minus the k nearest negatives, per query row.
+
+    `query` is (n, d); a similarity of exactly -inf (self-matches masked out by the caller's
+    leave-one-out) never counts among the nearest.
+    """
+    return _top_mean(query @ positive.T, k) - _top_mean(query @ negative.T, k)
+
+
+def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, sims.shape[1])
+    return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+
+
+@dataclass(frozen=True)
+class ScopeModel:
+    """A fitted logistic regression and its threshold; saved as JSON in the index."""
+
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float  # decision value under which a question is out of scope
+    fitted_on: str  # what data set the numbers come from
+    calibration_in_scope_flagged: int  # leave-one-out, at the threshold
+    calibration_in_scope: int
+    calibration_out_of_scope_flagged: int
+    calibration_out_of_scope: int
+
+    def decision(self, features: ScopeFeatures) -> float:
+        return float(features.vector() @ np.array(self.coef) + self.intercept)
+
+    def assess(self, query: str, features: ScopeFeatures | None) -> Scope:
+        if not has_words(query):
+            return Scope(False, 0.0, NOT_A_QUESTION_REASON)
+        if features is None:
+            return Scope(True, 0.5, LEXICAL_ONLY_REASON)
+        margin = self.decision(features) - self.threshold
+        confidence = 1.0 / (1.0 + math.exp(-margin))
+        if margin >= 0:
+            return Scope(True, confidence, IN_SCOPE_REASON)
+        return Scope(False, confidence, OUT_OF_SCOPE_REASON)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ScopeModel":
+        data = json.loads(text)
+        data["coef"] = tuple(float(c) for c in data["coef"])
+        return cls(**data)
+
+
+def fit_scope_model(
+    positive: np.ndarray,
+    negative: np.ndarray,
+    fitted_on: str,
+    safety: float = SAFETY_LOGITS,
+) -> ScopeModel:
+    """Fit on feature rows of in-scope (`positive`) and out-of-scope (`negative`) questions."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([positive, negative])
+    y = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    model = LogisticRegression(C=1.0, class_weight="balanced").fit(x, y)
+    coef, intercept = model.coef_[0], float(model.intercept_[0])
+    decisions_in = positive @ coef + intercept
+    decisions_out = negative @ coef + intercept
+    threshold = float(decisions_in.min() - safety)
+    return ScopeModel(
+        coef=tuple(float(c) for c in coef),
+        intercept=intercept,
+        threshold=threshold,
+        fitted_on=fitted_on,
+        calibration_in_scope_flagged=int((decisions_in < threshold).sum()),
+        calibration_in_scope=len(positive),
+        calibration_out_of_scope_flagged=int((decisions_out < threshold).sum()),
+        calibration_out_of_scope=len(negative),
     )
+
+
+def leave_one_out_margins(vectors: np.ndarray, positive: np.ndarray, negative: np.ndarray, own: str) -> np.ndarray:
+    """`neighbour_margin` for calibration rows that are themselves in `positive` (own="positive")
+    or `negative` (own="negative"), row i never counting itself as a neighbour."""
+    pos_sims, neg_sims = vectors @ positive.T, vectors @ negative.T
+    mask = pos_sims if own == "positive" else neg_sims
+    np.fill_diagonal(mask, -np.inf)
+    return _top_mean(pos_sims, NEIGHBOURS) - _top_mean(neg_sims, NEIGHBOURS)
+
+
+def assess_scope(result: SearchResult, model_id: str | None = None) -> Scope:
+    """The scope verdict the searcher attached to `result` (kept as a function so that
+    routes and tests can swap the judgement; `model_id` is accepted for old callers)."""
+    if result.scope is not None:
+        return result.scope
+    if not result.hits:
+        return Scope(False, 0.0, "Nothing in the corpus matches this query and these filters.")
+    return Scope(True, 0.5, LEXICAL_ONLY_REASON)

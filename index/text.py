@@ -32,3 +32,9 @@ def embedding_text(chunk: Chunk) -> str:
 def lexical_text(chunk: Chunk) -> str:
     """BM25 sees the text and its two nearest headings, not the lead-in shared by siblings."""
     return "\n".join([*chunk.section[-2:], chunk.text])
+
+
+def second_encoder_text(chunk: Chunk) -> str:
+    """USE sees the text alone: with the headings and lead-in it ranked worse on the
+    benchmark's tuning half (python -m eval.fusion_sweep), and it reads short texts best."""
+    return chunk.text

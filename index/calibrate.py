@@ -1,0 +1,137 @@
+"""Build-time calibration: the statistics an index needs from the calibration set.
+
+Embeds the calibration questions with both encoders, computes the language means used for
+centring, and fits the scope model (index.scope). Everything here is derived from
+index/calibration.toml and the corpus, never from the benchmark.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.cache import EmbeddingCache, text_key
+from index.calibration import LANGS, CalibrationSet
+from index.centring import unit
+from index.errors import IndexCorrupt
+from index.scope import ScopeModel, fit_scope_model, leave_one_out_margins
+
+FITTED_ON = "index/calibration.toml (leave-one-out) and the indexed corpus"
+
+
+@dataclass(frozen=True)
+class CalibrationVectors:
+    """What the searcher needs at query time, saved as one .npz in the index."""
+
+    passage_mean: np.ndarray  # (d,) mean of the raw e5 passage vectors
+    query_means: dict[str, np.ndarray]  # lang -> (d,) mean raw e5 vector of in-scope questions
+    e5_in: np.ndarray  # raw e5 query vectors of in-scope calibration questions
+    in_langs: np.ndarray  # the language of each e5_in row
+    e5_out: np.ndarray  # ... of out-of-scope questions and nonsense
+    use_in: np.ndarray  # USE vectors, same rows
+    use_out: np.ndarray
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            passage_mean=self.passage_mean,
+            **{f"query_mean_{lang}": self.query_means[lang] for lang in LANGS},
+            e5_in=self.e5_in,
+            in_langs=self.in_langs,
+            e5_out=self.e5_out,
+            use_in=self.use_in,
+            use_out=self.use_out,
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> "CalibrationVectors":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                out = cls(
+                    passage_mean=data["passage_mean"],
+                    query_means={lang: data[f"query_mean_{lang}"] for lang in LANGS},
+                    e5_in=data["e5_in"],
+                    in_langs=data["in_langs"],
+                    e5_out=data["e5_out"],
+                    use_in=data["use_in"],
+                    use_out=data["use_out"],
+                )
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorrupt(f"{path}: unreadable calibration vectors ({exc}); run `boussole build --force`") from exc
+        if out.passage_mean.shape != (dim,) or out.e5_in.shape[1:] != (dim,):
+            raise IndexCorrupt(f"{path}: calibration vectors do not fit dimension {dim}; run `boussole build --force`")
+        return out
+
+
+def embed_questions(embedder, texts: list[str], cache: EmbeddingCache) -> np.ndarray:
+    """Query-side vectors, cached under a key apart from passage vectors of the same text."""
+    keys = [text_key("\0query\0" + t) for t in texts]
+    missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
+    if missing:
+        for i, vector in zip(missing, embedder.embed_queries([texts[i] for i in missing])):
+            cache.put(keys[i], np.asarray(vector, dtype=np.float32))
+    return np.stack([cache.get(k) for k in keys]).astype(np.float32)
+
+
+def calibrate(
+    calibration: CalibrationSet,
+    e5,
+    use,
+    e5_passages: np.ndarray,
+    use_passages: np.ndarray,
+    e5_cache: EmbeddingCache,
+    use_cache: EmbeddingCache,
+) -> tuple[CalibrationVectors, ScopeModel]:
+    """Means for centring and the fitted scope model."""
+    by_lang = {lang: embed_questions(e5, list(calibration.in_scope[lang]), e5_cache) for lang in LANGS}
+    e5_in = np.concatenate([by_lang[lang] for lang in LANGS])
+    e5_out = embed_questions(e5, calibration.out_of_scope_all, e5_cache)
+    use_in = embed_questions(use, calibration.in_scope_all, use_cache)
+    use_out = embed_questions(use, calibration.out_of_scope_all, use_cache)
+    vectors = CalibrationVectors(
+        passage_mean=e5_passages.mean(axis=0).astype(np.float32),
+        query_means={lang: by_lang[lang].mean(axis=0).astype(np.float32) for lang in LANGS},
+        e5_in=e5_in,
+        in_langs=np.array([lang for lang in LANGS for _ in calibration.in_scope[lang]]),
+        e5_out=e5_out,
+        use_in=use_in,
+        use_out=use_out,
+    )
+
+    def features(own: str, e5_rows: np.ndarray, use_rows: np.ndarray) -> np.ndarray:
+        return np.stack(
+            [
+                leave_one_out_margins(use_rows, use_in, use_out, own),
+                leave_one_out_margins(e5_rows, e5_in, e5_out, own),
+                (use_rows @ use_passages.T).max(axis=1),
+            ],
+            axis=1,
+        )
+
+    model = fit_scope_model(features("positive", e5_in, use_in), features("negative", e5_out, use_out), FITTED_ON)
+    return vectors, model
+
+
+def hubness(passages: np.ndarray, calibration: CalibrationVectors, k: int = 10) -> np.ndarray:
+    """Each passage's mean similarity to its k nearest (centred) calibration questions: the
+    CSLS penalty term of Conneau et al. (2018), "Word Translation Without Parallel Data".
+    A passage close to many questions at once is a hub that crowds unrelated answers."""
+    from index.centring import centre
+
+    questions = np.concatenate(
+        [
+            centre(calibration.e5_in[calibration.in_langs == lang], calibration.query_means[lang])
+            for lang in LANGS
+        ]
+    )
+    sims = passages @ questions.T
+    k = min(k, sims.shape[1])
+    return np.sort(sims, axis=1)[:, -k:].mean(axis=1).astype(np.float32)
+
+
+__all__ = ["CalibrationVectors", "calibrate", "embed_questions", "unit"]
