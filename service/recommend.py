@@ -2,21 +2,25 @@
 city examples, pillars, each with its citation, or an honest "outside the guidelines".
 
 `recommend()` is a function over anything shaped like `index.searcher.Searcher`
-(`SearchBackend` below); it runs a few filtered searches and assembles typed dataclasses.
-The HTTP route only maps the result to JSON.
+(`SearchBackend` below); it assembles typed dataclasses, and the HTTP route only maps the
+result to JSON.
 
-How the answer is put together:
-1. One unfiltered search over the whole corpus; `index.scope.assess_scope` judges from it
-   whether the problem lies within the guidelines. If not, the answer says so and carries
-   no principles or measures: no confident-looking list for a cake recipe.
-2. Principles: the guidelines (hsp-ha-2-14), kind "principle", top `n_principles`.
-3. Measures: the guidelines, kind "measure", top `n_measures`, grouped by actor, local and
+How the answer is put together: one ranking of the whole corpus for the problem (the
+searcher's hybrid, with its structure lift: the pillars the best passages agree on lift
+their other principles and measures), and every part of the answer is read off that one
+ranking, so the principles, the measures and the examples rest on the same evidence:
+1. Scope: the searcher's verdict (index.scope). Out of scope, the answer carries no
+   principles or measures, only the closest passages, marked as weak matches.
+2. Principles: the guidelines' principles, in ranking order, top `n_principles`.
+3. Measures: the guidelines' measures, top `n_measures`, grouped by actor, local and
    regional governments first (the page is for city officials). With `actor`, only that
-   actor's measures and those addressed to all actors are returned, the actor's group first.
-4. City examples: the conference report (aimf-2025-hue), kept only when the passage also
-   ranks among the top `probe_k` of the unfiltered search, i.e. it is related to the
-   problem as much as the guidelines' own text is, not merely the best of a small document.
+   actor's measures and those addressed to all actors, the actor's group first.
+4. City examples: chunks of kind "city-example" (a city's actual practice) that rank
+   among the top `probe_k` passages overall: related to the problem as much as the
+   guidelines' own text is, not merely the best of a small document.
 5. Pillars: those of the returned principles and measures, most frequent first.
+When the ranking's depth holds too few principles or measures for the actor asked, a
+filtered search of the same problem tops the list up (the query vectors are cached).
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from index.models import Filters, Hit, SearchResult
-from index.scope import Scope
+from index.models import Filters, Hit, Scope, SearchResult
+from index.scope import has_words
 from ingest.models import PILLARS, Chunk, Document
 
 GUIDELINES_DOC = "hsp-ha-2-14"
-EXAMPLES_DOC = "aimf-2025-hue"
+EXAMPLE_KIND = "city-example"
+DEPTH = 100  # how deep the one ranking is read
+N_WEAK = 5  # closest passages shown when the problem is out of scope
 # Group order for measures: the page's readers are city officials.
 ACTOR_ORDER = ("local-regional", "national", "stakeholders", "all")
 
@@ -84,6 +90,7 @@ class Recommendation:
     measures: tuple[ActorGroup, ...] = ()
     examples: tuple[Item, ...] = ()
     pillars: tuple[PillarCount, ...] = ()
+    weak_matches: tuple[Item, ...] = ()  # out of scope only: the closest passages, not advice
     took_ms: float = 0.0
     searches: int = field(default=0, compare=False)  # how many searches it took
 
@@ -104,10 +111,11 @@ def recommend(
 ) -> Recommendation:
     start = time.perf_counter()
 
-    probe = searcher.search(problem, k=probe_k)
-    raw = assess(probe)
+    ranking = searcher.search(problem, k=DEPTH)
+    raw = assess(ranking)
     scope = Scope(bool(raw.in_scope), float(raw.confidence), str(raw.reason))
-    lang = probe.query_lang
+    lang = ranking.query_lang
+    searches = 1
 
     def done(**parts: object) -> Recommendation:
         rec = Recommendation(
@@ -117,33 +125,54 @@ def recommend(
             scope=scope,
             message="",
             took_ms=round((time.perf_counter() - start) * 1000, 1),
+            searches=searches,
             **parts,  # type: ignore[arg-type]
         )
         return _with_message(rec)
 
     if not scope.in_scope:
-        return done(searches=1)
+        weak = ranking.hits[:N_WEAK] if has_words(problem) else []  # a lone symbol has no neighbours worth showing
+        return done(weak_matches=tuple(_items(weak)))
 
-    principles = searcher.search(
-        problem, k=n_principles, filters=Filters(doc=(GUIDELINES_DOC,), kind=("principle",))
-    )
-    measures = searcher.search(
-        problem,
-        k=n_measures,
-        filters=Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=_actors_for(actor)),
-    )
-    examples = searcher.search(problem, k=n_examples, filters=Filters(doc=(EXAMPLES_DOC,)))
-    related = {hit.chunk.id for hit in probe.hits}
+    actors = _actors_for(actor)
 
-    principle_items = tuple(_items(principles.hits))
-    measure_items = tuple(_items(measures.hits))
+    def is_principle(hit: Hit) -> bool:
+        return hit.chunk.doc_id == GUIDELINES_DOC and hit.chunk.kind == "principle"
+
+    def is_measure(hit: Hit) -> bool:
+        return (
+            hit.chunk.doc_id == GUIDELINES_DOC
+            and hit.chunk.kind == "measure"
+            and (not actors or hit.chunk.actor in actors)
+        )
+
+    principles = [h for h in ranking.hits if is_principle(h)][:n_principles]
+    measures = [h for h in ranking.hits if is_measure(h)][:n_measures]
+    if len(principles) < n_principles:
+        searches += 1
+        principles = _top_up(principles, searcher.search(
+            problem, k=n_principles, filters=Filters(doc=(GUIDELINES_DOC,), kind=("principle",))
+        ).hits, n_principles)
+    if len(measures) < n_measures:
+        searches += 1
+        measures = _top_up(measures, searcher.search(
+            problem, k=n_measures, filters=Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=actors)
+        ).hits, n_measures)
+    examples = [h for h in ranking.hits[:probe_k] if h.chunk.kind == EXAMPLE_KIND][:n_examples]
+
+    principle_items = tuple(_items(principles))
+    measure_items = tuple(_items(measures))
     return done(
         principles=principle_items,
         measures=group_by_actor(measure_items, first=actor),
-        examples=tuple(_items(h for h in examples.hits if h.chunk.id in related)),
+        examples=tuple(_items(examples)),
         pillars=count_pillars(principle_items + measure_items),
-        searches=4,
     )
+
+
+def _top_up(hits: list[Hit], more: Iterable[Hit], n: int) -> list[Hit]:
+    seen = {h.chunk.id for h in hits}
+    return (hits + [h for h in more if h.chunk.id not in seen])[:n]
 
 
 def _actors_for(actor: str | None) -> tuple[str, ...]:
@@ -182,17 +211,21 @@ def count_pillars(items: tuple[Item, ...]) -> tuple[PillarCount, ...]:
 
 _MESSAGES = {
     "fr": {
-        "out": "Ce problème semble hors du champ des Directives sur les villes intelligentes "
-        "centrées sur les personnes : aucune recommandation fiable ne peut en être tirée.",
+        "out": "Les Directives sur les villes intelligentes centrées sur les personnes ne "
+        "semblent pas traiter ce problème : aucune recommandation n'en est tirée. Les passages "
+        "ci-dessous sont seulement les plus proches, à lire avec prudence.",
         "in": "{p} principe(s) et {m} mesure(s) des Directives répondent à ce problème.",
         "low": " Pertinence incertaine : vérifiez les passages cités.",
+        "words": "Décrivez le problème de la ville en quelques mots.",
         "none": "Aucun principe ni aucune mesure des Directives ne correspond à ce problème.",
     },
     "en": {
-        "out": "This problem seems outside the scope of the Guidelines on People-Centred "
-        "Smart Cities: no reliable recommendation can be drawn from them.",
+        "out": "The Guidelines on People-Centred Smart Cities do not seem to deal with this "
+        "problem, so no recommendation is drawn from them. The passages below are only the "
+        "closest ones; read them with care.",
         "in": "{p} principle(s) and {m} measure(s) of the Guidelines address this problem.",
         "low": " Relevance is uncertain: check the cited passages.",
+        "words": "Describe the city's problem in a few words.",
         "none": "No principle or measure of the Guidelines matches this problem.",
     },
 }
@@ -202,7 +235,9 @@ LOW_CONFIDENCE = 0.5
 def _with_message(rec: Recommendation) -> Recommendation:
     text = _MESSAGES["fr" if rec.query_lang == "fr" else "en"]
     n_measures = sum(len(g.measures) for g in rec.measures)
-    if not rec.scope.in_scope:
+    if not rec.scope.in_scope and not has_words(rec.problem):
+        message = text["words"]
+    elif not rec.scope.in_scope:
         message = text["out"]
     elif not rec.principles and not n_measures:
         message = text["none"]

@@ -80,6 +80,7 @@ def search(body: schemas.SearchRequest, searcher: Searcher, assess: Assessor) ->
         query_lang=result.query_lang,
         in_scope=scope.in_scope,
         confidence=round(float(scope.confidence), 3),
+        scope_reason=scope.reason,
         results=[
             schemas.SearchHit(
                 **schemas.ChunkOut.from_chunk(hit.chunk, titles).model_dump(),
@@ -119,6 +120,7 @@ def recommend_route(
         actor=rec.actor,
         in_scope=rec.scope.in_scope,
         confidence=min(1.0, max(0.0, rec.scope.confidence)),
+        scope_reason=rec.scope.reason,
         message=rec.message,
         principles=items(rec.principles),
         measures=[
@@ -126,6 +128,7 @@ def recommend_route(
         ],
         examples=items(rec.examples),
         pillars=[schemas.PillarOut(key=p.key, title=p.title, count=p.count) for p in rec.pillars],
+        weak_matches=items(rec.weak_matches),
         took_ms=rec.took_ms,
     )
 

@@ -114,8 +114,12 @@ class SearchHit(ChunkOut):
 class SearchResponse(BaseModel):
     query: str
     query_lang: str = Field(description="Detected language of the query, e.g. fr or en.")
-    in_scope: bool = Field(description="False when nothing in the corpus is a good match.")
+    in_scope: bool = Field(
+        description="False when the guidelines do not seem to deal with the query: the results "
+        "are then only the closest passages, weak matches to be read with care."
+    )
     confidence: float = Field(ge=0.0, le=1.0, description="How likely the results answer the query.")
+    scope_reason: str = Field(description="The scope verdict in words an official understands.")
     results: list[SearchHit]
     took_ms: float
 
@@ -159,11 +163,19 @@ class RecommendResponse(BaseModel):
     actor: str | None
     in_scope: bool
     confidence: float = Field(ge=0.0, le=1.0)
+    scope_reason: str = Field(description="The scope verdict in words an official understands.")
     message: str = Field(description="A one-line summary in the query's language.")
     principles: list[RecommendItem]
     measures: list[ActorGroupOut] = Field(description="Measures grouped by actor.")
-    examples: list[RecommendItem] = Field(description="City examples from the conference report.")
+    examples: list[RecommendItem] = Field(
+        description="A city's actual practice (conference report) related to the problem."
+    )
     pillars: list[PillarOut]
+    weak_matches: list[RecommendItem] = Field(
+        default_factory=list,
+        description="Only when in_scope is false: the closest passages, which are weak "
+        "matches and not recommendations.",
+    )
     took_ms: float
 
 

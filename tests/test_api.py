@@ -46,7 +46,7 @@ FAKE_CHUNKS = [
     _chunk(2, "measure", "Financer les systèmes d'alerte précoce contre les inondations.", "national", "enabling-4", para="39", item="a"),
     _chunk(3, "measure", "Partager les données sur les inondations.", "stakeholders", "enabling-2", para="41", item="c"),
     _chunk(4, "measure", "Tous coopèrent pour l'alerte aux inondations.", "all", "thematic-2", para="42", item="d"),
-    _chunk(5, "paragraph", "À Hué, un système d'alerte aux inondations prévient les habitants.",
+    _chunk(5, "city-example", "À Hué, un système d'alerte aux inondations prévient les habitants.",
            doc="aimf-2025-hue", para="12"),
 ]
 FAKE_DOCS = [
@@ -286,7 +286,8 @@ def test_recommend_out_of_scope_has_no_recommendations(client):
     body = client.post("/v1/recommend", json={"problem": "zzz qqq"}).json()
     assert body["in_scope"] is False
     assert body["principles"] == [] and body["measures"] == [] and body["examples"] == []
-    assert "hors du champ" in body["message"]
+    assert "ne semblent pas traiter ce problème" in body["message"]
+    assert body["weak_matches"] == [] and body["scope_reason"]
 
 
 def test_chunk_in_context(client):
@@ -441,6 +442,8 @@ def test_recommend_out_of_scope(http, problem):
     assert body["confidence"] < 0.5
     assert body["principles"] == [] and body["measures"] == []
     assert body["message"]
+    # the closest passages are still shown, marked as weak matches and not as advice
+    assert 1 <= len(body["weak_matches"]) <= 5 and all(m["citation"] for m in body["weak_matches"])
 
 
 @slow
@@ -466,9 +469,10 @@ def test_search_reports_scope_and_folds_repeated_measures(http):
     assert ("hsp-ha-2-14:69.k" in ids) != ("hsp-ha-2-14:77.g" in ids)
     folded = next(r for r in body["results"] if r["id"] in ("hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g"))
     assert {"hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g"} - {folded["id"]} <= set(folded["duplicates"])
-    assert all(0 < r["similarity"] <= 1 for r in body["results"])
+    assert body["results"][0]["similarity"] > 0 and all(-1 <= r["similarity"] <= 1 for r in body["results"])
     off = http.post("/v1/search", json={"query": "a recipe for chocolate cake", "k": 3}).json()
     assert off["in_scope"] is False and off["confidence"] < 0.5
+    assert len(off["results"]) == 3 and "weak matches" in off["scope_reason"]
 
 
 @slow

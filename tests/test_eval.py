@@ -246,9 +246,19 @@ def test_harness_on_a_subset_writes_every_output(data_dir, tmp_path):
     for system, subsets in report["scores"].items():
         for subset, metrics in subsets.items():
             assert all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in metrics.values()), (system, subset)
-    assert report["query_counts"] == {"all": 6, "fr": 3, "en": 3}
+    assert {k: report["query_counts"][k] for k in ("all", "fr", "en")} == {"all": 6, "fr": 3, "en": 3}
+    assert report["query_counts"]["held-out"] == sum(
+        int("".join(ch for ch in q if ch.isdigit())) % 2 == 0 for q in SUBSET if not q.startswith("x")
+    )
     assert {c["baseline"] for c in report["comparisons"]} == {"bm25", "dense", "generic"}
     assert any(s["system"] == "hybrid" and s["out_of_scope_queries"] == 2 for s in report["scope"])
     assert (out / "report.md").read_text().startswith("# Boussole retrieval evaluation")
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert outcome.notes["generic"]["unlocated_chunks"] == []
+
+
+def test_halves_split_needs_by_number():
+    from eval.benchmark import half_of
+
+    assert [half_of(n) for n in ("n01", "n02", "n45", "n38", "x03")] == [
+        "tuning", "held-out", "tuning", "held-out", "tuning"]

@@ -64,3 +64,32 @@ def test_feedback_terms_prefer_frequent_and_rare_words():
     assert df == Counter({"alert": 2, "budget": 2, "ville": 2, "inond": 1})
     assert feedback_terms([0], docs, df, 1) == ["inond"]
     assert feedback_terms([0, 1], docs, df, 2) == ["inond", "alert"]
+
+
+def test_structure_lift_by_hand():
+    from index.fusion import structure_lift
+
+    ranked = [(0, 1.0), (1, 0.8), (2, 0.7), (3, 0.5)]
+    pillars = ["thematic-2", "enabling-1", "thematic-2", "thematic-2"]
+    paragraphs = ["g:40", "", "g:40", ""]
+    out = dict(structure_lift(ranked, pillars, paragraphs, pillar_weight=0.5, paragraph_weight=0.1, depth=3))
+    # top-3 mass 2.5: thematic-2 holds 1.7/2.5 = 0.68, enabling-1 0.32; best of g:40 is 1.0
+    assert out[0] == pytest.approx(1.0 + 0.5 * 0.68 + 0.1 * 1.0)
+    assert out[1] == pytest.approx(0.8 + 0.5 * 0.32)
+    assert out[2] == pytest.approx(0.7 + 0.5 * 0.68 + 0.1 * 1.0)
+    assert out[3] == pytest.approx(0.5 + 0.5 * 0.68)
+    assert [row for row, _ in structure_lift(ranked, pillars, paragraphs, 0.5, 0.1, 3)] == [0, 2, 1, 3]
+    assert structure_lift(ranked, pillars, paragraphs, 0.0, 0.0, 3) == ranked
+
+
+def test_centring_removes_a_shared_direction():
+    from index.centring import centre, query_mean, unit
+
+    shared = np.array([1.0, 0.0, 0.0])
+    a, b = unit(np.array([[1.0, 1.0, 0.0]]))[0], unit(np.array([[1.0, 0.0, 1.0]]))[0]
+    assert float(a @ b) == pytest.approx(0.5)
+    ca, cb = centre(np.stack([a, b]), shared * a[0])
+    assert float(ca @ cb) == pytest.approx(0.0, abs=1e-6)
+    assert np.linalg.norm(ca) == pytest.approx(1.0)
+    means = {"fr": np.array([1.0, 0.0]), "en": np.array([0.0, 1.0])}
+    assert query_mean({"fr": 0.75, "en": 0.25}, means) == pytest.approx(np.array([0.75, 0.25]))

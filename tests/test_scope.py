@@ -1,17 +1,30 @@
-"""The no-good-match signal on the real index: off-topic problems are flagged, policy problems are not."""
+"""The scope signal on the real index, with questions the calibration set does not hold.
 
+The signal is fitted on index/calibration.toml; none of the questions below are in it (a
+test checks), so these tests judge it on questions it never saw.
+"""
+
+import json
+import random
+
+import numpy as np
 import pytest
 
-from index.scope import assess_scope
+from index.calibration import load_calibration, random_strings
+from index.scope import ScopeFeatures, assess_scope, fit_scope_model, has_words, neighbour_margin
 
-pytestmark = pytest.mark.slow
-
+# Core topics of the guidelines, worded as officials write them.
 IN_SCOPE = [
-    "Floods hit our neighbourhoods without any warning and residents are not alerted in time",
-    "Nos habitants âgés n'arrivent pas à utiliser les services administratifs en ligne",
+    "Our riverside neighbourhoods flood every year and people are never warned in time",
+    "floods arrive without warning",
+    "inondations sans alerte",
+    "Nos aînés n'arrivent pas à utiliser les services en ligne de la mairie",
+    "facial-recognition cameras downtown",
+    "Comment associer les habitants des quartiers informels à la conception des services numériques ?",
+    "all our data is locked in by one vendor's platform",
+    "how do we measure whether our smart city strategy works?",
+    "Cyberattaques contre les systèmes informatiques municipaux",
     "our pilot projects stop when the grant runs out",
-    "comment former les agents municipaux au numérique",
-    "how do we protect residents' personal data collected by sensors",
 ]
 OUT_OF_SCOPE = [
     "a recipe for chocolate cake",
@@ -19,23 +32,78 @@ OUT_OF_SCOPE = [
     "comment réparer un vélo",
     "how to train a puppy to sit",
     "quel temps fera-t-il demain à Lyon",
+    "how do I renew my passport",
 ]
+NONSENSE = ["<script>alert(1)</script>", "§", "¿", "12345", "=)", *random_strings(5, seed=7)]
 
 
+def test_probe_questions_are_not_calibration_questions():
+    calibration = load_calibration()
+    seen = {q.casefold() for q in calibration.texts()}
+    assert not seen & {q.casefold() for q in IN_SCOPE + OUT_OF_SCOPE + NONSENSE}
+
+
+def test_calibration_set_does_not_repeat_benchmark_queries():
+    from eval.benchmark import BENCHMARK_DIR
+
+    bench = {json.loads(line)["text"].casefold() for line in (BENCHMARK_DIR / "queries.jsonl").open()}
+    assert not bench & {q.casefold() for q in load_calibration().texts()}
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("query", IN_SCOPE)
-def test_policy_problems_are_in_scope(searcher, query):
+def test_core_topics_are_in_scope(searcher, query):
     scope = assess_scope(searcher.search(query, k=5))
-    assert scope.in_scope and scope.confidence > 0.5, scope.reason
+    assert scope.in_scope and scope.confidence >= 0.5, (query, scope)
 
 
-@pytest.mark.parametrize("query", OUT_OF_SCOPE)
-def test_off_topic_problems_are_flagged(searcher, query):
-    scope = assess_scope(searcher.search(query, k=5))
-    assert not scope.in_scope and scope.confidence < 0.5, scope.reason
-    assert "may not cover" in scope.reason
+@pytest.mark.slow
+@pytest.mark.parametrize("query", OUT_OF_SCOPE + NONSENSE)
+def test_off_topic_and_nonsense_are_flagged(searcher, query):
+    result = searcher.search(query, k=5)
+    scope = assess_scope(result)
+    assert not scope.in_scope and scope.confidence < 0.5, (query, scope)
+    assert "margin" not in scope.reason and "similarity" not in scope.reason  # words, not numbers
+    assert result.hits, "the closest passages are still returned, for the caller to mark as weak"
 
 
-def test_lexical_only_search_gives_no_confidence_estimate(searcher):
+@pytest.mark.slow
+def test_lexical_only_search_gives_no_verdict(searcher):
     result = searcher.search("inondations alerte précoce", k=5, mode="bm25")
-    assert result.off_topic_score is None
-    assert assess_scope(result).confidence == 0.5
+    scope = assess_scope(result)
+    assert scope.in_scope and scope.confidence == 0.5 and "Keyword" in scope.reason
+
+
+@pytest.mark.slow
+def test_the_index_records_how_the_signal_was_fitted(searcher):
+    model = searcher.scope_model
+    assert "calibration.toml" in model.fitted_on
+    assert model.calibration_in_scope == 100 and model.calibration_in_scope_flagged == 0
+    assert model.calibration_out_of_scope_flagged / model.calibration_out_of_scope > 0.8
+
+
+def test_has_words():
+    assert has_words("inondations")
+    assert not any(has_words(q) for q in ("§", "¿", "12345", "=)", " ", "a"))
+
+
+def test_neighbour_margin_is_mean_top_k_difference():
+    q = np.array([[1.0, 0.0]])
+    positive = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    negative = np.array([[-1.0, 0.0], [0.8, 0.6]])
+    # top-2 of positive sims (1.0, 0.6) minus top-2 of negative sims (0.8, -1.0)
+    assert neighbour_margin(q, positive, negative, k=2)[0] == pytest.approx(0.8 - (-0.1))
+
+
+def test_fitted_threshold_keeps_every_in_scope_calibration_point():
+    rng = random.Random(3)
+    positive = np.array([[rng.gauss(1.0, 0.3), rng.gauss(0.5, 0.2), rng.gauss(0.4, 0.1)] for _ in range(50)])
+    negative = np.array([[rng.gauss(-1.0, 0.3), rng.gauss(-0.5, 0.2), rng.gauss(0.1, 0.1)] for _ in range(50)])
+    model = fit_scope_model(positive, negative, "synthetic", safety=1.0)
+    decisions = positive @ np.array(model.coef) + model.intercept
+    assert decisions.min() - model.threshold == pytest.approx(1.0)
+    assert model.calibration_in_scope_flagged == 0
+    clear_out = ScopeFeatures(-2.0, -1.0, 0.0)
+    assert not model.assess("a real question here", clear_out).in_scope
+    assert model.assess("a real question here", ScopeFeatures(*positive[0])).in_scope
+    assert not model.assess("§", ScopeFeatures(*positive[0])).in_scope  # no words: never in scope

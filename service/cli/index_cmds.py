@@ -79,6 +79,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
             "query_lang": result.query_lang,
             "in_scope": scope.in_scope,
             "confidence": round(scope.confidence, 3),
+            "scope_reason": scope.reason,
             "took_ms": result.took_ms,
             "results": [
                 {**hit.chunk.to_dict(), "rank": hit.rank, "score": hit.score,
@@ -90,7 +91,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
         sys.stdout.write("\n")
         return
     if not scope.in_scope:
-        click.secho(f"No good match: {scope.reason}", fg="yellow")
+        click.secho(f"Weak matches only. {scope.reason}", fg="yellow")
     for hit in result.hits:
         chunk = hit.chunk
         labels = [chunk.kind] + [v for v in (chunk.pillar, chunk.actor) if v]

@@ -19,6 +19,8 @@ const STRINGS = {
     failed: "La recherche a échoué : ",
     network: "Le service ne répond pas. Réessayez dans un instant.",
     outOfScope: "Hors du champ des Directives",
+    weakMatches: "Passages les plus proches (correspondance faible)",
+    weakNote: "Ce ne sont pas des recommandations : les Directives ne semblent pas traiter ce problème.",
     confidence: "confiance",
     pillars: "Piliers concernés",
     principles: "Principes",
@@ -65,6 +67,8 @@ const STRINGS = {
     failed: "The search failed: ",
     network: "The service does not answer. Try again in a moment.",
     outOfScope: "Outside the Guidelines",
+    weakMatches: "Closest passages (weak matches)",
+    weakNote: "These are not recommendations: the Guidelines do not seem to deal with this problem.",
     confidence: "confidence",
     pillars: "Pillars involved",
     principles: "Principles",
@@ -222,7 +226,11 @@ function renderAnswer(data) {
       el("p", { class: "notice-title" }, t("outOfScope")),
       el("p", {}, data.message),
       el("p", { class: "muted" }, `${t("confidence")}${t("colon")}${Math.round(data.confidence * 100)} %`)));
-    answer.replaceChildren();
+    const weak = data.weak_matches || [];
+    answer.replaceChildren(...(weak.length ? [el("section", { class: "weak", "aria-labelledby": "h-weak" },
+      el("h2", { id: "h-weak" }, t("weakMatches")),
+      el("p", { class: "muted" }, t("weakNote")),
+      weak.map(itemCard))] : []));
     return;
   }
   const nMeasures = data.measures.reduce((n, g) => n + g.measures.length, 0);
