@@ -124,7 +124,7 @@ class _Source:
 
     def _raw(self, i: int) -> str:
         line = self.lines[i]
-        return self.source[line.start:line.end].strip()
+        return self.source[line.start:line.end].strip(" \n")  # keep tabs: empty first cells
 
     def span(self, first: int, stop: int) -> Span:
         """Lines first .. stop-1 as a character span."""
@@ -298,8 +298,9 @@ def _preamble(src: _Source, m: re.Match[str]) -> Span:
 
 
 def _table_row(src: _Source, m: re.Match[str]) -> Span:
-    """Rows are tab-separated lines; row n is the one labelled "n. …" (else the n-th row)
-    under the table's title; it runs until the next labelled row or the end of the table."""
+    """Rows are tab-separated lines under the table's title, the first one its header
+    (repeated after page breaks); row n is the one labelled "n. …", else the n-th row. A
+    row runs until the next row (a line with a first cell) or the end of the table."""
     start = 0
     if m["title"]:
         title = letters(m["title"])
@@ -307,18 +308,21 @@ def _table_row(src: _Source, m: re.Match[str]) -> Span:
         if found is None:
             raise CitationError(f"no table titled {m['title']!r} in the source")
         start = found
-    rows = [i for i in range(start, len(src.lines)) if "\t" in src.raw[i] and src.raw[i].split("\t")[0].strip()]
-    table_end = src.find(start + 1, len(src.lines), lambda i: "\t" not in src.raw[i] and (src.is_heading(i) or bool(NUMBERED_RE.match(src.lines[i].text))))
-    rows = [i for i in rows if table_end is None or i < table_end]
-    label = letters(m["label"])
-    hits = [i for i in rows if letters(src.raw[i].split("\t")[0]).endswith(label)
-            and src.lines[i].text.startswith(m["row"] + ".")]
-    if len(hits) != 1:
-        raise CitationError(f"no single table row {m['row']} labelled {m['label']!r}")
-    at = hits[0]
-    nxt = src.find(at + 1, len(src.lines), lambda i: i in rows and NUMBERED_RE.match(src.lines[i].text) is not None)
-    stop = nxt if nxt is not None else (table_end if table_end is not None else len(src.lines))
-    return src.span(at, stop)
+    cells = {i: src.raw[i].split("\t") for i in range(start, len(src.lines)) if "\t" in src.raw[i]}
+    if not cells:
+        raise CitationError("no table in the source")
+    first = min(cells)
+    table_end = src.find(first + 1, len(src.lines), lambda i: i not in cells and (src.is_heading(i) or bool(NUMBERED_RE.match(src.lines[i].text))))
+    stop = table_end if table_end is not None else len(src.lines)
+    header = letters(src.raw[first])
+    rows = [i for i in sorted(cells) if first < i < stop and cells[i][0].strip() and letters(src.raw[i]) != header]
+    label, n = letters(m["label"]), int(m["row"])
+    numbered = [i for i in rows if src.lines[i].text.startswith(f"{n}.") and letters(cells[i][0]).endswith(label)]
+    at = numbered[0] if len(numbered) == 1 else (rows[n - 1] if n <= len(rows) and letters(cells[rows[n - 1]][0]).endswith(label) else None)
+    if at is None:
+        raise CitationError(f"no table row {n} labelled {m['label']!r}")
+    nxt = next((i for i in rows if i > at), stop)
+    return src.span(at, nxt)
 
 
 def _section(src: _Source, citation: str) -> Span:

@@ -1,6 +1,7 @@
 """Conference reports in markdown: headings, speaker lines, prose paragraphs, Q&A bullets.
 
-No numbered paragraphs, so chunk ids are running numbers ({doc}:p1, p2 …). A list (numbered
+No numbered paragraphs, so chunk ids are running numbers ({doc}:p1, p2 …) and a citation
+names the section, the paragraph's place in it when there are several, and the speaker. A list (numbered
 points, bullets, a question and its answers) stays with the paragraph that introduces it.
 The speaker of each section is kept in `context` and in the citation.
 """
@@ -8,6 +9,7 @@ The speaker of each section is kept in `context` and in the citation.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ingest.clean import FootnoteMarkers, clean_inline
 from ingest.layout import Layout
@@ -35,6 +37,14 @@ def _speaker_name(text: str) -> str:
     head = honorific.group(1) + " " if honorific else ""
     rest = text[honorific.end():] if honorific else text
     return head + rest.split(",")[0].strip()
+
+
+def _ordinal(k: int, lang: str) -> str:
+    """'2e paragraphe' / '2nd paragraph': the paragraph's place in its section."""
+    if lang == "en":
+        suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+        return f"{k}{suffix} paragraph"
+    return f"{k}{'er' if k == 1 else 'e'} paragraphe"
 
 
 def render_line(raw: str) -> tuple[str, bool]:
@@ -85,8 +95,11 @@ def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
             continue
         paragraphs.append(([raw], section(), speaker_line, line.page))
 
+    per_section = Counter(tuple(sec) for _, sec, _, _ in paragraphs)
+    position: Counter[tuple[str, ...]] = Counter()
     chunks = []
     for n, (lines, sec, speaker, page) in enumerate(paragraphs, start=1):
+        position[tuple(sec)] += 1
         texts, notes = [], []
         for raw in lines:
             shown, new_line = render_line(raw)
@@ -98,7 +111,10 @@ def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
             else:
                 texts[-1] = texts[-1] + " " + text
         name = _speaker_name(speaker) if speaker else ""
-        where = " — ".join(x for x in (sec[-1] if sec else "", name) if x)
+        place = sec[-1] if sec else ""
+        if per_section[tuple(sec)] > 1:  # the section alone would not say which paragraph
+            place = ", ".join(x for x in (place, _ordinal(position[tuple(sec)], doc.lang)) if x)
+        where = " — ".join(x for x in (place, name) if x)
         chunks.append(
             Chunk(
                 id=f"{doc.id}:p{n}", doc_id=doc.id, text="\n".join(texts), lang="",

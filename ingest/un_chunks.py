@@ -28,6 +28,17 @@ def citation_base(doc: Document) -> str:
     return doc.symbol or doc.short_title or doc.title
 
 
+def table_row_citation(doc: Document, title: str, row: str, name: str) -> str:
+    """'…, tableau « Titre », ligne 3 : Libellé': the table by its title (the heading above
+    it), the row by the number it prints (else its position) and its first cell."""
+    base = citation_base(doc)
+    if doc.lang == "en":
+        where = f'table "{title}"' if title else "table"
+        return f"{base}, {where}, row {row}: {name}"
+    where = f"tableau « {title} »" if title else "tableau"
+    return f"{base}, {where}, ligne {row} : {name}"
+
+
 @dataclass
 class TextUnit:
     """A block's display text and the footnotes it cites."""
@@ -192,13 +203,14 @@ class UNChunker:
         return None
 
     def _table(self, block: Block) -> None:
-        base = citation_base(self.doc)
-        for label, unit in table_row_units(block, self.markers):
+        title = block.section[-1] if block.section else ""
+        for row, (label, unit) in enumerate(table_row_units(block, self.markers), start=1):
             self.table_count += 1
             number = re.match(r"^(\d+)\.", label)
             key = number.group(1) if number else str(self.table_count)
             name = re.sub(r"^\d+\.\s*", "", label)
-            self._chunk(f"table.{key}", unit.text, f"{base}, table: {name}", block,
+            citation = table_row_citation(self.doc, title, number.group(1) if number else str(row), name)
+            self._chunk(f"table.{key}", unit.text, citation, block,
                         context=" › ".join(block.section), notes=unit.notes)
 
 

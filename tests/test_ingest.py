@@ -74,6 +74,14 @@ def test_actor_of_paragraphs_33_34_35(corpus_chunks):
 def test_principle_and_measure_ids_citations_and_context(by_id):
     principle = by_id["hsp-ha-2-14:31.a"]
     assert principle.kind == "principle" and principle.pillar == "thematic-1"
+    # under the unnumbered "a) Principes" heading that follows paragraph 31, not inside it
+    assert principle.citation == (
+        "HSP/HA.2/14, pilier thématique 1 (Prospérité partagée), principe a), après le para. 31"
+    )
+    assert by_id["hsp-ha-2-14:72.e"].citation == (
+        "HSP/HA.2/14, pilier habilitant 3 (Habileté numérique et développement des compétences), "
+        "principe e), après le para. 72"
+    )
     assert principle.text.startswith("Les villes intelligentes centrées sur les personnes favorisent")
     measure = by_id["hsp-ha-2-14:40.b"]
     assert measure.citation == "HSP/HA.2/14, para. 40 (b)"
@@ -150,7 +158,7 @@ def test_glossary_terms_are_definitions(by_id, corpus_chunks):
     terms = [c for c in of(corpus_chunks, GUIDE) if c.kind == "definition"]
     assert len(terms) == 33
     chunk = by_id["hsp-ha-2-14:glossary.accord-de-partage-des-donnees"]
-    assert chunk.citation == "HSP/HA.2/14, annex (glossary): Accord de partage des données"
+    assert chunk.citation == "HSP/HA.2/14, annexe (glossaire) : Accord de partage des données"
     assert chunk.text.startswith("Accord de partage des données : Un contrat formel")
     twins = by_id["hsp-ha-2-14:glossary.interoperabilite"]  # cut by a page break and a repeated header
     assert twins.text.endswith("régis par des accords ou des cadres juridiques spécifiques.")
@@ -164,7 +172,7 @@ def test_implementation_measures(by_id, corpus_chunks):
         "step.1.1", "step.1.2", "step.1.3", "step.2.1", "step.2.2", "step.3.1", "step.3.2", "step.3.3"
     ]
     first = by_id["hsp-ha-2-14:step.1.1"]
-    assert first.citation == "HSP/HA.2/14, implementation step 1, measure 1.1"
+    assert first.citation == "HSP/HA.2/14, étape de mise en œuvre 1, mesure 1.1"
     assert first.text.startswith("Mesure 1.1 : Analyse\n• Analyser l’état actuel de l’infrastructure numérique")
     assert "Étape 1 : Analyses de référence" in first.context
     assert by_id["hsp-ha-2-14:step.1.3"].text.startswith("Mesure 1.3 : Territorialisation des directives")
@@ -177,7 +185,7 @@ def test_resolution_preamble_and_operative(by_id, corpus_chunks):
     res = of(corpus_chunks, RES)
     preamble = [c for c in res if c.kind == "preamble"]
     assert [c.id for c in preamble] == [f"hsp-ha-2-res-1:pp.{n}" for n in range(1, 11)]
-    assert all(c.citation == "HSP/HA.2/Res.1, preamble" for c in preamble)
+    assert [c.citation for c in preamble] == [f"HSP/HA.2/Res.1, préambule, alinéa {n}" for n in range(1, 11)]
     assert preamble[4].text.startswith("Réaffirmant les cibles 17.6 et 17.8")
     assert "pleinement opérationnels d'ici à 2017" in preamble[4].text  # stitched over footnote 1
     assert "Voir la recommandation" not in preamble[4].text
@@ -215,7 +223,7 @@ def test_conference_speakers_and_sections(by_id, corpus_chunks):
     assert siem and all("SE M. Kimleang ING" in c.citation for c in siem)
     hue = by_id["aimf-2025-hue:p12"]
     assert hue.citation == ("AIMF, conférence de Huế 2025 (compte-rendu), Huế, Vietnam : Numérique citoyen et "
-                            "participation active — Monsieur NGUYỄN DƯƠNG ANH")
+                            "participation active, 1er paragraphe — Monsieur NGUYỄN DƯƠNG ANH")
     assert hue.section[0].startswith("3. Quelles stratégies")
     qa = by_id["aimf-2025-hue:p21"]
     assert qa.text.startswith("⇒ Quel modèle économique") and "\nLa question du modèle économique" in qa.text
