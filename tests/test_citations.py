@@ -130,11 +130,13 @@ def test_english_guidelines_citations_resolve():
     fixtures = Path(__file__).resolve().parent / "fixtures"
     doc = Document(id="en-sample", title="Sample guidelines", lang="en", kind="guidelines",
                    source="en-guidelines-sample.txt", symbol="HSP/HA.9/99")
-    source = (fixtures / doc.source).read_text(encoding="utf-8")
+    read = read_document(fixtures / doc.source)
+    source = "\n".join(p.text for p in read.pages)
+    notes = {label: letters(text) for label, text in analyse_layout(read, doc.symbol).notes.items()}
     chunks = {c.id: c for c in ingest_document(fixtures / doc.source, doc)}
     assert chunks["en-sample:7.a"].citation == (
         "HSP/HA.9/99, enabling pillar 1 (Governance and regulation), principle (a), after para. 7"
     )
     for chunk in chunks.values():
         span = locate(chunk.citation, source)
-        assert holds(source[span.start:span.end], chunk, {}), chunk.id
+        assert holds(source[span.start:span.end], chunk, notes), chunk.id
