@@ -27,6 +27,16 @@ BULLET_RE = re.compile(r"^\s*(?:[-•*]|\d+\.)\s+")
 # A markdown bullet: "- text", "  - text", "* text".
 DASH_BULLET_RE = re.compile(r"^\s*[-*•]\s+(.*)$")
 HONORIFIC_RE = re.compile(r"^(SE|S\.E\.|H\.E\.),?\s+")
+# A city's presentation: "Huế, Vietnam : Numérique citoyen …", "Namur, Belgium: …".
+CITY_SECTION_RE = re.compile(r"^[A-ZÀ-ÝĐ][^,:]{1,40}, [A-ZÀ-ÝĐ][^,:]{1,30} ?: \S")
+# A paragraph that opens on what a city did: "L'expérience de Phnom Penh …", "À Tiznit, …",
+# "La ville de Huế a …", "Nous avons lancé …" (a city's representative speaking).
+PRACTICE_OPENING_RE = re.compile(
+    r"^(L[’']expérience d[e']\s*[A-ZÀ-Ý]|[ÀA] [A-ZÀ-Ý][\w’'-]+(?: [A-ZÀ-Ý][\w’'-]+)*,|La ville de [A-ZÀ-Ý]"
+    r"|Nous avons (lancé|mis en place|créé|adopté|développé)|The experience of [A-Z]|In [A-Z][\w'-]+,"
+    r"|The city of [A-Z]|We (have )?(launched|set up|created|adopted|developed))"
+)
+MODERATOR_RE = re.compile(r"^(Modération|Moderation|Moderator)\b")
 MIN_COVER_PROSE = 200  # text before the first section is a cover unless it is real prose
 
 
@@ -37,6 +47,19 @@ def _speaker_name(text: str) -> str:
     head = honorific.group(1) + " " if honorific else ""
     rest = text[honorific.end():] if honorific else text
     return head + rest.split(",")[0].strip()
+
+
+def is_city_example(section: list[str], speaker: str, text: str) -> bool:
+    """A city's actual practice, told by its representative: every paragraph of a city's
+    presentation ("Namur, Belgique : …"), or, in another talk, a paragraph that opens on
+    what a city did. Never the conference's presentation, a moderator's framing and
+    questions, a question-and-answer session or the conclusions: these have no speaker
+    or a moderator."""
+    if not speaker or MODERATOR_RE.match(speaker) or text.startswith("⇒"):
+        return False
+    if section and CITY_SECTION_RE.match(section[-1]):
+        return True
+    return bool(PRACTICE_OPENING_RE.match(text))
 
 
 def _ordinal(k: int, lang: str) -> str:
@@ -118,7 +141,8 @@ def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
         chunks.append(
             Chunk(
                 id=f"{doc.id}:p{n}", doc_id=doc.id, text="\n".join(texts), lang="",
-                citation=f"{base}, {where}" if where else base, kind="paragraph", order=0,
+                citation=f"{base}, {where}" if where else base, order=0,
+                kind="city-example" if is_city_example(sec, speaker, texts[0] if texts else "") else "paragraph",
                 section=sec, page=page, context="\n".join(x for x in (" › ".join(sec), speaker) if x),
                 notes=notes,
             )

@@ -36,15 +36,19 @@ def test_all_documents_ingest_without_errors(ingest_report):
 
 def test_chunk_counts_per_document_and_kind(corpus_chunks):
     counts = {doc: Counter(c.kind for c in of(corpus_chunks, doc)) for doc in (GUIDE, RES, ROADMAP, STRATEGY, CONF)}
-    # 002: 237 lettered items = 40 principles + 176 measures + 21 others (6.a–f, 12.a–d,
-    # 24.a–b, 84.a–c, 86.a–f); 33 glossary terms; 8 table measures (1.1–1.3, 2.1–2.2, 3.1–3.3).
-    assert counts[GUIDE] == {"measure": 176, "principle": 40, "paragraph": 79, "definition": 33, "implementation-step": 8}
+    # 002: 237 lettered items = 40 principles + 176 measures + 21 others, of which the
+    # enumerations 6.a–f and 84.a–c are read with their paragraph (6, 84): 12 item chunks
+    # left (12.a–d, 24.a–b, 86.a–f); 33 glossary terms; 8 table measures (1.1 … 3.3).
+    assert counts[GUIDE] == {"measure": 176, "principle": 40, "paragraph": 71, "definition": 33, "implementation-step": 8}
     # Res. 2/1: 10 preambular clauses; operative 1 (lead-in) + 1 (a)–(g) + 2–9.
     assert counts[RES] == {"preamble": 10, "paragraph": 16}
     assert counts[ROADMAP] == {"paragraph": 21}
-    # 17 paragraphs (3 and 4 only as items), items 3 a–g, 4 a–e, 5 a–h, 8 table rows.
-    assert counts[STRATEGY] == {"paragraph": 43}
-    assert counts[CONF] == {"paragraph": 37}
+    # 17 paragraphs (3 and 4 only as items; 5 with its enumeration a–h), items 3 a–g,
+    # 4 a–e, 8 table rows.
+    assert counts[STRATEGY] == {"paragraph": 35}
+    # 17 paragraphs tell a city's practice (Phnom Penh, Huế, Siem Reap, Tiznit, Namur,
+    # Preah Sihanouk, Tunis); 20 frame, ask or conclude.
+    assert counts[CONF] == {"city-example": 17, "paragraph": 20}
 
 
 def test_guidelines_paragraphs_1_to_86_all_present(corpus_chunks):
@@ -265,3 +269,45 @@ def test_document_text_is_plain_clean_text(corpus_dir):
     assert "Utiliser des plateformes numériques pour la prévention" in text
     assert "Résolution 2/4 de l’Assemblée" not in text  # footnote 28
     assert "convenable1" not in text and "HSP/HA.2/14" not in text
+
+
+def test_no_fragments_short_enumerations_stay_with_their_paragraph(by_id, corpus_chunks):
+    short = {c.id: c.text for c in corpus_chunks if len(c.text) < 60 and c.kind != "definition"}
+    assert short == {}
+    p84 = by_id["hsp-ha-2-14:84"]
+    assert p84.citation == "HSP/HA.2/14, para. 84"
+    assert p84.text.endswith("trois étapes clés :\na) Analyses de référence ;\nb) Renforcement des capacités ;\nc) Mise en œuvre et suivi.")
+    assert "hsp-ha-2-14:84.a" not in by_id and "eb-2020-partnership:5.e" not in by_id
+    assert "\ne) Secteur privé ;\n" in by_id["eb-2020-partnership:5"].text
+    assert by_id["hsp-ha-2-14:6"].text.endswith("\nf) L’annexe présente un glossaire.")
+    # lists of full sentences keep one chunk per item
+    assert "hsp-ha-2-14:86.a" in by_id and "hsp-ha-2-14:12.d" in by_id
+
+
+CITIES = ("Phnom Penh", "Huế", "Siem Reap", "Tiznit", "Namur", "Preah Sihanouk", "Sihanoukville", "Tunis")
+
+
+def test_city_examples_are_a_citys_practice(corpus_chunks):
+    conf = of(corpus_chunks, CONF)
+    examples = [c for c in conf if c.kind == "city-example"]
+    assert examples and all(c.kind in ("city-example", "paragraph") for c in conf)
+    for c in examples:  # each names its city, in its text, its section or its speaker's line
+        assert any(city in " ".join([c.text, *c.section, c.context]) for city in CITIES), c.id
+        assert "Modération" not in c.context and not c.text.startswith("⇒"), c.id
+
+    def kind_of(quote):
+        (chunk,) = [c for c in conf if quote in c.text]
+        return chunk.kind
+
+    # practice, also outside a city's own section
+    assert kind_of("L'expérience de Phnom Penh illustre") == "city-example"
+    assert kind_of("Nous avons lancé plusieurs projets concrets") == "city-example"
+    assert kind_of("À Tiznit, plusieurs projets") == "city-example"
+    assert kind_of("L'application \"Huế S\"") == "city-example"
+    # the moderators' framing and questions, the Q&A, the conclusions, general views: not
+    assert kind_of("Quels en sont les processus d'élaboration ?") == "paragraph"
+    assert kind_of("Quel modèle économique est recommandé") == "paragraph"
+    assert kind_of("y-a-t-il des collaborations avec le secteur universitaire ?") == "paragraph"
+    assert kind_of("Les expériences partagées, de Phnom Penh à Namur") == "paragraph"
+    assert kind_of("Ce qui fonctionne à Namur ou à Tunis ne peut être simplement copié") == "paragraph"
+    assert kind_of("il n'existe pas de stratégie nationale unique") == "paragraph"
