@@ -191,9 +191,9 @@ def _items(src: _Source, start: int, stop: int, tokens: list[str], target: str) 
     appearing first (b after a, ii after i); the item ends at the next one or at stop."""
     if target not in tokens:
         raise CitationError(f"({target}) is not an item marker")
-    at = start
+    at = start - 1
     for token in tokens[: tokens.index(target) + 1]:
-        found = src.find(at + (token != tokens[0] or at != start), stop, lambda i, t=token: _item_token(src, i) == t)
+        found = src.find(at + 1, stop, lambda i, t=token: _item_token(src, i) == t)
         if found is None:
             raise CitationError(f"no item ({token}) where the citation points")
         at = found
@@ -362,7 +362,7 @@ def _prose_starts(src: _Source, start: int, stop: int, speaker: str) -> list[int
     starts = []
     for i in range(start, stop):
         raw, text = src.raw[i], src.lines[i].text
-        if i in range(start, stop) and (MD_HEADING_RE.match(raw) or (speaker and letters(text).startswith(speaker))):
+        if MD_HEADING_RE.match(raw) or (speaker and letters(text).startswith(speaker)):
             continue
         if BOLD_LINE_RE.match(raw) or raw.startswith(("-", "*", "•")) or NUMBERED_RE.match(raw) or text[:1].islower():
             continue
