@@ -1,6 +1,7 @@
 """Conference reports in markdown: headings, speaker lines, prose paragraphs, Q&A bullets.
 
-No numbered paragraphs, so chunk ids are running numbers ({doc}:p1, p2 …). A list (numbered
+No numbered paragraphs, so chunk ids are running numbers ({doc}:p1, p2 …) and a citation
+names the section, the paragraph's place in it when there are several, and the speaker. A list (numbered
 points, bullets, a question and its answers) stays with the paragraph that introduces it.
 The speaker of each section is kept in `context` and in the citation.
 """
@@ -8,6 +9,7 @@ The speaker of each section is kept in `context` and in the citation.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ingest.clean import FootnoteMarkers, clean_inline
 from ingest.layout import Layout
@@ -25,6 +27,16 @@ BULLET_RE = re.compile(r"^\s*(?:[-•*]|\d+\.)\s+")
 # A markdown bullet: "- text", "  - text", "* text".
 DASH_BULLET_RE = re.compile(r"^\s*[-*•]\s+(.*)$")
 HONORIFIC_RE = re.compile(r"^(SE|S\.E\.|H\.E\.),?\s+")
+# A city's presentation: "Huế, Vietnam : Numérique citoyen …", "Namur, Belgium: …".
+CITY_SECTION_RE = re.compile(r"^[A-ZÀ-ÝĐ][^,:]{1,40}, [A-ZÀ-ÝĐ][^,:]{1,30} ?: \S")
+# A paragraph that opens on what a city did: "L'expérience de Phnom Penh …", "À Tiznit, …",
+# "La ville de Huế a …", "Nous avons lancé …" (a city's representative speaking).
+PRACTICE_OPENING_RE = re.compile(
+    r"^(L[’']expérience d[e']\s*[A-ZÀ-Ý]|[ÀA] [A-ZÀ-Ý][\w’'-]+(?: [A-ZÀ-Ý][\w’'-]+)*,|La ville de [A-ZÀ-Ý]"
+    r"|Nous avons (lancé|mis en place|créé|adopté|développé)|The experience of [A-Z]|In [A-Z][\w'-]+,"
+    r"|The city of [A-Z]|We (have )?(launched|set up|created|adopted|developed))"
+)
+MODERATOR_RE = re.compile(r"^(Modération|Moderation|Moderator)\b")
 MIN_COVER_PROSE = 200  # text before the first section is a cover unless it is real prose
 
 
@@ -35,6 +47,27 @@ def _speaker_name(text: str) -> str:
     head = honorific.group(1) + " " if honorific else ""
     rest = text[honorific.end():] if honorific else text
     return head + rest.split(",")[0].strip()
+
+
+def is_city_example(section: list[str], speaker: str, text: str) -> bool:
+    """A city's actual practice, told by its representative: every paragraph of a city's
+    presentation ("Namur, Belgique : …"), or, in another talk, a paragraph that opens on
+    what a city did. Never the conference's presentation, a moderator's framing and
+    questions, a question-and-answer session or the conclusions: these have no speaker
+    or a moderator."""
+    if not speaker or MODERATOR_RE.match(speaker) or text.startswith("⇒"):
+        return False
+    if section and CITY_SECTION_RE.match(section[-1]):
+        return True
+    return bool(PRACTICE_OPENING_RE.match(text))
+
+
+def _ordinal(k: int, lang: str) -> str:
+    """'2e paragraphe' / '2nd paragraph': the paragraph's place in its section."""
+    if lang == "en":
+        suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+        return f"{k}{suffix} paragraph"
+    return f"{k}{'er' if k == 1 else 'e'} paragraphe"
 
 
 def render_line(raw: str) -> tuple[str, bool]:
@@ -85,8 +118,11 @@ def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
             continue
         paragraphs.append(([raw], section(), speaker_line, line.page))
 
+    per_section = Counter(tuple(sec) for _, sec, _, _ in paragraphs)
+    position: Counter[tuple[str, ...]] = Counter()
     chunks = []
     for n, (lines, sec, speaker, page) in enumerate(paragraphs, start=1):
+        position[tuple(sec)] += 1
         texts, notes = [], []
         for raw in lines:
             shown, new_line = render_line(raw)
@@ -98,11 +134,15 @@ def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
             else:
                 texts[-1] = texts[-1] + " " + text
         name = _speaker_name(speaker) if speaker else ""
-        where = " — ".join(x for x in (sec[-1] if sec else "", name) if x)
+        place = sec[-1] if sec else ""
+        if per_section[tuple(sec)] > 1:  # the section alone would not say which paragraph
+            place = ", ".join(x for x in (place, _ordinal(position[tuple(sec)], doc.lang)) if x)
+        where = " — ".join(x for x in (place, name) if x)
         chunks.append(
             Chunk(
                 id=f"{doc.id}:p{n}", doc_id=doc.id, text="\n".join(texts), lang="",
-                citation=f"{base}, {where}" if where else base, kind="paragraph", order=0,
+                citation=f"{base}, {where}" if where else base, order=0,
+                kind="city-example" if is_city_example(sec, speaker, texts[0] if texts else "") else "paragraph",
                 section=sec, page=page, context="\n".join(x for x in (" › ".join(sec), speaker) if x),
                 notes=notes,
             )

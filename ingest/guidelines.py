@@ -49,7 +49,7 @@ def chunk_guidelines(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
     parts = split_annexes(layout.lines)
     blocks = parse_blocks(parts.body, layout.hard_wrapped)
     chunks, leads = chunk_un_document(doc, blocks, markers, layout.hard_wrapped)
-    chunks = [enrich(c, leads) for c in chunks]
+    chunks = [enrich(doc, c, leads) for c in chunks]
     steps = step_chunks(doc, parts.steps)
     glossary = glossary_chunks(doc, parts.glossary)
     # Keep document order: the step table sits after paragraph `steps_after`.
@@ -122,18 +122,40 @@ def actor_of(lead: str) -> str | None:
     return None
 
 
-def enrich(chunk: Chunk, leads: dict[str, str]) -> Chunk:
+def pillar_title(section: list[str]) -> str:
+    """'1. Prospérité partagée' → 'Prospérité partagée': the pillar heading as printed."""
+    for title in reversed(section):
+        if PILLAR_HEADING_RE.match(title):
+            return re.sub(r"^\d\.\s+", "", title)
+    return ""
+
+
+def principle_citation(doc: Document, chunk: Chunk, pillar: str) -> str:
+    """Principles sit under an unnumbered "a) Principes" heading that follows a pillar's
+    opening paragraph, not inside that paragraph: the citation names the pillar, the
+    principle's letter and the paragraph it follows, so that a reader finds it."""
+    group, number = pillar.split("-")
+    title = pillar_title(chunk.section)
+    if doc.lang == "en":
+        return f"{citation_base(doc)}, {group} pillar {number} ({title}), principle ({chunk.item}), after para. {chunk.paragraph}"
+    word = "thématique" if group == "thematic" else "habilitant"
+    return f"{citation_base(doc)}, pilier {word} {number} ({title}), principe {chunk.item}), après le para. {chunk.paragraph}"
+
+
+def enrich(doc: Document, chunk: Chunk, leads: dict[str, str]) -> Chunk:
     pillar = pillar_of(chunk.section)
     half = chunk.section[-1] if chunk.section else ""
-    kind, actor = "paragraph", None
+    kind, actor, citation = "paragraph", None, chunk.citation
     in_measures = bool(MEASURES_RE.match(half))
     if chunk.item and PRINCIPLES_RE.match(half):
         kind = "principle"
+        if pillar:
+            citation = principle_citation(doc, chunk, pillar)
     elif chunk.item and in_measures:
         kind = "measure"
     if in_measures and chunk.paragraph:
         actor = actor_of(leads.get(chunk.paragraph, ""))
-    return replace(chunk, pillar=pillar, kind=kind, actor=actor)
+    return replace(chunk, pillar=pillar, kind=kind, actor=actor, citation=citation)
 
 
 # -- step-by-step implementation table -------------------------------------------------------
@@ -200,7 +222,8 @@ def step_chunks(doc: Document, lines: list[Line]) -> list[Chunk]:
                 doc_id=doc.id,
                 text=text,
                 lang="",
-                citation=f"{base}, implementation step {step_no}, measure {m.number}",
+                citation=(f"{base}, implementation step {step_no}, measure {m.number}" if doc.lang == "en"
+                          else f"{base}, étape de mise en œuvre {step_no}, mesure {m.number}"),
                 kind="implementation-step",
                 order=0,
                 section=[f"{step_word} {step_no} : {step_title}"],
@@ -263,7 +286,8 @@ def glossary_chunks(doc: Document, lines: list[Line]) -> list[Chunk]:
                 doc_id=doc.id,
                 text=f"{term} : {definition}",
                 lang="",
-                citation=f"{base}, annex (glossary): {term}",
+                citation=(f"{base}, annex (glossary): {term}" if doc.lang == "en"
+                          else f"{base}, annexe (glossaire) : {term}"),
                 kind="definition",
                 order=0,
                 section=section,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-# Chunk kinds. Guidelines use all of them; other documents use "paragraph" and "preamble".
-KINDS = ("principle", "measure", "paragraph", "definition", "implementation-step", "preamble")
+# Chunk kinds. Guidelines use the first five; resolutions "preamble"; conference reports
+# "city-example" for a city's actual practice (ingest/README.md gives the rule).
+KINDS = ("principle", "measure", "paragraph", "definition", "implementation-step", "preamble", "city-example")
 # Who a measure is addressed to.
 ACTORS = ("national", "local-regional", "stakeholders", "all")
 # The eight pillars of the guidelines: stable keys used in filters, ids and the API.

@@ -37,7 +37,8 @@ def chunk_resolution(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
         chunks.append(
             Chunk(
                 id=f"{doc.id}:pp.{n}", doc_id=doc.id, text=clean_inline(text), lang="",
-                citation=f"{base}, preamble", kind="preamble", order=0,
+                citation=f"{base}, preamble, paragraph {n}" if doc.lang == "en" else f"{base}, préambule, alinéa {n}",
+                kind="preamble", order=0,
                 section=[s for s in (title, word) if s], page=clause[0].page, context=formula,
                 notes=[f"{label} {clean_inline(markers.notes[label])}" for label in cited],
             )

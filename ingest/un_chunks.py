@@ -2,7 +2,9 @@
 per lettered item, per sub-item, per table row of a stand-alone table.
 
 A paragraph's lead-in ("Les pouvoirs publics nationaux … sont encouragés à :") becomes the
-`context` of its items; it is a chunk of its own only when it says more than that.
+`context` of its items; it is a chunk of its own only when it says more than that. A list
+with an item shorter than a sentence ("Secteur privé ;") is an enumeration: the paragraph
+and its items make one chunk.
 """
 
 from __future__ import annotations
@@ -22,10 +24,22 @@ BARE_LEAD_RE = re.compile(
 )
 MIN_SUBSTANTIVE_LEAD = 120  # shorter lead-ins ending with ":" are not worth a chunk
 MAX_BARE_LEAD = 250  # a longer lead-in says more than "… are encouraged to:"
+MIN_CHUNK_CHARS = 60  # an item shorter than this is a fragment ("Secteur privé ;"), not a result
 
 
 def citation_base(doc: Document) -> str:
     return doc.symbol or doc.short_title or doc.title
+
+
+def table_row_citation(doc: Document, title: str, row: str, name: str) -> str:
+    """'…, tableau « Titre », ligne 3 : Libellé': the table by its title (the heading above
+    it), the row by the number it prints (else its position) and its first cell."""
+    base = citation_base(doc)
+    if doc.lang == "en":
+        where = f'table "{title}"' if title else "table"
+        return f"{base}, {where}, row {row}: {name}"
+    where = f"tableau « {title} »" if title else "tableau"
+    return f"{base}, {where}, ligne {row} : {name}"
 
 
 @dataclass
@@ -169,6 +183,15 @@ class UNChunker:
             if lead_text:
                 self._chunk(n, lead_text, f"{base}, para. {n}", group.lead, paragraph=n, notes=lead_notes)
             return None
+        if n is not None and _is_enumeration([u for b, u in group.items if b.kind == "item"]):
+            # short items ("Secteur privé ;") are not results of their own: one chunk
+            lines = [lead_text] + [f"{b.number}) {u.text}" for b, u in group.items]
+            notes = lead_notes + [x for _, u in group.items for x in u.notes]
+            anchor = group.lead or group.items[0][0]
+            self._chunk(n, "\n".join(x for x in lines if x), f"{base}, para. {n}", anchor,
+                        paragraph=n, context=" › ".join(anchor.section), notes=notes)
+            return None
+        group.items = _fold_subitems(group.items)
         if lead_text and _substantive(lead_text):
             self._chunk(n, lead_text, f"{base}, para. {n}", group.lead, paragraph=n, notes=lead_notes)
         intro = lead_text if lead_text.rstrip().endswith(":") else ""
@@ -192,14 +215,39 @@ class UNChunker:
         return None
 
     def _table(self, block: Block) -> None:
-        base = citation_base(self.doc)
-        for label, unit in table_row_units(block, self.markers):
+        title = block.section[-1] if block.section else ""
+        for row, (label, unit) in enumerate(table_row_units(block, self.markers), start=1):
             self.table_count += 1
             number = re.match(r"^(\d+)\.", label)
             key = number.group(1) if number else str(self.table_count)
             name = re.sub(r"^\d+\.\s*", "", label)
-            self._chunk(f"table.{key}", unit.text, f"{base}, table: {name}", block,
+            citation = table_row_citation(self.doc, title, number.group(1) if number else str(row), name)
+            self._chunk(f"table.{key}", unit.text, citation, block,
                         context=" › ".join(block.section), notes=unit.notes)
+
+
+def _is_enumeration(units: list[TextUnit]) -> bool:
+    """A list with an item shorter than a sentence is an enumeration: it is read with its
+    parent (paragraph or item), not item by item."""
+    return any(len(unit.text) < MIN_CHUNK_CHARS for unit in units)
+
+
+def _fold_subitems(items: list[tuple[Block, TextUnit]]) -> list[tuple[Block, TextUnit]]:
+    """An item whose sub-items form an enumeration takes them into its own text."""
+    out: list[tuple[Block, TextUnit]] = []
+    i = 0
+    while i < len(items):
+        block, unit = items[i]
+        subs = []
+        while block.kind == "item" and i + 1 + len(subs) < len(items) and items[i + 1 + len(subs)][0].kind == "subitem":
+            subs.append(items[i + 1 + len(subs)])
+        if subs and _is_enumeration([u for _, u in subs]):
+            text = "\n".join([unit.text] + [f"{b.number}) {u.text}" for b, u in subs])
+            out.append((block, TextUnit(text, unit.notes + [x for _, u in subs for x in u.notes])))
+        else:
+            out.extend([(block, unit)] + subs)
+        i += 1 + len(subs)
+    return out
 
 
 # Two sentences or more: the lead-in says something besides introducing the list.

@@ -36,15 +36,19 @@ def test_all_documents_ingest_without_errors(ingest_report):
 
 def test_chunk_counts_per_document_and_kind(corpus_chunks):
     counts = {doc: Counter(c.kind for c in of(corpus_chunks, doc)) for doc in (GUIDE, RES, ROADMAP, STRATEGY, CONF)}
-    # 002: 237 lettered items = 40 principles + 176 measures + 21 others (6.a–f, 12.a–d,
-    # 24.a–b, 84.a–c, 86.a–f); 33 glossary terms; 8 table measures (1.1–1.3, 2.1–2.2, 3.1–3.3).
-    assert counts[GUIDE] == {"measure": 176, "principle": 40, "paragraph": 79, "definition": 33, "implementation-step": 8}
+    # 002: 237 lettered items = 40 principles + 176 measures + 21 others, of which the
+    # enumerations 6.a–f and 84.a–c are read with their paragraph (6, 84): 12 item chunks
+    # left (12.a–d, 24.a–b, 86.a–f); 33 glossary terms; 8 table measures (1.1 … 3.3).
+    assert counts[GUIDE] == {"measure": 176, "principle": 40, "paragraph": 71, "definition": 33, "implementation-step": 8}
     # Res. 2/1: 10 preambular clauses; operative 1 (lead-in) + 1 (a)–(g) + 2–9.
     assert counts[RES] == {"preamble": 10, "paragraph": 16}
     assert counts[ROADMAP] == {"paragraph": 21}
-    # 17 paragraphs (3 and 4 only as items), items 3 a–g, 4 a–e, 5 a–h, 8 table rows.
-    assert counts[STRATEGY] == {"paragraph": 43}
-    assert counts[CONF] == {"paragraph": 37}
+    # 17 paragraphs (3 and 4 only as items; 5 with its enumeration a–h), items 3 a–g,
+    # 4 a–e, 8 table rows.
+    assert counts[STRATEGY] == {"paragraph": 35}
+    # 17 paragraphs tell a city's practice (Phnom Penh, Huế, Siem Reap, Tiznit, Namur,
+    # Preah Sihanouk, Tunis); 20 frame, ask or conclude.
+    assert counts[CONF] == {"city-example": 17, "paragraph": 20}
 
 
 def test_guidelines_paragraphs_1_to_86_all_present(corpus_chunks):
@@ -74,6 +78,14 @@ def test_actor_of_paragraphs_33_34_35(corpus_chunks):
 def test_principle_and_measure_ids_citations_and_context(by_id):
     principle = by_id["hsp-ha-2-14:31.a"]
     assert principle.kind == "principle" and principle.pillar == "thematic-1"
+    # under the unnumbered "a) Principes" heading that follows paragraph 31, not inside it
+    assert principle.citation == (
+        "HSP/HA.2/14, pilier thématique 1 (Prospérité partagée), principe a), après le para. 31"
+    )
+    assert by_id["hsp-ha-2-14:72.e"].citation == (
+        "HSP/HA.2/14, pilier habilitant 3 (Habileté numérique et développement des compétences), "
+        "principe e), après le para. 72"
+    )
     assert principle.text.startswith("Les villes intelligentes centrées sur les personnes favorisent")
     measure = by_id["hsp-ha-2-14:40.b"]
     assert measure.citation == "HSP/HA.2/14, para. 40 (b)"
@@ -150,7 +162,7 @@ def test_glossary_terms_are_definitions(by_id, corpus_chunks):
     terms = [c for c in of(corpus_chunks, GUIDE) if c.kind == "definition"]
     assert len(terms) == 33
     chunk = by_id["hsp-ha-2-14:glossary.accord-de-partage-des-donnees"]
-    assert chunk.citation == "HSP/HA.2/14, annex (glossary): Accord de partage des données"
+    assert chunk.citation == "HSP/HA.2/14, annexe (glossaire) : Accord de partage des données"
     assert chunk.text.startswith("Accord de partage des données : Un contrat formel")
     twins = by_id["hsp-ha-2-14:glossary.interoperabilite"]  # cut by a page break and a repeated header
     assert twins.text.endswith("régis par des accords ou des cadres juridiques spécifiques.")
@@ -164,7 +176,7 @@ def test_implementation_measures(by_id, corpus_chunks):
         "step.1.1", "step.1.2", "step.1.3", "step.2.1", "step.2.2", "step.3.1", "step.3.2", "step.3.3"
     ]
     first = by_id["hsp-ha-2-14:step.1.1"]
-    assert first.citation == "HSP/HA.2/14, implementation step 1, measure 1.1"
+    assert first.citation == "HSP/HA.2/14, étape de mise en œuvre 1, mesure 1.1"
     assert first.text.startswith("Mesure 1.1 : Analyse\n• Analyser l’état actuel de l’infrastructure numérique")
     assert "Étape 1 : Analyses de référence" in first.context
     assert by_id["hsp-ha-2-14:step.1.3"].text.startswith("Mesure 1.3 : Territorialisation des directives")
@@ -177,7 +189,7 @@ def test_resolution_preamble_and_operative(by_id, corpus_chunks):
     res = of(corpus_chunks, RES)
     preamble = [c for c in res if c.kind == "preamble"]
     assert [c.id for c in preamble] == [f"hsp-ha-2-res-1:pp.{n}" for n in range(1, 11)]
-    assert all(c.citation == "HSP/HA.2/Res.1, preamble" for c in preamble)
+    assert [c.citation for c in preamble] == [f"HSP/HA.2/Res.1, préambule, alinéa {n}" for n in range(1, 11)]
     assert preamble[4].text.startswith("Réaffirmant les cibles 17.6 et 17.8")
     assert "pleinement opérationnels d'ici à 2017" in preamble[4].text  # stitched over footnote 1
     assert "Voir la recommandation" not in preamble[4].text
@@ -215,7 +227,7 @@ def test_conference_speakers_and_sections(by_id, corpus_chunks):
     assert siem and all("SE M. Kimleang ING" in c.citation for c in siem)
     hue = by_id["aimf-2025-hue:p12"]
     assert hue.citation == ("AIMF, conférence de Huế 2025 (compte-rendu), Huế, Vietnam : Numérique citoyen et "
-                            "participation active — Monsieur NGUYỄN DƯƠNG ANH")
+                            "participation active, 1er paragraphe — Monsieur NGUYỄN DƯƠNG ANH")
     assert hue.section[0].startswith("3. Quelles stratégies")
     qa = by_id["aimf-2025-hue:p21"]
     assert qa.text.startswith("⇒ Quel modèle économique") and "\nLa question du modèle économique" in qa.text
@@ -257,3 +269,45 @@ def test_document_text_is_plain_clean_text(corpus_dir):
     assert "Utiliser des plateformes numériques pour la prévention" in text
     assert "Résolution 2/4 de l’Assemblée" not in text  # footnote 28
     assert "convenable1" not in text and "HSP/HA.2/14" not in text
+
+
+def test_no_fragments_short_enumerations_stay_with_their_paragraph(by_id, corpus_chunks):
+    short = {c.id: c.text for c in corpus_chunks if len(c.text) < 60 and c.kind != "definition"}
+    assert short == {}
+    p84 = by_id["hsp-ha-2-14:84"]
+    assert p84.citation == "HSP/HA.2/14, para. 84"
+    assert p84.text.endswith("trois étapes clés :\na) Analyses de référence ;\nb) Renforcement des capacités ;\nc) Mise en œuvre et suivi.")
+    assert "hsp-ha-2-14:84.a" not in by_id and "eb-2020-partnership:5.e" not in by_id
+    assert "\ne) Secteur privé ;\n" in by_id["eb-2020-partnership:5"].text
+    assert by_id["hsp-ha-2-14:6"].text.endswith("\nf) L’annexe présente un glossaire.")
+    # lists of full sentences keep one chunk per item
+    assert "hsp-ha-2-14:86.a" in by_id and "hsp-ha-2-14:12.d" in by_id
+
+
+CITIES = ("Phnom Penh", "Huế", "Siem Reap", "Tiznit", "Namur", "Preah Sihanouk", "Sihanoukville", "Tunis")
+
+
+def test_city_examples_are_a_citys_practice(corpus_chunks):
+    conf = of(corpus_chunks, CONF)
+    examples = [c for c in conf if c.kind == "city-example"]
+    assert examples and all(c.kind in ("city-example", "paragraph") for c in conf)
+    for c in examples:  # each names its city, in its text, its section or its speaker's line
+        assert any(city in " ".join([c.text, *c.section, c.context]) for city in CITIES), c.id
+        assert "Modération" not in c.context and not c.text.startswith("⇒"), c.id
+
+    def kind_of(quote):
+        (chunk,) = [c for c in conf if quote in c.text]
+        return chunk.kind
+
+    # practice, also outside a city's own section
+    assert kind_of("L'expérience de Phnom Penh illustre") == "city-example"
+    assert kind_of("Nous avons lancé plusieurs projets concrets") == "city-example"
+    assert kind_of("À Tiznit, plusieurs projets") == "city-example"
+    assert kind_of("L'application \"Huế S\"") == "city-example"
+    # the moderators' framing and questions, the Q&A, the conclusions, general views: not
+    assert kind_of("Quels en sont les processus d'élaboration ?") == "paragraph"
+    assert kind_of("Quel modèle économique est recommandé") == "paragraph"
+    assert kind_of("y-a-t-il des collaborations avec le secteur universitaire ?") == "paragraph"
+    assert kind_of("Les expériences partagées, de Phnom Penh à Namur") == "paragraph"
+    assert kind_of("Ce qui fonctionne à Namur ou à Tunis ne peut être simplement copié") == "paragraph"
+    assert kind_of("il n'existe pas de stratégie nationale unique") == "paragraph"
