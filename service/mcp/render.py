@@ -31,17 +31,15 @@ def labels(chunk: schemas.ChunkOut) -> str:
     return " · ".join(parts)
 
 
-def passage(chunk: schemas.ChunkOut, heading: str = "###") -> str:
+def passage(chunk: schemas.ChunkOut, heading: str = "###", with_title: bool = True) -> str:
     """One passage: citation, document, labels, id, then the text."""
-    return (
-        f"{heading} {chunk.citation}\n"
-        f"{chunk.doc_title} — {labels(chunk)} — id `{chunk.id}`\n\n"
-        f"{chunk.text.strip()}\n"
-    )
+    about = [chunk.doc_title] if with_title else []
+    about += [labels(chunk), f"id `{chunk.id}`"]
+    return f"{heading} {chunk.citation}\n{' — '.join(about)}\n\n{chunk.text.strip()}\n"
 
 
-def passages(chunks: Iterable[schemas.ChunkOut], heading: str = "###") -> str:
-    return "\n".join(passage(c, heading) for c in chunks)
+def passages(chunks: Iterable[schemas.ChunkOut], heading: str = "###", with_title: bool = True) -> str:
+    return "\n".join(passage(c, heading, with_title) for c in chunks)
 
 
 def document(doc: schemas.DocumentOut, chunks: list[schemas.ChunkOut]) -> str:
@@ -49,7 +47,7 @@ def document(doc: schemas.DocumentOut, chunks: list[schemas.ChunkOut]) -> str:
     head = [f"# {doc.title}"]
     facts = [f"symbol {doc.symbol}" if doc.symbol else None, doc.date, doc.publisher, f"language {doc.lang}"]
     head.append(" · ".join(f for f in facts if f))
-    return "\n".join(head) + "\n\n" + passages(chunks, heading="##")
+    return "\n".join(head) + "\n\n" + passages(chunks, heading="##", with_title=False)
 
 
 def recommendation(rec: schemas.RecommendResponse) -> str:
