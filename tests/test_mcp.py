@@ -22,9 +22,11 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
+from ingest.models import Document
+from service.mcp.server import build_server
 from service.tools import TOOLS, output_schema, parameters_schema
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
 
 GUIDE = "hsp-ha-2-14"
 CITATION = re.compile(r"^HSP/HA\.2/14, para\. \d+")
@@ -174,11 +176,13 @@ def expected(http) -> tuple[dict[str, list[str]], list[str]]:
     return filters, documents
 
 
+@slow
 def test_mcp_over_streamable_http(server, http):
     filters, documents = expected(http)
     run(server.url + "/mcp", lambda client: conversation(client, filters, documents))
 
 
+@slow
 def test_mcp_over_stdio_with_boussole_mcp(stdio_params, http):
     filters, documents = expected(http)
     run(stdio_params, lambda client: conversation(client, filters, documents))
@@ -204,6 +208,7 @@ def _without_filter_enums(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+@slow
 def test_mcp_tools_v1_tools_and_openapi_agree(server, http):
     tools: dict[str, Any] = {}
 
@@ -250,6 +255,7 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
+@slow
 def test_mcp_answers_are_the_http_answers(server, http):
     """Same search path, same response model: a tool's structured output is the route's JSON."""
     calls = [
@@ -268,3 +274,32 @@ def test_mcp_answers_are_the_http_answers(server, http):
         for body in (answer, got[name]):
             body.pop("took_ms")
         assert got[name] == answer, name
+
+
+# ================================================================ fast: a failing searcher
+
+
+class BrokenSearcher:
+    """Answers lookups but fails every search, as a bug deep in the index would."""
+
+    documents = [Document(id=GUIDE, title="Guidelines", lang="en", kind="guidelines", source="g.txt")]
+
+    def search(self, *args: Any, **kwargs: Any):
+        raise RuntimeError("internal detail that must not reach the client")
+
+    def filter_values(self) -> dict[str, list[str]]:
+        return {"doc": [GUIDE], "kind": ["measure"], "pillar": [], "actor": [], "lang": ["en"]}
+
+
+def test_an_unexpected_failure_is_a_tool_error_and_the_session_goes_on(caplog):
+    server = build_server(lambda: BrokenSearcher())
+
+    async def calls(client: Client) -> None:
+        failed = await client.call_tool("search_guidelines", {"query": "floods"})
+        assert error_text(failed) == "Something went wrong on the server; it is logged."
+        assert "internal detail" not in failed.model_dump_json()
+        docs = structured(await client.call_tool("list_documents", {}))
+        assert [d["id"] for d in docs["documents"]] == [GUIDE]
+
+    run(server, calls)
+    assert "internal detail" in caplog.text  # logged for the operator

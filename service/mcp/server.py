@@ -27,7 +27,7 @@ from ingest.errors import BoussoleError
 from service import errors_http, routes, schemas
 from service.mcp import render
 from service.recommend import SearchBackend
-from service.tools import BY_NAME, TOOLS, NoArguments, PassageRequest, ToolSpec, input_schema, output_schema
+from service.tools import BY_NAME, TOOLS, PassageRequest, input_schema, output_schema
 
 log = logging.getLogger("boussole.mcp")
 
@@ -62,17 +62,31 @@ UNEXPECTED = "Something went wrong on the server; it is logged."
 # ---------------------------------------------------------------- calling the routes
 
 
-def _run(spec: ToolSpec, request: BaseModel, searcher: SearchBackend) -> BaseModel:
-    """The route answering `spec`, called as the HTTP API calls it."""
-    if spec.name == "search_guidelines":
-        return routes.search(request, searcher, routes.get_scope_assessor())  # type: ignore[arg-type]
-    if spec.name == "recommend_measures":
-        return routes.recommend_route(request, searcher, routes.get_scope_assessor())  # type: ignore[arg-type]
-    if spec.name == "get_passage":
-        assert isinstance(request, PassageRequest)
-        return routes.chunk_in_context(searcher, request.id, before=request.before, after=request.after)
-    assert isinstance(request, NoArguments) and spec.name == "list_documents"
+def _search(request: Any, searcher: SearchBackend) -> BaseModel:
+    return routes.search(request, searcher, routes.get_scope_assessor())
+
+
+def _recommend(request: Any, searcher: SearchBackend) -> BaseModel:
+    return routes.recommend_route(request, searcher, routes.get_scope_assessor())
+
+
+def _passage(request: Any, searcher: SearchBackend) -> BaseModel:
+    assert isinstance(request, PassageRequest)
+    return routes.chunk_in_context(searcher, request.id, before=request.before, after=request.after)
+
+
+def _documents(request: Any, searcher: SearchBackend) -> BaseModel:
     return routes.documents(searcher)
+
+
+# Each tool is answered by the route function that answers it over HTTP.
+ROUTE_OF: dict[str, Callable[[Any, SearchBackend], BaseModel]] = {
+    "search_guidelines": _search,
+    "recommend_measures": _recommend,
+    "get_passage": _passage,
+    "list_documents": _documents,
+}
+assert ROUTE_OF.keys() == BY_NAME.keys(), "every tool in service.tools.TOOLS needs its route"
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -141,7 +155,7 @@ def build_server(searcher: SearcherSource) -> Server:
             return _tool_error(f"Unknown tool '{params.name}'. Tools: {', '.join(BY_NAME)}.")
         try:
             request = spec.request.model_validate(params.arguments or {})
-            response = await anyio.to_thread.run_sync(_run, spec, request, searcher())
+            response = await anyio.to_thread.run_sync(ROUTE_OF[spec.name], request, searcher())
         except ValidationError as exc:
             return _tool_error(validation_message(exc))
         except BoussoleError as exc:
@@ -201,10 +215,7 @@ def build_server(searcher: SearcherSource) -> Server:
             request = schemas.RecommendRequest.model_validate(arguments)
         except ValidationError as exc:
             raise MCPError(code=types.INVALID_PARAMS, message=validation_message(exc)) from None
-        spec = BY_NAME["recommend_measures"]
-        answer = await anyio.to_thread.run_sync(
-            _protocol_errors, lambda: _run(spec, request, searcher())
-        )
+        answer = await anyio.to_thread.run_sync(_protocol_errors, lambda: _recommend(request, searcher()))
         assert isinstance(answer, schemas.RecommendResponse)
         return types.GetPromptResult(
             description=PROMPT.description,
