@@ -2,7 +2,8 @@
 
 `create_app(settings)` builds an app with no module-level state: the searcher is opened in
 the lifespan and put on `app.state`, routes reach it through `routes.get_searcher` (a
-dependency tests override), errors go through `errors_http`. `uvicorn --factory
+dependency tests override), errors go through `errors_http`, and chat assistants reach the
+same searcher through the MCP server at /mcp (`service.mcp`). `uvicorn --factory
 service.app:create_app_from_env` and `boussole serve` both use it.
 """
 
@@ -25,6 +26,7 @@ from index.models import Filters, SearchResult
 from ingest.errors import BoussoleError
 from ingest.models import Chunk, Document
 from service import errors_http, routes
+from service.mcp import http as mcp_http
 from service.recommend import SearchBackend
 from service.settings import Settings
 
@@ -112,7 +114,8 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
             raise
         app.state.searcher = SerializedSearcher(searcher)
         log.info("index loaded from %s", settings.index_dir)
-        yield
+        async with mcp_http.running(app):
+            yield
         app.state.searcher = None
 
     app = FastAPI(
@@ -127,6 +130,7 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
     errors_http.install(app)
     app.add_middleware(ContentLengthLimit, limit=MAX_BODY_BYTES)
     app.include_router(routes.router, max_body_size=MAX_BODY_BYTES)
+    mcp_http.mount(app, settings.host)  # the MCP server at /mcp, over the same searcher
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -1,18 +1,113 @@
-"""Function-calling ("tool") definitions of the API, for chat front-ends.
+"""The tools Boussole offers chat assistants, defined once for every way of calling them.
 
-A chat model that can call tools needs each endpoint as a name, a description and a
-JSON Schema of its arguments. They are derived from the same pydantic models that
-validate the requests, so they cannot drift from what the API accepts. References are
-inlined because several function-calling clients do not resolve `$ref`.
+A chat model that can call tools needs each one as a name, a description and a JSON Schema
+of its arguments. `TOOLS` is the single table: the MCP server (`service.mcp`) lists it,
+`/v1/tools` gives the tools whose arguments are a route's JSON body as OpenAI-style function
+definitions, and the argument schemas are derived from the same pydantic models that
+validate the HTTP requests (and so appear in the OpenAPI document), so none of the three
+can drift from what the API accepts. References are inlined because several
+function-calling clients do not resolve `$ref`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service import schemas
+
+
+class PassageRequest(BaseModel):
+    """Arguments of `get_passage` (the route takes them from the path and query string)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="A passage id from search_guidelines or recommend_measures, e.g. hsp-ha-2-14:40.b."
+    )
+    before: int = Field(2, ge=0, le=10, description="How many passages before it to include (0–10).")
+    after: int = Field(2, ge=0, le=10, description="How many passages after it to include (0–10).")
+
+
+class NoArguments(BaseModel):
+    """Arguments of `list_documents`: none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str  # the MCP tool name
+    title: str
+    description: str  # written for a model choosing between tools
+    request: type[BaseModel]  # validates the arguments; its schema is the input schema
+    response: type[BaseModel]  # the route's response model; its schema is the output schema
+    endpoint: str  # the HTTP route that answers the same call
+    function: str | None = None  # name in /v1/tools, for tools whose arguments are the route's JSON body
+
+
+_CITES = (
+    "each with the citation to quote as written (e.g. 'HSP/HA.2/14, para. 40 (b)'), the "
+    "document title, kind, pillar, actor, text and passage id"
+)
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="recommend_measures",
+        title="Recommend measures for a city's problem",
+        description="Use this first when someone asks what a city should do about a problem "
+        "(described in plain French or English): it returns what UN-Habitat's International "
+        "Guidelines on People-Centred Smart Cities (HSP/HA.2/14) recommend — the relevant "
+        "principles, the measures grouped by the actor they are addressed to (local-regional, "
+        f"national, stakeholders, all), related city examples and the pillars involved, {_CITES}. "
+        "Give `actor` to keep only the measures for that actor. When in_scope is false the "
+        "guidelines do not cover the problem: say so instead of giving advice.",
+        request=schemas.RecommendRequest,
+        response=schemas.RecommendResponse,
+        endpoint="POST /v1/recommend",
+        function="boussole_recommend",
+    ),
+    ToolSpec(
+        name="search_guidelines",
+        title="Search the guidelines",
+        description="Search the guidelines and related UN-Habitat documents for the passages "
+        "closest to a question or topic in French or English, optionally filtered by document, "
+        "kind (principle, measure, …), pillar, actor or language. Use it to check what the "
+        "documents say on a specific point or to find passages recommend_measures does not "
+        f"return. Returns ranked passages, {_CITES}, and in_scope/confidence: when in_scope is "
+        "false nothing in the documents is a good match.",
+        request=schemas.SearchRequest,
+        response=schemas.SearchResponse,
+        endpoint="POST /v1/search",
+        function="boussole_search",
+    ),
+    ToolSpec(
+        name="get_passage",
+        title="Read a passage in context",
+        description="Read one passage in full by its id (from search_guidelines or "
+        "recommend_measures results) together with the passages just before and after it in "
+        "the same document, to quote it accurately or to understand its context. Returns the "
+        "passage and its neighbours in reading order, each with citation, document title, kind, "
+        "pillar and actor.",
+        request=PassageRequest,
+        response=schemas.ChunkContextResponse,
+        endpoint="GET /v1/chunks/{chunk_id}",
+    ),
+    ToolSpec(
+        name="list_documents",
+        title="List the source documents",
+        description="List the documents Boussole searches (id, title, UN symbol, language, "
+        "kind, date). Use it to tell the user what the sources are, or to find the document "
+        "ids that the doc filter of search_guidelines accepts.",
+        request=NoArguments,
+        response=schemas.DocumentsResponse,
+        endpoint="GET /v1/documents",
+    ),
+)
+BY_NAME = {spec.name: spec for spec in TOOLS}
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -26,29 +121,35 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 
 
 def parameters_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's request (validation) JSON Schema, with references inlined."""
     schema = model.model_json_schema()
     return _inline(schema, schema.get("$defs", {}))
 
 
-TOOLS: tuple[tuple[str, str, str, type[BaseModel]], ...] = (
-    (
-        "boussole_recommend",
-        "POST /v1/recommend",
-        "Given a city's problem in plain French or English, return the UN-Habitat "
-        "people-centred smart city guidelines' principles and measures (grouped by the "
-        "actor they address), related city examples and pillars, each with a citation to "
-        "quote. Says in_scope=false when the guidelines do not cover the problem.",
-        schemas.RecommendRequest,
-    ),
-    (
-        "boussole_search",
-        "POST /v1/search",
-        "Search the guidelines and related UN-Habitat documents for passages relevant to a "
-        "query, with optional filters (document, kind, pillar, actor, language). Each result "
-        "has its citation, e.g. 'HSP/HA.2/14, para. 40 (b)'.",
-        schemas.SearchRequest,
-    ),
-)
+def output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's response (serialization) JSON Schema, with references inlined."""
+    schema = model.model_json_schema(mode="serialization")
+    return _inline(schema, schema.get("$defs", {}))
+
+
+def input_schema(spec: ToolSpec, filter_values: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The argument schema of a tool; with the index's `filter_values`, each search filter
+    lists its valid values as an enum, so a model picks a pillar or actor that exists."""
+    schema = parameters_schema(spec.request)
+    filters = schema.get("properties", {}).get("filters", {}).get("properties")
+    if filters and filter_values:
+        schema = copy.deepcopy(schema)
+        for name, prop in schema["properties"]["filters"]["properties"].items():
+            if filter_values.get(name):
+                prop["items"]["enum"] = list(filter_values[name])
+    return schema
+
+
+def _with_function_names(description: str) -> str:
+    for spec in TOOLS:
+        if spec.function:
+            description = description.replace(spec.name, spec.function)
+    return description
 
 
 def tool_definitions() -> list[dict[str, Any]]:
@@ -56,8 +157,13 @@ def tool_definitions() -> list[dict[str, Any]]:
     return [
         {
             "type": "function",
-            "function": {"name": name, "description": description, "parameters": parameters_schema(model)},
-            "x-endpoint": endpoint,
+            "function": {
+                "name": spec.function,
+                "description": _with_function_names(spec.description),
+                "parameters": parameters_schema(spec.request),
+            },
+            "x-endpoint": spec.endpoint,
         }
-        for name, endpoint, description, model in TOOLS
+        for spec in TOOLS
+        if spec.function
     ]

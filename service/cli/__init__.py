@@ -6,7 +6,7 @@ inside the commands so that `boussole --help` is instant.
 
 import click
 
-from service.cli import corpus_cmds, eval_cmds, index_cmds, serve_cmds
+from service.cli import corpus_cmds, eval_cmds, index_cmds, mcp_cmds, serve_cmds
 
 
 @click.group()
@@ -15,6 +15,6 @@ def cli() -> None:
     """Boussole: find the UN-Habitat smart-city guidance that answers a city's problem."""
 
 
-for module in (corpus_cmds, index_cmds, serve_cmds, eval_cmds):
+for module in (corpus_cmds, index_cmds, serve_cmds, mcp_cmds, eval_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
