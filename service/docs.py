@@ -8,16 +8,19 @@ Security Policy allows no inline script).
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS_URL = "/docs-assets"
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.ico"
+# ReDoc's menu footer shows Redocly's logo from their CDN; point it at our icon instead.
+REDOC_EXTERNAL_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 SWAGGER_PAGE = """<!doctype html>
 <html lang="en">
@@ -41,10 +44,21 @@ def assets_dir() -> Path:
     return Path(str(files("fastapi_offline") / "static"))
 
 
+@cache
+def redoc_bundle() -> bytes:
+    """redoc.standalone.js with its one external URL (the footer logo) made local."""
+    return (assets_dir() / "redoc.standalone.js").read_bytes().replace(REDOC_EXTERNAL_LOGO, b"/favicon.ico")
+
+
 def install(app: FastAPI) -> None:
     """Add /docs, /redoc, their assets and /favicon.ico to an app created with
     docs_url=None and redoc_url=None."""
     openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get(f"{ASSETS_URL}/redoc.standalone.js", include_in_schema=False)
+    async def redoc_js() -> Response:
+        return Response(redoc_bundle(), media_type="text/javascript; charset=utf-8")
+
     app.mount(ASSETS_URL, StaticFiles(directory=assets_dir()), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
