@@ -55,5 +55,5 @@ class Settings:
 
 
 def parse_origins(value: str) -> tuple[str, ...]:
-    """"https://a.example, https://b.example" → a tuple; blanks are dropped."""
+    """Split "https://a.example, https://b.example" into origins; blanks are dropped."""
     return tuple(o.strip().rstrip("/") for o in value.replace(";", ",").split(",") if o.strip())
