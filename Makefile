@@ -10,12 +10,18 @@ install: $(STAMP)
 
 # Idempotent: creates or updates .venv; reinstalls only when pyproject.toml changes.
 # torch is installed first, pinned, so that pip takes the CPU wheel and not a CUDA build.
+# pip shows what it collects and its progress bars: the first install takes minutes.
+PIP := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 $(STAMP): pyproject.toml
+	@echo "== creating $(VENV) and installing Boussole's dependencies (a few minutes the first time)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(PIP) --quiet --upgrade pip
+	@echo "== torch (CPU build)"
+	$(PIP) "torch==2.13.0"
+	@echo "== Boussole and the rest"
+	$(PIP) -e ".[test]"
 	touch $(STAMP)
+	@echo "== installed: run commands as $(BIN)/boussole, or '. $(BIN)/activate' first to type 'boussole'"
 
 build: install
 	$(BIN)/boussole build

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
@@ -25,8 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from index.models import Filters, SearchResult
 from ingest.errors import BoussoleError
 from ingest.models import Chunk, Document
-from service import errors_http, routes
+from service import docs, errors_http, openapi, routes
 from service.mcp import http as mcp_http
+from service.middleware import HeadAsGet, SecurityHeaders
 from service.recommend import SearchBackend
 from service.settings import Settings
 
@@ -124,11 +126,24 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
         "searchable in French and English, with citations.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by service.docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.searcher = None
     errors_http.install(app)
     app.add_middleware(ContentLengthLimit, limit=MAX_BODY_BYTES)
+    if settings.cors_origins:  # closed unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+        )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
+    docs.install(app)
+    openapi.install(app)
     app.include_router(routes.router, max_body_size=MAX_BODY_BYTES)
     mcp_http.mount(app, settings.host)  # the MCP server at /mcp, over the same searcher
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,21 +9,39 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-from ingest.models import PILLARS, Chunk, Document
+from ingest.models import ACTORS, PILLARS, Chunk, Document
 
 # Mirrors index.searcher.MAX_QUERY_CHARS; kept here so that the OpenAPI schema states it
 # and the check happens before the model is touched. tests/test_api.py checks they agree.
 MAX_QUERY_CHARS = 2000
 MAX_K = 50
 
-# Must follow ingest.models.ACTORS (checked in tests/test_api.py).
-Actor = Literal["national", "local-regional", "stakeholders", "all"]
+Actor = Literal[ACTORS]  # type: ignore[valid-type]  # the library's tuple, not a copy
+
+# A query is refused when nothing is left after str.strip(), which also strips the ASCII
+# separators \x1c-\x1f and \x85 that JSON Schema's (ECMA-262) \s does not know; the
+# pattern says so, so that "\u001e" is invalid by the schema as it is by the service.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 
 QueryText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
 ]
+
+
+def _json_integer(value: object) -> object:
+    """JSON integers only: `true` and `"5"` are refused (pydantic's lax mode takes them),
+    while 5.0, an integer for JSON Schema, is still accepted."""
+    if isinstance(value, (bool, str)):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 
 class _Strict(BaseModel):
@@ -58,7 +76,7 @@ class SearchFilters(_Strict):
 
 class SearchRequest(_Strict):
     query: QueryText = Field(description="The problem or question, in French or English.")
-    k: int = Field(10, ge=1, le=MAX_K, description="How many results (1–50).")
+    k: JsonInt = Field(10, ge=1, le=MAX_K, description="How many results (1–50).")
     filters: SearchFilters = Field(default_factory=SearchFilters)
 
 

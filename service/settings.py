@@ -16,6 +16,8 @@ class Settings:
     model: str = DEFAULT_MODEL  # DEFAULT_MODEL, a local sentence-transformers folder, or a hub id
     host: str = "127.0.0.1"
     port: int = 8000
+    # Browser origins allowed to call the API from another site (CORS); none by default.
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -26,6 +28,7 @@ class Settings:
             model=env.get("BOUSSOLE_MODEL", DEFAULT_MODEL),
             host=env.get("BOUSSOLE_HOST", "127.0.0.1"),
             port=int(env.get("BOUSSOLE_PORT", "8000")),
+            cors_origins=parse_origins(env.get("BOUSSOLE_CORS_ORIGINS", "")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)
@@ -49,3 +52,8 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+
+def parse_origins(value: str) -> tuple[str, ...]:
+    """Split "https://a.example, https://b.example" into origins; blanks are dropped."""
+    return tuple(o.strip().rstrip("/") for o in value.replace(";", ",").split(",") if o.strip())

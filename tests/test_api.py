@@ -487,3 +487,143 @@ def test_tool_definitions_match_the_endpoints(http):
     assert tools["boussole_recommend"]["x-endpoint"] == "POST /v1/recommend"
     response = http.post("/v1/recommend", json={"problem": "les habitants n'ont pas accès à internet"})
     assert response.status_code == 200
+
+
+# ================================================================ slow: HTTP hygiene on the real server
+
+EXTERNAL_ORIGIN = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+@slow
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": "inondations", "k": True},
+        {"query": "inondations", "k": "5"},
+        {"query": "inondations", "k": 2.5},
+    ],
+    ids=["k-true", "k-string", "k-fraction"],
+)
+def test_k_must_be_a_json_integer(http, body):
+    error = assert_error_shape(http.post("/v1/search", json=body), 422, "invalid_type" if body["k"] != 2.5 else None)
+    assert error["field"] == "k"
+
+
+@slow
+def test_k_written_as_a_whole_float_is_an_integer(http):
+    # JSON Schema's "integer" includes 5.0: what the schema allows, the service accepts.
+    response = http.post("/v1/search", json={"query": "inondations", "k": 5.0})
+    assert response.status_code == 200 and len(response.json()["results"]) == 5
+
+
+@slow
+@pytest.mark.parametrize("blank", ["\u001e", "\u00a0\u001c", " \u0085 "])
+def test_blank_query_is_invalid_by_the_schema_and_refused_by_the_service(http, blank):
+    schema = http.get("/openapi.json").json()["components"]["schemas"]
+    for model, field in (("SearchRequest", "query"), ("RecommendRequest", "problem")):
+        pattern = schema[model]["properties"][field]["pattern"]
+        assert not re.search(pattern, blank), (model, blank)
+        assert re.search(pattern, "a" + blank)
+    assert_error_shape(http.post("/v1/search", json={"query": blank}), 422)
+    assert_error_shape(http.post("/v1/recommend", json={"problem": blank}), 422)
+
+
+@slow
+def test_schema_lists_the_filter_values_the_service_accepts(http):
+    valid = http.get("/v1/filters").json()["values"]
+    props = http.get("/openapi.json").json()["components"]["schemas"]["SearchFilters"]["properties"]
+    assert set(props) == set(valid) == set(FILTER_FIELDS)
+    for name, values in valid.items():
+        assert props[name]["items"]["enum"] == values, name
+        for value in values:  # every listed value is accepted
+            response = http.post("/v1/search", json={"query": "ville", "k": 1, "filters": {name: [value]}})
+            assert response.status_code == 200, (name, value, response.text)
+    actor = http.get("/openapi.json").json()["components"]["schemas"]["RecommendRequest"]["properties"]["actor"]
+    assert set(actor["anyOf"][0]["enum"]) == set(ACTORS)
+
+
+@slow
+@pytest.mark.parametrize("path", ["/", "/healthz", "/v1/documents", "/v1/chunks/hsp-ha-2-14:40.b", "/docs",
+                                  "/openapi.json", "/static/app.js", "/favicon.ico"])
+def test_head_answers_like_get_without_a_body(http, path):
+    get = http.get(path)
+    head = http.head(path)
+    assert get.status_code == 200
+    assert head.status_code == 200, head.text
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers.get("content-length") == get.headers.get("content-length")
+
+
+@slow
+def test_head_on_an_unknown_path_is_404(http):
+    assert http.head("/nope").status_code == 404
+
+
+@slow
+@pytest.mark.parametrize("path", ["/", "/v1/documents", "/docs", "/redoc", "/v1/chunks/nope"])
+def test_security_headers_on_page_api_docs_and_errors(http, path):
+    headers = http.get(path).headers
+    csp = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert not re.search(r"https?:|//|\*", csp), csp  # no external origin, no wildcard
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+
+
+@slow
+def test_cors_is_closed_by_default(http):
+    origin = {"origin": "https://elsewhere.example"}
+    simple = http.get("/v1/documents", headers=origin)
+    assert simple.status_code == 200 and "access-control-allow-origin" not in simple.headers
+    preflight = http.options(
+        "/v1/search", headers={**origin, "access-control-request-method": "POST",
+                               "access-control-request-headers": "content-type"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+@slow
+def test_favicon_is_an_icon(http):
+    response = http.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/x-icon"
+    assert response.content[:4] == b"\x00\x00\x01\x00"  # ICO header
+    assert 'rel="icon"' in http.get("/").text
+
+
+@slow
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_docs_pages_load_only_local_assets(http, path):
+    page = http.get(path)
+    assert page.status_code == 200
+    assert not EXTERNAL_ORIGIN.search(page.text), page.text
+    assert "<script>" not in page.text  # the CSP allows no inline script
+    for asset in re.findall(r"""(?:src|href)="(/[^"]+)\"""", page.text):
+        assert http.get(asset).status_code == 200, asset
+
+
+# ================================================================ CORS when configured
+
+
+def test_cors_origins_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BOUSSOLE_CORS_ORIGINS", "https://city.example, https://other.example/")
+    assert Settings.from_env().cors_origins == ("https://city.example", "https://other.example")
+    monkeypatch.delenv("BOUSSOLE_CORS_ORIGINS")
+    assert Settings.from_env().cors_origins == ()
+
+
+def test_cors_allows_only_the_configured_origins(tmp_path):
+    settings = Settings(data_dir=tmp_path, cors_origins=("https://city.example",))
+    app = create_app(settings, open_searcher=lambda s: FakeSearcher())
+    with TestClient(app) as c:
+        allowed = c.options("/v1/search", headers={"origin": "https://city.example",
+                                                    "access-control-request-method": "POST",
+                                                    "access-control-request-headers": "content-type"})
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://city.example"
+        other = c.get("/v1/documents", headers={"origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers
+        same = c.get("/v1/documents", headers={"origin": "https://city.example"})
+        assert same.headers["access-control-allow-origin"] == "https://city.example"

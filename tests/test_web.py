@@ -23,11 +23,26 @@ SCREENSHOT_DIR = Path(os.environ.get("BOUSSOLE_SCREENSHOTS", "/tmp"))
 PROBLEM_FR = "Nos habitants âgés n'arrivent pas à utiliser les services administratifs en ligne"
 
 
+def on_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def browser_missing(reason: str) -> None:
+    """No browser: fail on CI, where the page must be tested; elsewhere a skip whose
+    reason stands out in the summary (pytest -ra), never a quiet pass."""
+    if on_ci():
+        pytest.fail(f"CI=true and {reason}: the web page must be tested in a browser on CI", pytrace=False)
+    pytest.skip(f"WARNING: the web page was NOT tested in a browser: {reason}")
+
+
 @pytest.fixture(scope="module")
 def playwright():
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: run tests/ensure_chromium.sh (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+        browser_missing(f"{CHROMIUM} is absent (run tests/ensure_chromium.sh or apt-get install chromium)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        browser_missing("the playwright package is not installed")
     with sync_api.sync_playwright() as p:
         yield p
 
@@ -52,13 +67,16 @@ def browser(playwright):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def new_page(browser, locale: str):
+def new_page(browser, locale: str, origin: str = "http://127.0.0.1"):
     page = browser(locale).new_page()
     # Nothing may be fetched from outside the service.
     outside: list[str] = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith("http://127.0.0.1") else None)
+    # (blob: URLs of the page's own origin, e.g. ReDoc's search worker, are local.)
+    page.on("request", lambda r: outside.append(r.url) if not r.url.removeprefix("blob:").startswith(origin) else None)
+    # Script errors, and console errors such as a Content-Security-Policy refusal.
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     return page, outside, errors
 
 
@@ -118,3 +136,55 @@ def test_empty_problem_is_explained_not_sent(browser, server):
     page.wait_for_selector("#status .notice.error")
     assert "quelques mots" in page.locator("#status").inner_text()
     assert not errors, errors
+
+
+def test_api_docs_render_from_the_server_alone(browser, server):
+    """/docs (Swagger UI) and /redoc (ReDoc) work offline: every request they make goes to
+    the server itself, and the security policy refuses nothing they need."""
+    page, outside, errors = new_page(browser, "en-GB", origin=server.url)
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".swagger-ui .opblock-summary-path", timeout=60_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/v1/search" in p for p in paths), paths
+    page.screenshot(path=str(SCREENSHOT_DIR / "boussole-docs.png"))
+
+    page.goto(server.url + "/redoc")
+    page.wait_for_selector("h1:has-text('Boussole')", timeout=60_000)
+    assert page.get_by_text("Passages of the corpus most relevant").count() >= 1
+    page.screenshot(path=str(SCREENSHOT_DIR / "boussole-redoc.png"))
+    assert not outside, outside
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(("ci", "exit_code", "said"), [("true", 1, "must be tested"), ("", 0, "NOT tested")])
+def test_a_missing_browser_fails_on_ci_and_is_loud_elsewhere(tmp_path, ci, exit_code, said):
+    """Runs this file's page test in a child pytest with no browser; the fixture gives up
+    before any server is started, so this is quick."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CI": ci, "BOUSSOLE_CHROMIUM": str(tmp_path / "no-chromium")}
+    env.pop("PYTEST_ADDOPTS", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         f"{__file__}::test_empty_problem_is_explained_not_sent"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == exit_code, run.stdout + run.stderr
+    assert said in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize(("ci", "exit_code"), [("true", 1), ("", 0)])
+def test_ensure_chromium_fails_on_ci_when_it_cannot_install(tmp_path, ci, exit_code):
+    """As a non-root user without chromium: exit 1 on CI, a loud warning elsewhere."""
+    import subprocess
+
+    fake_id = tmp_path / "id"
+    fake_id.write_text("#!/bin/sh\necho 1000\n")
+    fake_id.chmod(0o755)
+    script = Path(__file__).with_name("ensure_chromium.sh")
+    env = {**os.environ, "CI": ci, "BOUSSOLE_CHROMIUM": str(tmp_path / "no-chromium"),
+           "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    run = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == exit_code, run.stderr
+    assert "chromium" in run.stderr and ("error" if ci else "WARNING") in run.stderr

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -107,15 +109,33 @@ def chunks_cmd(doc_id, as_json, data_dir) -> None:
         raise click.ClickException(f"{settings.chunks_path} not found: run `boussole ingest` first")
     chunks = load_chunks(settings.chunks_path)
     if doc_id:
+        known = sorted({c.doc_id for c in chunks})
         chunks = [c for c in chunks if c.doc_id == doc_id]
         if not chunks:
-            raise click.ClickException(f"no chunks for document {doc_id!r}")
-    for c in chunks:
-        if as_json:
-            click.echo(json.dumps(c.to_dict(), ensure_ascii=False))
-        else:
-            text = " ".join(c.text.split())
-            click.echo(f"{c.id:<44} {c.kind:<20} {text[:90]}")
+            raise click.ClickException(
+                f"no chunks for document {doc_id!r}; document ids: {', '.join(known)}"
+            )
+    try:
+        for c in chunks:
+            if as_json:
+                click.echo(json.dumps(c.to_dict(), ensure_ascii=False))
+            else:
+                text = " ".join(c.text.split())
+                click.echo(f"{c.id:<44} {c.kind:<20} {text[:90]}")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_went_away()
+
+
+def _reader_went_away() -> None:
+    """`boussole chunks | head`: the reader has what it wanted; exit quietly with 0.
+
+    stdout is pointed at /dev/null so that the interpreter's final flush does not raise
+    the same error again (the recipe in Python's `signal` documentation).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(0)
 
 
 COMMANDS: list = [ingest_cmd, chunks_cmd]

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
+from service.cli.logs import configure_logging
 from service.cli.options import data_dir_option, model_option
 from service.settings import Settings
+
+
+def announcing_server(config, message: str):
+    """A uvicorn server that prints `message` once its socket accepts connections.
+
+    uvicorn loads the app (our lifespan opens the index: seconds) before it listens; a
+    message printed before `uvicorn.run` sent people to a port that refused them.
+    """
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                click.echo(message, err=True)
+
+    return AnnouncingServer(config)
 
 
 @click.command()
@@ -36,11 +52,16 @@ def serve(host: str | None, port: int | None, data_dir, model: str | None, log_l
             f"No index in {settings.index_dir}: run `boussole build` first "
             "(or point --data-dir / BOUSSOLE_DATA_DIR at a built data folder)."
         )
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
-    click.echo(f"Boussole on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
-    uvicorn.run(
+    configure_logging(log_level)
+    click.echo(f"Loading the index from {settings.index_dir} …", err=True)
+    config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port, log_level=log_level
     )
+    ready = f"Boussole on http://{settings.host}:{settings.port}/ (API docs at /docs) — ready."
+    server = announcing_server(config, ready)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # the index could not be loaded: the lifespan logged why
 
 
 COMMANDS = [serve]
