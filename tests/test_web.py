@@ -124,7 +124,10 @@ def test_english_interface_and_out_of_scope_message(browser, server):
     notice = page.locator("#status .notice").inner_text()
     page.screenshot(path=str(SCREENSHOT_DIR / "boussole-en-out-of-scope.png"))
     assert "Outside the Guidelines" in notice, notice
-    assert page.locator("#answer article.item").count() == 0
+    # the closest passages are shown, under a heading that says they are weak matches
+    assert page.locator("#answer section.weak article.item").count() == 5
+    assert "weak matches" in page.locator("#h-weak").inner_text()
+    assert page.locator("#h-principles, #h-measures").count() == 0
     assert not errors, errors
     assert not outside, outside
 
