@@ -21,7 +21,9 @@ from pathlib import Path
 from index.config import DEFAULT_FUSION, FusionConfig
 
 # Before this configuration: plain e5, no second encoder, no structure lift, 20 PRF terms.
-BEFORE = FusionConfig(centre=False, use_weight=0.0, feedback_terms=20, pillar_lift=0.0, paragraph_lift=0.0)
+BEFORE = FusionConfig(
+    centre=False, use_weight=0.0, feedback_terms=20, feedback_weight=0.3, pillar_lift=0.0, paragraph_lift=0.0
+)
 
 # The lever ladder: each lever on top of the ones above it, then the grid around the choice.
 VARIANTS: dict[str, FusionConfig] = {
@@ -36,11 +38,14 @@ VARIANTS: dict[str, FusionConfig] = {
     "+ centring + USE 0.5 + CSLS 0.5": BEFORE.with_(centre=True, use_weight=0.5, hubness_penalty=0.5),
     "  + PRF 40 terms": BEFORE.with_(centre=True, use_weight=0.5, feedback_terms=40),
     "  + pillar lift 0.4": BEFORE.with_(centre=True, use_weight=0.5, feedback_terms=40, pillar_lift=0.4),
-    "  + paragraph lift 0.1 (default)": DEFAULT_FUSION,
-    "default, pillar lift 0.2": DEFAULT_FUSION.with_(pillar_lift=0.2),
+    "  + paragraph lift 0.1": DEFAULT_FUSION.with_(feedback_weight=0.3, pillar_lift=0.4),
+    "  + PRF weight 0.2": DEFAULT_FUSION.with_(pillar_lift=0.4),
+    "  pillar lift 0.4 → 0.2 (default)": DEFAULT_FUSION,
+    "default, pillar lift 0.1": DEFAULT_FUSION.with_(pillar_lift=0.1),
     "default, paragraph lift 0.2": DEFAULT_FUSION.with_(paragraph_lift=0.2),
     "default, α 0.6": DEFAULT_FUSION.with_(dense_weight=0.6),
-    "default, PRF weight 0.2": DEFAULT_FUSION.with_(feedback_weight=0.2),
+    "default, α 0.6, PRF weight 0.3": DEFAULT_FUSION.with_(dense_weight=0.6, feedback_weight=0.3),
+    "default, α 0.7": DEFAULT_FUSION.with_(dense_weight=0.7),
     "default, no PRF": DEFAULT_FUSION.with_(feedback_weight=0.0),
 }
 
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
                 run = Run({q.id: {cid: float(100 - i) for i, cid in enumerate(ranked[q.id])} for q in subset})
                 row.append(evaluate(qrels, run, "ndcg@10"))
             top = Counter(cid for ids in ranked.values() for cid in ids[:10]).most_common(1)[0]
-            print(f"{name:<36}" + "".join(f"{v:>10.3f}" for v in row) + f"   {top[1] / len(queries):.2f} {top[0]}", flush=True)
+            print(f"{name:<36}" + "".join(f"{v:>10.4f}" for v in row) + f"   {top[1] / len(queries):.2f} {top[0]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,25 @@ class ScopeStats:
 
 
 @dataclass
+class Hubness:
+    chunk_id: str
+    share: float  # of judged in-scope queries whose top 10 holds it
+
+
+def hubness(system: SystemRun, query_ids: Sequence[str], depth: int = 10) -> Hubness:
+    """A passage in many top-10 lists answers few of them: it crowds unrelated answers."""
+    from collections import Counter
+
+    counts = Counter(
+        cid for q in query_ids for cid, _ in sorted((system.run.get(q) or {}).items(), key=lambda kv: -kv[1])[:depth]
+    )
+    if not counts or not query_ids:
+        return Hubness("", 0.0)
+    cid, n = counts.most_common(1)[0]
+    return Hubness(cid, round(n / len(query_ids), 4))
+
+
+@dataclass
 class Report:
     systems: list[str]
     query_counts: dict[str, int]  # subset -> judged (in-scope) queries
@@ -79,6 +98,8 @@ class Report:
     notes: dict[str, object] = field(default_factory=dict)
     # system -> query id -> confidence of the scope signal (fired when < 0.5), where there is one
     scope_confidence: dict[str, dict[str, float]] = field(default_factory=dict)
+    # system -> the passage found in most top-10 lists of judged queries, and in what share
+    hubness: dict[str, "Hubness"] = field(default_factory=dict)
 
     def not_beaten(self) -> list[Comparison]:
         """Where the hybrid does not score higher than a baseline (delta ≤ 0)."""
@@ -205,6 +226,7 @@ def evaluate(
         alpha=alpha,
         seconds={r.name: round(r.seconds, 2) for r in runs},
         scope_confidence={r.name: dict(r.confidence) for r in runs if r.confidence},
+        hubness={r.name: hubness(r, all_ids) for r in runs},
     )
 
 
@@ -292,6 +314,10 @@ def markdown(report: Report) -> str:
         for s in report.scope:
             out.append(f"| {s.system} | {s.subset} | {s.fired_on_out_of_scope}/{s.out_of_scope_queries} | "
                        f"{_fmt(s.detection_rate)} | {s.fired_on_in_scope}/{s.in_scope_queries} | {_fmt(s.false_alarm_rate)} |")
+    if report.hubness:
+        out += ["", "## Hubness", "", "The passage found in most top-10 lists of judged queries (a hub crowds unrelated answers).", "",
+                "| system | passage | share of queries |", "|---|---|---|"]
+        out += [f"| {name} | {h.chunk_id} | {h.share:.2f} |" for name, h in report.hubness.items()]
     if report.notes:
         out += ["", "## Run notes", ""]
         out += [f"- {k}: {v}" for k, v in report.notes.items()]

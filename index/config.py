@@ -31,8 +31,8 @@ class FusionConfig:
     dense_weight: float = 0.5  # α of the convex combination dense vs language-weighted BM25
     feedback_docs: int = 5  # pseudo-relevance feedback: terms from the first pass's top passages
     feedback_terms: int = 40
-    feedback_weight: float = 0.3
-    pillar_lift: float = 0.4  # index.fusion.structure_lift β
+    feedback_weight: float = 0.2
+    pillar_lift: float = 0.2  # index.fusion.structure_lift β
     paragraph_lift: float = 0.1  # index.fusion.structure_lift γ
     lift_depth: int = 20
 

@@ -65,6 +65,8 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
     except (BenchmarkError, BoussoleError) as exc:
         raise click.ClickException(str(exc)) from exc
     report = outcome.report
+    click.echo("Figures to quote: the held-out half (held-out, held-out-fr, held-out-en); no tuned number "
+               "looked at it. 'all', 'fr' and 'en' mix in the tuning half.\n")
     click.echo(text_table(report))
     lost = report.not_beaten()
     if lost:
@@ -87,6 +89,8 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
         if s.subset == "all":
             click.echo(f"\nno-good-match signal ({s.system}): fired on {s.fired_on_out_of_scope}/{s.out_of_scope_queries} "
                        f"out-of-scope queries, wrongly on {s.fired_on_in_scope}/{s.in_scope_queries} in-scope queries")
+    for name, hub in report.hubness.items():
+        click.echo(f"most frequent passage in top-10 lists ({name}): {hub.chunk_id}, {hub.share:.0%} of judged queries")
     click.echo(f"\nreport: {outcome.paths['markdown']}  chart: {outcome.paths['chart']}  runs: {config.output_dir / 'runs'}")
 
 
