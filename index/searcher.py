@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,7 @@ class Searcher:
         self.scope_model = scope_model
         self.fusion = fusion or FusionConfig.from_dict(manifest.fusion)
         self._query_cache: dict[str, QueryVectors] = {}
+        self._cache_lock = threading.Lock()  # searches may run in several threads at once
         self._vectors = dense.vectors()
         self._second_vectors = second_dense.vectors()
         self._hubness = hubness(self._vectors, calibration) if self.fusion.centre else np.zeros(len(chunks), np.float32)
@@ -274,12 +276,15 @@ class Searcher:
         and the page's follow-ups ask about one problem several times, and encoding is
         most of a search."""
         query = query.strip()
-        vectors = self._query_cache.pop(query, None)
-        if vectors is None:
+        with self._cache_lock:
+            vectors = self._query_cache.get(query)
+        if vectors is None:  # encode outside the lock: concurrent questions batch downstream
             vectors = QueryVectors(self._embedder.embed_queries([query])[0], self._second.embed_queries([query])[0])
-        self._query_cache[query] = vectors
-        while len(self._query_cache) > QUERY_CACHE_SIZE:
-            self._query_cache.pop(next(iter(self._query_cache)))
+        with self._cache_lock:
+            self._query_cache.pop(query, None)
+            self._query_cache[query] = vectors
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
         return vectors
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:
