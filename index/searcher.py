@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,7 @@ class Searcher:
         self._embedder = embedder
         self._anchors = anchors
         self._query_cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()  # searches run concurrently in the HTTP service
         self._vectors = dense.vectors()
         self._row = {c.id: i for i, c in enumerate(chunks)}
         self._columns = _Columns.of(chunks)
@@ -185,12 +187,14 @@ class Searcher:
     def _query_vector(self, query: str) -> np.ndarray:
         """Encode a query, remembering the last few: a recommendation searches one problem
         several times (principles, measures, examples), and encoding is most of a search."""
-        vector = self._query_cache.pop(query, None)
+        with self._cache_lock:
+            vector = self._query_cache.pop(query, None)
         if vector is None:
             vector = self._embedder.embed_queries([query])[0]
-        self._query_cache[query] = vector
-        while len(self._query_cache) > QUERY_CACHE_SIZE:
-            self._query_cache.pop(next(iter(self._query_cache)))
+        with self._cache_lock:
+            self._query_cache[query] = vector
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
         return vector
 
     def _allowed(self, filters: Filters) -> np.ndarray | None:

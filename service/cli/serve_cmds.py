@@ -9,6 +9,11 @@ import click
 from service.cli.options import data_dir_option, model_option
 from service.settings import Settings
 
+# Well above the 300 half-open connections the service must survive, well below the
+# process's file-descriptor limit; each open connection costs a few KiB.
+LIMIT_CONCURRENCY = 1000
+TIMEOUT_KEEP_ALIVE = 5
+
 
 @click.command()
 @click.option(
@@ -39,7 +44,16 @@ def serve(host: str | None, port: int | None, data_dir, model: str | None, log_l
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     click.echo(f"Boussole on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        # Bounded resources under load and against slow clients (service/timeouts.py
+        # bounds body reads): past LIMIT_CONCURRENCY open connections uvicorn answers
+        # 503 at once; idle keep-alive connections are closed after TIMEOUT_KEEP_ALIVE s.
+        limit_concurrency=LIMIT_CONCURRENCY,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -1,0 +1,111 @@
+"""An Embedder over the ONNX export of multilingual-e5-small (see `index.onnx_build`).
+
+Same texts in, same vectors out as the sentence-transformers model, up to float noise
+(fp32) or quantisation noise (int8, cosine >= 0.99 to fp32, checked in tests/test_onnx.py):
+the "query: " / "passage: " prompts, truncation at the model's 512 tokens, mean pooling
+over the attention mask (prompt tokens included, as `include_prompt: true`) and L2
+normalisation. Only onnxruntime, tokenizers and numpy are imported: no torch, so a cold
+`boussole search` loads in about a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import ModelError
+from index.onnx_build import FP32_FILE, INT8_FILE, read_marker
+
+PRECISIONS = {"int8": INT8_FILE, "fp32": FP32_FILE}
+# Documents are sorted by length and encoded 4 at a time: on 2 cores, int8 passages of
+# ~130 tokens cost less per text in batches of 2-4 than of 1 or of 8+ (measured).
+DOCUMENT_BATCH = 4
+
+
+def onnx_fingerprint(source_fingerprint: str, precision: str) -> str:
+    """fp32 is the same model as the sentence-transformers folder (float noise only), so it
+    keeps its fingerprint and queries an index built by torch; int8 vectors differ more,
+    and an index built from them is marked as such."""
+    if precision == "fp32":
+        return source_fingerprint
+    return hashlib.sha256(f"{source_fingerprint}:onnx-{precision}-per-channel".encode()).hexdigest()
+
+
+class OnnxEmbedder:
+    """Embedder (index.embedder.Embedder) running the exported encoder in ONNX Runtime."""
+
+    def __init__(self, folder: Path, *, model_id: str, precision: str = "int8", num_threads: int = 1):
+        if precision not in PRECISIONS:
+            raise ModelError(f"ONNX precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        folder = Path(folder)
+        marker = read_marker(folder)
+        if marker is None:
+            raise ModelError(f"{folder}: not an ONNX export of Boussole (run `boussole build`)")
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as e:  # pragma: no cover - required dependencies
+            raise ModelError(f"onnxruntime and tokenizers are needed for the ONNX encoder: {e}") from e
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only: no warnings on a newcomer's terminal
+        try:
+            self._session = ort.InferenceSession(
+                str(folder / PRECISIONS[precision]), options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as e:  # noqa: BLE001 - any loader failure is a model problem for us
+            raise ModelError(f"{folder}: cannot load the ONNX model: {e}") from e
+        max_length = int(marker.get("max_length", 512))
+        pad = marker.get("pad_token", "<pad>")
+        pad_id = self._tokenizer.token_to_id(pad)
+        if pad_id is None:
+            raise ModelError(f"{folder}: the tokenizer has no padding token {pad!r}")
+        self._tokenizer.enable_truncation(max_length)
+        self._tokenizer.enable_padding(pad_id=pad_id, pad_token=pad)
+        prompts = marker.get("prompts") or {}
+        self._query_prompt = prompts.get("query", "query: ")
+        self._document_prompt = prompts.get("document", "passage: ")
+        self.model_id = model_id
+        self.precision = precision
+        dim = self._session.get_outputs()[0].shape[-1]
+        self.dim = dim if isinstance(dim, int) else int(marker.get("dim") or 0)
+        if not self.dim:
+            raise ModelError(f"{folder}: the ONNX model does not declare its embedding dimension")
+        self.fingerprint = onnx_fingerprint(marker["source_fingerprint"], precision)
+        self.path = folder
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.ascontiguousarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+    def _encode(self, texts: list[str], prompt: str, batch: int) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("pass a list of strings, not a string")
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        prompted = [prompt + t for t in texts]
+        order = sorted(range(len(prompted)), key=lambda i: len(prompted[i]))
+        out = np.empty((len(prompted), self.dim), np.float32)
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            out[rows] = self._run([prompted[i] for i in rows])
+        return out
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """All queries in one forward pass: the micro-batcher hands over what has arrived."""
+        return self._encode(texts, self._query_prompt, batch=64)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._document_prompt, batch=DOCUMENT_BATCH)
