@@ -19,9 +19,13 @@ from index.errors import ModelError
 from index.onnx_build import FP32_FILE, INT8_FILE, read_marker
 
 PRECISIONS = {"int8": INT8_FILE, "fp32": FP32_FILE}
-# Documents are sorted by length and encoded 4 at a time: on 2 cores, int8 passages of
-# ~130 tokens cost less per text in batches of 2-4 than of 1 or of 8+ (measured).
-DOCUMENT_BATCH = 4
+# Texts per forward pass. int8: one. Dynamic quantisation scales each layer's activations
+# by the min/max of the whole input tensor, so in a batch a text's vector would depend on
+# its neighbours (cosine down to 0.995 between a query alone and the same query among 31
+# others, measured): a search's ranking would change with the server's load, and a
+# cached passage vector would differ from a fresh one. fp32 has no such coupling (padding
+# is masked): texts are sorted by length and batched.
+BATCH = {"int8": 1, "fp32": 16}
 
 
 def onnx_fingerprint(source_fingerprint: str, precision: str) -> str:
@@ -104,8 +108,7 @@ class OnnxEmbedder:
         return out
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """All queries in one forward pass: the micro-batcher hands over what has arrived."""
-        return self._encode(texts, self._query_prompt, batch=64)
+        return self._encode(texts, self._query_prompt, batch=BATCH[self.precision])
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._document_prompt, batch=DOCUMENT_BATCH)
+        return self._encode(texts, self._document_prompt, batch=BATCH[self.precision])
