@@ -24,7 +24,8 @@ from index.e5_build import MARKER_FILE, MODEL_ID, build_e5_small, is_current, re
 from index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
-# int8 ONNX is the default: nDCG@10 on the benchmark within noise of fp32 (README, Speed).
+# int8 ONNX is the default for queries (passages are always fp32: index.onnx_embedder);
+# nDCG@10 on the benchmark within 0.005 of fp32 (README, Speed and memory).
 ENCODERS = ("int8", "fp32", "torch")
 DEFAULT_ENCODER = "int8"
 # Measured on 2 (shared) cores with ~200-token passages: 16 and 32 within noise of each
@@ -227,16 +228,14 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
     if model == DEFAULT_MODEL:
         from index.onnx_build import is_current as onnx_is_current
         from index.onnx_build import onnx_folder
-        from index.onnx_embedder import onnx_fingerprint
 
         folder = models_dir / DEFAULT_MODEL
         if not is_current(folder):
             return None
-        fingerprint = folder_fingerprint(folder)
-        chosen = resolve_encoder(encoder)
-        if chosen == "torch":
+        fingerprint = folder_fingerprint(folder)  # every encoder writes the same passage vectors
+        if resolve_encoder(encoder) == "torch":
             return fingerprint
-        return onnx_fingerprint(fingerprint, chosen) if onnx_is_current(onnx_folder(folder), fingerprint) else None
+        return fingerprint if onnx_is_current(onnx_folder(folder), fingerprint) else None
     for candidate in (Path(model).expanduser(), models_dir / model):
         if candidate.is_dir():
             return folder_fingerprint(candidate)
