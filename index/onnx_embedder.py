@@ -25,6 +25,10 @@ PRECISIONS = {"int8": INT8_FILE, "fp32": FP32_FILE}
 # others, measured): a search's ranking would change with the server's load. fp32 has no
 # such coupling (padding is masked): texts are sorted by length and batched.
 BATCH = {"int8": 1, "fp32": 16}
+# Passages (~130 tokens, up to 512) go one at a time: fp32 on one core, 62 ms per passage
+# alone against 74 in batches of 4 and 117 in batches of 16 (measured on the corpus; torch
+# takes 78 in batches of 16). Batching only pays for short texts.
+DOCUMENT_BATCH = 1
 
 
 class OnnxEmbedder:
@@ -104,12 +108,12 @@ class OnnxEmbedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return np.ascontiguousarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
 
-    def _encode(self, texts: list[str], prompt: str, precision: str) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, precision: str, batch: int) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("pass a list of strings, not a string")
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        session, batch = self._session(precision), BATCH[precision]
+        session = self._session(precision)
         prompted = [prompt + t for t in texts]
         order = sorted(range(len(prompted)), key=lambda i: len(prompted[i]))
         out = np.empty((len(prompted), self.dim), np.float32)
@@ -119,7 +123,7 @@ class OnnxEmbedder:
         return out
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._query_prompt, self.precision)
+        return self._encode(texts, self._query_prompt, self.precision, BATCH[self.precision])
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._document_prompt, "fp32")
+        return self._encode(texts, self._document_prompt, "fp32", DOCUMENT_BATCH)
