@@ -37,8 +37,10 @@ test-deps: install
 test: test-deps
 	$(BIN)/python -m pytest
 
+# Boussole against the peer service (bench/peer.py) in one interleaved run; see README.
 bench: install
-	$(BIN)/python -m index.bench
+	$(BIN)/boussole build
+	$(BIN)/python -m bench.compare
 
 eval: install
 	$(BIN)/boussole eval

@@ -10,7 +10,6 @@ service.app:create_app_from_env` and `boussole serve` both use it.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,14 +22,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from index.models import Filters, SearchResult
 from ingest.errors import BoussoleError
-from ingest.models import Chunk, Document
 from service import docs, errors_http, openapi, routes
 from service.mcp import http as mcp_http
 from service.middleware import HeadAsGet, SecurityHeaders
 from service.recommend import SearchBackend
 from service.settings import Settings
+from service.timeouts import BodyReadTimeout
 
 log = logging.getLogger("boussole.service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -40,39 +38,28 @@ SearcherOpener = Callable[[Settings], SearchBackend]
 
 
 def open_index(settings: Settings) -> SearchBackend:
-    """Open the index built by `boussole build` (imports torch and faiss: slow)."""
+    """Open the index built by `boussole build` (slow: loads the model and the indexes).
+
+    Query encoding goes through a `BatchingEmbedder`: concurrent searches share one forward
+    pass, and only its worker thread touches the model, so searches need no global lock.
+    A first search warms up the lazily initialised parts (language detection's profiles)
+    before any concurrent request arrives, and leaves /readyz's probe query cached.
+    """
+    from index.embedder import load_embedder
     from index.searcher import Searcher
+    from index.store import read_manifest
+    from service.batching import BatchingEmbedder
 
-    return Searcher.open(settings.index_dir, settings.models_dir, model=settings.model)
-
-
-class SerializedSearcher:
-    """One query at a time: the tokenizer and the model are not safe to share between the
-    threadpool's threads ("Already borrowed"), and with 2 cores parallel queries would only
-    compete for them anyway."""
-
-    def __init__(self, inner: SearchBackend):
-        self._inner = inner
-        self._lock = threading.Lock()
-
-    @property
-    def documents(self) -> list[Document]:
-        return self._inner.documents
-
-    def search(
-        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid"
-    ) -> SearchResult:
-        with self._lock:
-            return self._inner.search(query, k=k, filters=filters, mode=mode)
-
-    def chunk(self, chunk_id: str) -> Chunk:
-        return self._inner.chunk(chunk_id)
-
-    def neighbours(self, chunk_id: str, before: int = 2, after: int = 2) -> list[Chunk]:
-        return self._inner.neighbours(chunk_id, before=before, after=after)
-
-    def filter_values(self) -> dict[str, list[str]]:
-        return self._inner.filter_values()
+    manifest = read_manifest(settings.index_dir)
+    if settings.model != manifest.model_id:  # refused before loading any model
+        return Searcher.open(settings.index_dir, settings.models_dir, model=settings.model)
+    embedder = BatchingEmbedder(
+        load_embedder(manifest.model_id, settings.models_dir, encoder=settings.encoder),
+        max_queue=settings.max_queue,
+    )
+    searcher = Searcher.open(settings.index_dir, settings.models_dir, model=settings.model, embedder=embedder)
+    searcher.search(routes.READY_PROBE, k=1)
+    return searcher
 
 
 class ContentLengthLimit:
@@ -114,7 +101,7 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
                 settings.index_dir,
             )
             raise
-        app.state.searcher = SerializedSearcher(searcher)
+        app.state.searcher = searcher
         log.info("index loaded from %s", settings.index_dir)
         async with mcp_http.running(app):
             yield
@@ -144,6 +131,7 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
     app.add_middleware(HeadAsGet)
     docs.install(app)
     openapi.install(app)
+    app.add_middleware(BodyReadTimeout, seconds=settings.body_timeout)
     app.include_router(routes.router, max_body_size=MAX_BODY_BYTES)
     mcp_http.mount(app, settings.host)  # the MCP server at /mcp, over the same searcher
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -25,6 +25,8 @@ from index.errors import (
     QueryError,
 )
 from ingest.errors import BoussoleError
+from service.batching import Overloaded
+
 log = logging.getLogger("boussole.service")
 
 
@@ -37,6 +39,7 @@ _STATUS: list[tuple[type[BoussoleError], int, str]] = [
     (QueryError, 422, "invalid_query"),
     (ChunkNotFound, 404, "chunk_not_found"),
     (ServiceNotReady, 503, "not_ready"),
+    (Overloaded, 503, "overloaded"),
     (IndexNotFound, 503, "index_not_found"),
     (IndexCorrupt, 503, "index_corrupt"),
     (IndexMismatch, 503, "index_mismatch"),
@@ -78,6 +81,8 @@ async def boussole_error_handler(request: Request, exc: Exception) -> JSONRespon
     valid = list(getattr(exc, "valid", None) or [])
     if isinstance(exc, QueryError) and field and field.split(".")[0] in _FILTER_NAMES:
         code = "invalid_filter"
+    if isinstance(exc, Overloaded):  # expected under load: say when to come back, log nothing
+        return error_response(status, code, str(exc), headers={"Retry-After": str(exc.retry_after)})
     if status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
     return error_response(status, code, str(exc), field=field, valid=valid)

@@ -10,6 +10,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from index.errors import QueryError
 from index.models import FILTER_FIELDS, Filters
@@ -24,11 +25,12 @@ ERRORS = {
         404: "Unknown chunk id.",
         422: "Invalid parameters; `error.message` says which and why, `error.valid` lists "
         "accepted values when they are finite.",
-        503: "The index is not loaded.",
+        503: "The index is not loaded, or the server is busy (then with `Retry-After`).",
     }.items()
 }
 
 router = APIRouter()
+READY_PROBE = "ville"  # the one-word search /readyz checks once (service.app warms it up)
 
 
 def get_searcher(request: Request) -> SearchBackend:
@@ -189,15 +191,28 @@ async def healthz() -> schemas.HealthResponse:
     responses={503: ERRORS[503]},
     tags=["health"],
 )
-def readyz(searcher: Searcher) -> schemas.ReadyResponse:
-    """The index is loaded and answers a one-word search; 503 otherwise."""
+async def readyz(request: Request) -> schemas.ReadyResponse:
+    """The index is loaded, has answered a one-word search, and its encoder is running;
+    503 otherwise.
+
+    Runs on the event loop and never searches once the probe has passed: under load the
+    threadpool is full of searches waiting for the encoder, and a health check that queued
+    behind them would report a busy server as a dead one.
+    """
     start = time.perf_counter()
-    try:
-        result = searcher.search("ville", k=1)
-    except Exception as exc:  # any failure here means "not ready", never a 500
-        raise ServiceNotReady(f"The index does not answer queries: {exc}") from exc
-    if not result.hits:
-        raise ServiceNotReady("The index answered a test query with no results.")
+    searcher = get_searcher(request)
+    state = request.app.state
+    if getattr(state, "ready_probe", None) is not searcher:
+        try:
+            result = await run_in_threadpool(searcher.search, READY_PROBE, k=1)
+        except Exception as exc:  # any failure here means "not ready", never a 500
+            raise ServiceNotReady(f"The index does not answer queries: {exc}") from exc
+        if not result.hits:
+            raise ServiceNotReady("The index answered a test query with no results.")
+        state.ready_probe = searcher
+    embedder = getattr(searcher, "_embedder", None)
+    if getattr(embedder, "alive", True) is False:
+        raise ServiceNotReady("The query encoder has stopped.")
     return schemas.ReadyResponse(
         status="ready", took_ms=round((time.perf_counter() - start) * 1000, 1)
     )

@@ -18,6 +18,13 @@ class Settings:
     port: int = 8000
     # Browser origins allowed to call the API from another site (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
+    # How the default model runs: "int8" (ONNX, default), "fp32" (ONNX) or "torch";
+    # None defers to index.embedder.resolve_encoder (BOUSSOLE_ENCODER, then int8).
+    encoder: str | None = None
+    # Queries waiting for the encoder before /v1/search answers 503 + Retry-After.
+    max_queue: int = 128
+    # Seconds a request body may take between two chunks before a 408 (slow clients).
+    body_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -29,6 +36,9 @@ class Settings:
             host=env.get("BOUSSOLE_HOST", "127.0.0.1"),
             port=int(env.get("BOUSSOLE_PORT", "8000")),
             cors_origins=parse_origins(env.get("BOUSSOLE_CORS_ORIGINS", "")),
+            encoder=env.get("BOUSSOLE_ENCODER") or None,
+            max_queue=int(env.get("BOUSSOLE_MAX_QUEUE", "128")),
+            body_timeout=float(env.get("BOUSSOLE_BODY_TIMEOUT", "10")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)

@@ -68,7 +68,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def embedder(e5_model_dir) -> SentenceTransformerEmbedder:
     # Goes through load_embedder's default branch: build_e5_small (already built) then load.
-    emb = load_embedder("multilingual-e5-small", e5_model_dir.parent)
+    emb = load_embedder("multilingual-e5-small", e5_model_dir.parent, encoder="torch")
     assert isinstance(emb, SentenceTransformerEmbedder)
     return emb
 

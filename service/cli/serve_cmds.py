@@ -8,6 +8,11 @@ from service.cli.logs import configure_logging
 from service.cli.options import data_dir_option, model_option
 from service.settings import Settings
 
+# Well above the 300 half-open connections the service must survive, well below the
+# process's file-descriptor limit; each open connection costs a few KiB.
+LIMIT_CONCURRENCY = 1000
+TIMEOUT_KEEP_ALIVE = 5
+
 
 def announcing_server(config, message: str):
     """A uvicorn server that prints `message` once its socket accepts connections.
@@ -55,7 +60,16 @@ def serve(host: str | None, port: int | None, data_dir, model: str | None, log_l
     configure_logging(log_level)
     click.echo(f"Loading the index from {settings.index_dir} …", err=True)
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level=log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        # Bounded resources under load and against slow clients (service/timeouts.py
+        # bounds body reads): past LIMIT_CONCURRENCY open connections uvicorn answers
+        # 503 at once; idle keep-alive connections are closed after TIMEOUT_KEEP_ALIVE s.
+        limit_concurrency=LIMIT_CONCURRENCY,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
+        timeout_graceful_shutdown=5,
     )
     ready = f"Boussole on http://{settings.host}:{settings.port}/ (API docs at /docs) — ready."
     server = announcing_server(config, ready)

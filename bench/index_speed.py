@@ -1,6 +1,6 @@
 """Speed and memory of the index on this machine: figures, not assertions.
 
-    python -m index.bench [--data-dir data] [--repeat 30]
+    python -m bench.index_speed [--data-dir data] [--repeat 30]   # BOUSSOLE_ENCODER=fp32|torch to compare
 
 Prints: index build time for the shipped corpus (model already built, empty embedding
 cache), the median latency of a full hybrid search against the median time the bare
@@ -32,8 +32,6 @@ def _peak_rss_mb() -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import torch
-
     from index.builder import build_index
     from index.embedder import load_embedder
     from index.searcher import Searcher
@@ -50,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     report = ingest_corpus(settings.corpus_dir)
     ingest_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    embedder = load_embedder(settings.model, settings.models_dir)
+    embedder = load_embedder(settings.model, settings.models_dir, encoder=settings.encoder)
     load_s = time.perf_counter() - t0
     embedder.embed_queries(["warm-up"])
 
@@ -79,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"query encoding, bare model     {enc_ms:8.2f} ms median over {args.repeat}")
     print(f"hybrid search, end to end      {search_ms:8.2f} ms median over {args.repeat}")
     print(f"search / encoding ratio        {search_ms / enc_ms:8.2f}x")
-    print(f"torch threads                  {torch.get_num_threads():8d}")
+    print(f"encoder                        {type(embedder).__name__} {getattr(embedder, 'precision', '')}")
     print(f"peak resident memory           {_peak_rss_mb():8.0f} MB")
 
 

@@ -1,7 +1,7 @@
 """HTTP latency of a running Boussole service: figures, not assertions.
 
     boussole serve &                     # or make run
-    python -m service.bench_http [--url http://127.0.0.1:8000] [--repeat 20]
+    python -m bench.http_latency [--url http://127.0.0.1:8000] [--repeat 20]
 
 Every request carries a problem the service has not seen, so the searcher's cache of
 recent query vectors never answers: this is the latency of a new question.

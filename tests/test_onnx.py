@@ -1,0 +1,143 @@
+"""The ONNX encoders against the sentence-transformers model they were exported from.
+
+Real model, real ONNX Runtime: the export is built once per session beside the session's
+e5 folder. fp32 must give the same vectors (float noise); int8 (per-channel weights) must
+stay within the fidelity its choice as the default rests on, in both languages, for
+queries and for passages of the real corpus (some longer than the 512-token window).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedder import SentenceTransformerEmbedder, load_embedder, resolve_encoder
+from index.errors import ModelError
+from index.onnx_build import MARKER_FILE, build_onnx, onnx_folder
+from index.onnx_embedder import OnnxEmbedder
+from index.text import embedding_text
+
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+QUERIES = [
+    "Our elderly residents cannot use the new e-services at the town hall",
+    "street lights and sensors collect data about people without telling them",
+    "how should a small municipality start a digital transformation plan?",
+    "Les quartiers informels n'ont pas accès à Internet ni aux services numériques",
+    "Comment protéger la vie privée des habitants face aux caméras ?",
+    "financement durable des projets pilotes après la fin de la subvention",
+    "ville",
+    "IoT",
+]
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(models_dir) -> SentenceTransformerEmbedder:
+    return load_embedder("multilingual-e5-small", models_dir, encoder="torch")
+
+
+@pytest.fixture(scope="session")
+def onnx_embedders(models_dir) -> dict[str, OnnxEmbedder]:
+    return {p: load_embedder("multilingual-e5-small", models_dir, encoder=p) for p in ("fp32", "int8")}
+
+
+@pytest.fixture(scope="session")
+def passages(corpus_chunks) -> list[str]:
+    """French chunks of the corpus as the index embeds them, with the longest (truncated
+    at 512 tokens) among them, and English paragraphs of the English guidelines sample."""
+    longest = max(corpus_chunks, key=lambda c: len(embedding_text(c)))
+    french = [embedding_text(c) for c in [*corpus_chunks[::60][:8], longest]]
+    sample = (FIXTURES_DIR / "en-guidelines-sample.txt").read_text(encoding="utf-8")
+    english = [" ".join(p.split()) for p in sample.split("\n\n") if len(p) > 200][:8]
+    if len(english) < 4:  # the sample is one block: take runs of lines instead
+        lines = [line.strip() for line in sample.splitlines() if len(line.strip()) > 40]
+        english = [" ".join(lines[i : i + 4]) for i in range(0, min(len(lines), 32), 4)]
+    assert len(english) >= 4
+    return french + english
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    assert a.shape == b.shape and a.dtype == np.float32
+    assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-4)
+    return (a * b).sum(axis=1)
+
+
+def test_fp32_onnx_equals_sentence_transformers(onnx_embedders, torch_embedder, passages):
+    fp32 = onnx_embedders["fp32"]
+    assert _cosines(fp32.embed_queries(QUERIES), torch_embedder.embed_queries(QUERIES)).min() > 0.9999
+    assert _cosines(fp32.embed_documents(passages), torch_embedder.embed_documents(passages)).min() > 0.9999
+
+
+def test_int8_queries_stay_close_to_fp32(onnx_embedders, torch_embedder, passages):
+    """Short questions and passage-length texts (up to the 512-token window), French and English."""
+    int8 = onnx_embedders["int8"]
+    for texts in (QUERIES, passages):
+        got, want = int8.embed_queries(texts), torch_embedder.embed_queries(texts)
+        cos = _cosines(got, want)
+        assert cos.min() > 0.99 and cos.mean() > 0.995, cos
+
+
+def test_prompts_are_applied(onnx_embedders):
+    """A query and the same text as a passage get different vectors ("query: " / "passage: ")."""
+    fp32 = onnx_embedders["fp32"]
+    text = ["digital inclusion of older people"]
+    assert _cosines(fp32.embed_queries(text), fp32.embed_documents(text))[0] < 0.999
+
+
+def test_int8_vector_does_not_depend_on_its_batch(onnx_embedders):
+    """One text per forward pass: the same query alone or among others, bit for bit."""
+    int8 = onnx_embedders["int8"]
+    together = int8.embed_queries(QUERIES)
+    alone = np.vstack([int8.embed_queries([q]) for q in QUERIES])
+    assert np.array_equal(together, alone)
+
+
+def test_passages_are_fp32_whatever_the_query_precision(onnx_embedders, torch_embedder, passages):
+    """An index holds the same vectors whichever encoder built it, so they share a
+    fingerprint and int8 queries search an index built by torch."""
+    int8, fp32 = onnx_embedders["int8"], onnx_embedders["fp32"]
+    assert np.array_equal(int8.embed_documents(passages[:3]), fp32.embed_documents(passages[:3]))
+    assert {e.fingerprint for e in onnx_embedders.values()} == {torch_embedder.fingerprint}
+    assert {e.dim for e in onnx_embedders.values()} == {torch_embedder.dim}
+
+
+def test_export_is_built_once(e5_model_dir, torch_embedder):
+    folder = onnx_folder(e5_model_dir)
+    stamp = (folder / MARKER_FILE).stat().st_mtime_ns
+    assert build_onnx(e5_model_dir, torch_embedder.fingerprint) == folder
+    assert (folder / MARKER_FILE).stat().st_mtime_ns == stamp
+    assert not [p for p in folder.parent.iterdir() if ".partial-" in p.name]
+
+
+def test_a_folder_not_built_by_boussole_is_refused(tmp_path):
+    e5 = tmp_path / "multilingual-e5-small"
+    e5.mkdir()
+    onnx_folder(e5).mkdir()
+    with pytest.raises(ModelError, match="not built by Boussole"):
+        build_onnx(e5, "0" * 64)
+
+
+def test_unknown_encoder_names_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("BOUSSOLE_ENCODER", "int4")
+    with pytest.raises(ModelError, match="int8, fp32, torch"):
+        resolve_encoder()
+    monkeypatch.delenv("BOUSSOLE_ENCODER")
+    assert resolve_encoder() == "int8"
+    assert resolve_encoder("FP32") == "fp32"
+
+
+def test_the_onnx_encoder_does_not_import_torch(models_dir):
+    """`boussole search` starts fast because the default encoder never imports torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from index.embedder import load_embedder; "
+        f"e = load_embedder('multilingual-e5-small', Path({str(models_dir)!r})); "
+        "e.embed_queries(['ville']); print('torch' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BOUSSOLE_ENCODER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "False"
