@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -85,9 +87,29 @@ def build_index(
     index_dir: Path,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    locked: bool = False,
 ) -> BuildReport:
+    """Build a new index version and swap it in (see index.store for the layout).
+
+    Takes the data folder's build lock unless the caller already holds it (`locked`), so
+    two builds never interleave; leftovers of killed builds are removed first.
+    """
     if not chunks:
         raise ValueError("no chunks to index: ingest the corpus first")
+    with nullcontext() if locked else store.build_lock(index_dir):
+        store.recover(index_dir)
+        store.clean(index_dir)
+        return _build_locked(chunks, documents, embedder, index_dir, cache_dir, progress)
+
+
+def _build_locked(
+    chunks: Sequence[Chunk],
+    documents: Sequence[Document],
+    embedder: Embedder,
+    index_dir: Path,
+    cache_dir: Path | None,
+    progress: Progress | None,
+) -> BuildReport:
     started = time.perf_counter()
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
     vectors, embedded = embed_chunks(chunks, embedder, cache, progress)
@@ -117,8 +139,7 @@ def build_index(
         )
         manifest = store.commit(staging, index_dir, manifest)
     except BaseException:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    store.clean(index_dir)
     return BuildReport(manifest, embedded, len(chunks) - embedded, time.perf_counter() - started)

@@ -21,25 +21,31 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from index import store
 from index.models import Filters, SearchResult
 from ingest.errors import BoussoleError
 from ingest.models import Chunk, Document
 from service import errors_http, routes
 from service.recommend import SearchBackend
+from service.reloader import IndexReloader
 from service.settings import Settings
 
 log = logging.getLogger("boussole.service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character query is at most 8 KiB of UTF-8
+RELOAD_INTERVAL = 2.0  # seconds between two looks at the `data/index` pointer
 
 SearcherOpener = Callable[[Settings], SearchBackend]
 
 
 def open_index(settings: Settings) -> SearchBackend:
-    """Open the index built by `boussole build` (imports torch and faiss: slow)."""
+    """Open the index built by `boussole build` (imports torch and faiss: slow).
+
+    The pointer is resolved once, so a build swapping it meanwhile cannot mix two versions.
+    """
     from index.searcher import Searcher
 
-    return Searcher.open(settings.index_dir, settings.models_dir, model=settings.model)
+    return Searcher.open(store.resolve(settings.index_dir), settings.models_dir, model=settings.model)
 
 
 class SerializedSearcher:
@@ -97,11 +103,22 @@ class ContentLengthLimit:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -> FastAPI:
+def create_app(
+    settings: Settings,
+    open_searcher: SearcherOpener = open_index,
+    *,
+    preloaded: SearchBackend | None = None,
+    reload_interval: float | None = RELOAD_INTERVAL,
+) -> FastAPI:
+    """`preloaded`: a searcher the caller opened already (`boussole serve` opens it before
+    the server starts, so that a broken index is one error line, not a traceback).
+    `reload_interval`: how often to look for a newly built index (None: never)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reloader = IndexReloader(app.state, settings, open_searcher, SerializedSearcher, reload_interval)
         try:
-            searcher = await run_in_threadpool(open_searcher, settings)
+            await run_in_threadpool(reloader.load, preloaded)
         except BoussoleError as exc:
             log.error(
                 "Boussole cannot start: %s (index folder: %s). Run `boussole build` first, "
@@ -110,9 +127,10 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
                 settings.index_dir,
             )
             raise
-        app.state.searcher = SerializedSearcher(searcher)
         log.info("index loaded from %s", settings.index_dir)
+        reloader.start()
         yield
+        reloader.stop()
         app.state.searcher = None
 
     app = FastAPI(
@@ -124,6 +142,7 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
     )
     app.state.settings = settings
     app.state.searcher = None
+    app.state.index_info = None
     errors_http.install(app)
     app.add_middleware(ContentLengthLimit, limit=MAX_BODY_BYTES)
     app.include_router(routes.router, max_body_size=MAX_BODY_BYTES)

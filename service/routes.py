@@ -6,6 +6,7 @@ the event loop stays free for /healthz. No try/except here: errors go to errors_
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Annotated
 
@@ -29,6 +30,7 @@ ERRORS = {
 }
 
 router = APIRouter()
+log = logging.getLogger("boussole.service")
 
 
 def get_searcher(request: Request) -> SearchBackend:
@@ -46,7 +48,16 @@ def get_scope_assessor() -> Assess:
     return assess_scope
 
 
+def get_index_version(request: Request) -> schemas.IndexVersionOut:
+    """The index version being served (None fields when the app was given no index folder)."""
+    info = getattr(request.app.state, "index_info", None)
+    if info is None:
+        return schemas.IndexVersionOut()
+    return schemas.IndexVersionOut(index_version=info.version, index_built_at=info.built_at)
+
+
 Searcher = Annotated[SearchBackend, Depends(get_searcher)]
+IndexVersion = Annotated[schemas.IndexVersionOut, Depends(get_index_version)]
 Assessor = Annotated[Assess, Depends(get_scope_assessor)]
 
 
@@ -155,10 +166,11 @@ def chunk_in_context(
 
 
 @router.get("/v1/documents", response_model=schemas.DocumentsResponse, tags=["documents"])
-def documents(searcher: Searcher) -> schemas.DocumentsResponse:
-    """The documents of the corpus."""
+def documents(searcher: Searcher, version: IndexVersion) -> schemas.DocumentsResponse:
+    """The documents of the corpus, and the index version they come from."""
     return schemas.DocumentsResponse(
-        documents=[schemas.DocumentOut.from_document(d) for d in searcher.documents]
+        documents=[schemas.DocumentOut.from_document(d) for d in searcher.documents],
+        **version.model_dump(),
     )
 
 
@@ -186,15 +198,17 @@ async def healthz() -> schemas.HealthResponse:
     responses={503: ERRORS[503]},
     tags=["health"],
 )
-def readyz(searcher: Searcher) -> schemas.ReadyResponse:
-    """The index is loaded and answers a one-word search; 503 otherwise."""
+def readyz(searcher: Searcher, version: IndexVersion) -> schemas.ReadyResponse:
+    """The index is loaded and answers a one-word search; 503 otherwise. Says which index
+    version is served (a rebuilt index replaces it without a restart)."""
     start = time.perf_counter()
     try:
         result = searcher.search("ville", k=1)
-    except Exception as exc:  # any failure here means "not ready", never a 500
-        raise ServiceNotReady(f"The index does not answer queries: {exc}") from exc
+    except Exception:  # any failure here means "not ready", never a 500; details go to the log
+        log.exception("readiness probe: the index does not answer queries")
+        raise ServiceNotReady("The index does not answer queries; see the server log.") from None
     if not result.hits:
         raise ServiceNotReady("The index answered a test query with no results.")
     return schemas.ReadyResponse(
-        status="ready", took_ms=round((time.perf_counter() - start) * 1000, 1)
+        status="ready", took_ms=round((time.perf_counter() - start) * 1000, 1), **version.model_dump()
     )

@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from service.cli.errors import handle_errors
 from service.cli.options import data_dir_option, model_option
 from service.settings import Settings
 
@@ -24,22 +25,44 @@ from service.settings import Settings
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
     show_default=True,
 )
-def serve(host: str | None, port: int | None, data_dir, model: str | None, log_level: str) -> None:
-    """Serve the API (/v1/..., docs at /docs) and the web page (/) over a built index."""
+@click.option(
+    "--reload-interval", type=click.FloatRange(min=0), default=2.0, show_default=True,
+    envvar="BOUSSOLE_RELOAD_SECONDS",
+    help="Seconds between two checks for a newly built index, served without a restart (0: never).",
+)
+@handle_errors
+def serve(
+    host: str | None, port: int | None, data_dir, model: str | None, log_level: str, reload_interval: float
+) -> None:
+    """Serve the API (/v1/..., docs at /docs) and the web page (/) over a built index.
+
+    The index is opened before the server starts, so a missing or broken one is reported
+    in one line; a later `boussole build` or `boussole index rollback` is picked up live.
+    """
     import uvicorn
 
-    from service.app import create_app
+    from index import store
+    from index.errors import IndexBusy
+    from service.app import create_app, open_index
 
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, model=model)
+    if not settings.index_dir.exists():  # no pointer: an old build was killed mid-swap
+        try:
+            with store.build_lock(settings.index_dir):
+                store.recover(settings.index_dir)
+        except (IndexBusy, OSError):
+            pass  # a build is running (it leaves a pointer behind), or the folder is read-only
     if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):
         raise click.ClickException(
             f"No index in {settings.index_dir}: run `boussole build` first "
             "(or point --data-dir / BOUSSOLE_DATA_DIR at a built data folder)."
         )
+    searcher = open_index(settings)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     click.echo(f"Boussole on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=log_level
+        create_app(settings, preloaded=searcher, reload_interval=reload_interval or None),
+        host=settings.host, port=settings.port, log_level=log_level,
     )
 
 
