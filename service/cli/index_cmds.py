@@ -32,9 +32,14 @@ def build(data_dir, corpus_dir, model, force) -> None:
     from index import store
 
     settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model)
-    with store.build_lock(settings.index_dir):
-        store.recover(settings.index_dir)
-        _build_locked(settings, force)
+    try:
+        with store.build_lock(settings.index_dir):
+            store.recover(settings.index_dir)
+            _build_locked(settings, force)
+    except OSError as exc:
+        if exc.filename is None:  # a failed write() names no file: say at least which folder
+            exc.filename = str(settings.data_dir)
+        raise
 
 
 def _build_locked(settings: Settings, force: bool) -> None:
