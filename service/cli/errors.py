@@ -46,17 +46,17 @@ def handle_errors(command):
             return command(*args, **kwargs)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except BoussoleError as exc:
-            message = str(exc)
-        except OSError as exc:
-            message = describe_os_error(exc)
         except Exception as exc:  # noqa: BLE001 - a newcomer sees one line, not a traceback
-            message = (
-                f"unexpected error: {type(exc).__name__}: {exc} "
-                "(run again with `boussole --debug` for the traceback)"
-            )
-        if debug_enabled():
-            traceback.print_exc(file=sys.stderr)
-        raise click.ClickException(message)
+            if debug_enabled():
+                traceback.print_exc(file=sys.stderr)
+            raise click.ClickException(_message(exc)) from None
 
     return wrapper
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, BoussoleError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
+    return f"unexpected error: {type(exc).__name__}: {exc} (run again with `boussole --debug` for the traceback)"
