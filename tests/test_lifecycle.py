@@ -123,10 +123,44 @@ def test_recover_with_nothing_to_recover_says_so(tmp_path):
 
 # -- crash windows: a real `boussole build` killed at each rename ---------------------------
 
+RENAMES = "rename,renameat,renameat2"
+
+
+def _build_killed_after_rename(n: int, env: dict[str, str], log: Path) -> str | None:
+    """Run `boussole build --force` under strace, which freezes it just after its n-th rename(2)
+    has been done; kill it there with SIGKILL. Returns that rename's strace line, or None when
+    the build has fewer renames and completed."""
+    import signal
+    import subprocess
+
+    from server import boussole_command
+
+    log.unlink(missing_ok=True)
+    strace = ["strace", "-f", "-qq", "-o", str(log), "-e", f"trace={RENAMES}",
+              "-e", f"inject={RENAMES}:delay_exit=300000000:when={n}"]  # frozen 300 s at most
+    process = subprocess.Popen([*strace, *boussole_command(), "build", "--force"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while process.poll() is None:
+        assert time.monotonic() < deadline, "build neither renamed nor finished"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        frozen = [line for line in text.splitlines() if line.endswith("(DELAYED)")]
+        if frozen:
+            os.kill(int(frozen[0].split()[0]), signal.SIGKILL)  # the build, frozen by strace
+            process.kill()  # strace itself sleeps out the delay before it notices; do not wait
+            process.wait(timeout=60)
+            assert " = 0 (DELAYED)" in frozen[0], frozen[0]  # the rename itself had succeeded
+            return frozen[0]
+        time.sleep(0.05)
+    assert process.returncode == 0, log.read_text(errors="replace")[-2000:]
+    return None
+
+
 @slow
-def test_build_killed_at_each_rename_leaves_a_servable_index(data, tmp_path):
-    """strace kills the build at its 1st, 2nd, … rename(2) until one build completes; after each
-    kill a real `boussole serve` starts and answers from a complete index, old or new."""
+def test_build_killed_after_each_rename_leaves_a_servable_index(data, tmp_path):
+    """Kill a real build right after its 1st, 2nd, … rename(2) (every state a crash can leave
+    on disk) until one build completes; after each kill a real `boussole serve` starts and
+    answers from a complete index: the old one until the pointer was swapped, then the new."""
     if shutil.which("strace") is None:
         pytest.fail("strace is missing: run `make test-deps` (tests/ensure_strace.sh)")
     corpus = changed_corpus(tmp_path / "corpus")
@@ -134,30 +168,26 @@ def test_build_killed_at_each_rename_leaves_a_servable_index(data, tmp_path):
     env = env_for(data, corpus)
     outcomes = []
     for n in range(1, 30):
-        calls = "rename,renameat,renameat2"
-        strace = ["strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={calls}",
-                  "-e", f"inject={calls}:signal=SIGKILL:when={n}"]
-        build = run_boussole(["build", "--force"], env, prefix=strace)
-        if build.returncode == 0:
+        rename = _build_killed_after_rename(n, env, tmp_path / "strace.log")
+        if rename is None:
             break
-        assert build.returncode in (-9, 137), build.stderr[-2000:]
+        pointer_swapped = rename.split(", ")[-1].startswith(f'"{data / "index"}"')
         server = start(data)
         try:
             wait_ready(server)
             ready = httpx.get(server.url + "/readyz", timeout=30).json()
-            assert ready["index_version"] in {old, served_version(data)}
             hits = httpx.post(server.url + "/v1/search", json={"query": NEW_TEXT, "k": 1}, timeout=60).json()
-            if ready["index_version"] == old:
-                assert hits["results"][0]["id"] != NEW_CHUNK
-            else:
-                assert hits["results"][0]["id"] == NEW_CHUNK
         finally:
             stop(server)
-        outcomes.append((n, "old" if ready["index_version"] == old else "new"))
+        served = "old" if ready["index_version"] == old else "new"
+        outcomes.append((n, rename.split(", ")[-1].split('"')[1].replace(str(data), "data"), served))
+        assert served == ("new" if pointer_swapped else "old"), outcomes
+        assert ready["index_version"] == served_version(data)
+        assert (hits["results"][0]["id"] == NEW_CHUNK) == (served == "new"), hits["results"][0]
     else:
         pytest.fail("the build never completed")
-    print("killed at rename:", outcomes)
-    assert len(outcomes) >= 5, outcomes  # chunks, documents, manifest, version, pointer at least
+    print("killed after rename:", outcomes)
+    assert len(outcomes) >= 5 and outcomes[-1][2] == "new", outcomes
     assert served_version(data) != old
     leftovers = [p.name for p in store.versions_dir(data / "index").iterdir() if p.name.startswith(".building-")]
     assert leftovers == []
