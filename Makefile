@@ -30,9 +30,11 @@ run: install
 	$(BIN)/boussole build
 	$(BIN)/boussole serve
 
-# The browser test drives Debian's chromium; install it when missing (root on CI machines).
+# The browser test drives Debian's chromium and the crash-window test strace; install them
+# when missing (root on CI machines).
 test-deps: install
 	bash tests/ensure_chromium.sh
+	bash tests/ensure_strace.sh
 
 test: test-deps
 	$(BIN)/python -m pytest

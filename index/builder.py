@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,13 +108,33 @@ def build_index(
     progress: Progress | None = None,
     second: Embedder | None = None,
     fusion: FusionConfig = DEFAULT_FUSION,
+    locked: bool = False,
 ) -> BuildReport:
-    """Embed (both encoders, with cache), calibrate, build FAISS and BM25, seal, swap in.
+    """Embed (both encoders, with cache), calibrate, build FAISS and BM25, and swap the new
+    index version in (see index.store for the layout).
 
-    `second` is the second encoder (index.use_embedder.UseEmbedder by default).
+    `second` is the second encoder (index.use_embedder.UseEmbedder by default). Takes the
+    data folder's build lock unless the caller already holds it (`locked`), so two builds
+    never interleave; leftovers of killed builds are removed first.
     """
     if not chunks:
         raise ValueError("no chunks to index: ingest the corpus first")
+    with nullcontext() if locked else store.build_lock(index_dir):
+        store.recover(index_dir)
+        store.clean(index_dir)
+        return _build_locked(chunks, documents, embedder, index_dir, cache_dir, progress, second, fusion)
+
+
+def _build_locked(
+    chunks: Sequence[Chunk],
+    documents: Sequence[Document],
+    embedder: Embedder,
+    index_dir: Path,
+    cache_dir: Path | None,
+    progress: Progress | None,
+    second: Embedder | None,
+    fusion: FusionConfig,
+) -> BuildReport:
     started = time.perf_counter()
     if second is None:
         from index.use_embedder import UseEmbedder
@@ -156,8 +178,7 @@ def build_index(
         )
         manifest = store.commit(staging, index_dir, manifest)
     except BaseException:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    store.clean(index_dir)
     return BuildReport(manifest, embedded, len(chunks) - embedded, time.perf_counter() - started)

@@ -30,3 +30,7 @@ class QueryError(BoussoleError):
 
 class ChunkNotFound(BoussoleError):
     """No chunk with that id in the index."""
+
+
+class IndexBusy(BoussoleError):
+    """Another build or rollback holds the data folder's lock."""

@@ -22,17 +22,20 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from index import store
 from ingest.errors import BoussoleError
 from service import docs, errors_http, openapi, routes
 from service.mcp import http as mcp_http
 from service.middleware import HeadAsGet, SecurityHeaders
 from service.recommend import SearchBackend
+from service.reloader import IndexReloader
 from service.settings import Settings
 from service.timeouts import BodyReadTimeout
 
 log = logging.getLogger("boussole.service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character query is at most 8 KiB of UTF-8
+RELOAD_INTERVAL = 2.0  # seconds between two looks at the `data/index` pointer
 
 SearcherOpener = Callable[[Settings], SearchBackend]
 
@@ -40,6 +43,7 @@ SearcherOpener = Callable[[Settings], SearchBackend]
 def open_index(settings: Settings) -> SearchBackend:
     """Open the index built by `boussole build` (slow: loads the model and the indexes).
 
+    The pointer is resolved once, so a build swapping it meanwhile cannot mix two versions.
     Query encoding goes through a `BatchingEmbedder`: concurrent searches share one forward
     pass, and only its worker thread touches the model, so searches need no global lock.
     A first search warms up the lazily initialised parts (language detection's profiles)
@@ -50,14 +54,15 @@ def open_index(settings: Settings) -> SearchBackend:
     from index.store import read_manifest
     from service.batching import BatchingEmbedder
 
-    manifest = read_manifest(settings.index_dir)
+    index_dir = store.resolve(settings.index_dir)
+    manifest = read_manifest(index_dir)
     if settings.model != manifest.model_id:  # refused before loading any model
-        return Searcher.open(settings.index_dir, settings.models_dir, model=settings.model)
+        return Searcher.open(index_dir, settings.models_dir, model=settings.model)
     embedder = BatchingEmbedder(
         load_embedder(manifest.model_id, settings.models_dir, encoder=settings.encoder),
         max_queue=settings.max_queue,
     )
-    searcher = Searcher.open(settings.index_dir, settings.models_dir, model=settings.model, embedder=embedder)
+    searcher = Searcher.open(index_dir, settings.models_dir, model=settings.model, embedder=embedder)
     searcher.search(routes.READY_PROBE, k=1)
     return searcher
 
@@ -88,11 +93,22 @@ class ContentLengthLimit:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -> FastAPI:
+def create_app(
+    settings: Settings,
+    open_searcher: SearcherOpener = open_index,
+    *,
+    preloaded: SearchBackend | None = None,
+    reload_interval: float | None = RELOAD_INTERVAL,
+) -> FastAPI:
+    """`preloaded`: a searcher the caller opened already (`boussole serve` opens it before
+    the server starts, so that a broken index is one error line, not a traceback).
+    `reload_interval`: how often to look for a newly built index (None: never)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reloader = IndexReloader(app.state, settings, open_searcher, lambda searcher: searcher, reload_interval)
         try:
-            searcher = await run_in_threadpool(open_searcher, settings)
+            await run_in_threadpool(reloader.load, preloaded)
         except BoussoleError as exc:
             log.error(
                 "Boussole cannot start: %s (index folder: %s). Run `boussole build` first, "
@@ -101,10 +117,11 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
                 settings.index_dir,
             )
             raise
-        app.state.searcher = searcher
         log.info("index loaded from %s", settings.index_dir)
+        reloader.start()
         async with mcp_http.running(app):
             yield
+        reloader.stop()
         app.state.searcher = None
 
     app = FastAPI(
@@ -118,6 +135,7 @@ def create_app(settings: Settings, open_searcher: SearcherOpener = open_index) -
     )
     app.state.settings = settings
     app.state.searcher = None
+    app.state.index_info = None
     errors_http.install(app)
     app.add_middleware(ContentLengthLimit, limit=MAX_BODY_BYTES)
     if settings.cors_origins:  # closed unless origins are configured

@@ -6,6 +6,7 @@ the event loop stays free for /healthz. No try/except here: errors go to errors_
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Annotated
 
@@ -31,6 +32,7 @@ ERRORS = {
 
 router = APIRouter()
 READY_PROBE = "ville"  # the one-word search /readyz checks once (service.app warms it up)
+log = logging.getLogger("boussole.service")
 
 
 def get_searcher(request: Request) -> SearchBackend:
@@ -48,7 +50,16 @@ def get_scope_assessor() -> Assess:
     return assess_scope
 
 
+def get_index_version(request: Request) -> schemas.IndexVersionOut:
+    """The index version being served (None fields when the app was given no index folder)."""
+    info = getattr(request.app.state, "index_info", None)
+    if info is None:
+        return schemas.IndexVersionOut()
+    return schemas.IndexVersionOut(index_version=info.version, index_built_at=info.built_at)
+
+
 Searcher = Annotated[SearchBackend, Depends(get_searcher)]
+IndexVersion = Annotated[schemas.IndexVersionOut, Depends(get_index_version)]
 Assessor = Annotated[Assess, Depends(get_scope_assessor)]
 
 
@@ -160,10 +171,11 @@ def chunk_in_context(
 
 
 @router.get("/v1/documents", response_model=schemas.DocumentsResponse, tags=["documents"])
-def documents(searcher: Searcher) -> schemas.DocumentsResponse:
-    """The documents of the corpus."""
+def documents(searcher: Searcher, version: IndexVersion) -> schemas.DocumentsResponse:
+    """The documents of the corpus, and the index version they come from."""
     return schemas.DocumentsResponse(
-        documents=[schemas.DocumentOut.from_document(d) for d in searcher.documents]
+        documents=[schemas.DocumentOut.from_document(d) for d in searcher.documents],
+        **version.model_dump(),
     )
 
 
@@ -193,11 +205,12 @@ async def healthz() -> schemas.HealthResponse:
 )
 async def readyz(request: Request) -> schemas.ReadyResponse:
     """The index is loaded, has answered a one-word search, and its encoder is running;
-    503 otherwise.
+    503 otherwise. Says which index version is served (a rebuilt index replaces it
+    without a restart).
 
-    Runs on the event loop and never searches once the probe has passed: under load the
-    threadpool is full of searches waiting for the encoder, and a health check that queued
-    behind them would report a busy server as a dead one.
+    Runs on the event loop and never searches once the probe has passed for the searcher
+    in service: under load the threadpool is full of searches waiting for the encoder, and
+    a health check that queued behind them would report a busy server as a dead one.
     """
     start = time.perf_counter()
     searcher = get_searcher(request)
@@ -205,14 +218,16 @@ async def readyz(request: Request) -> schemas.ReadyResponse:
     if getattr(state, "ready_probe", None) is not searcher:
         try:
             result = await run_in_threadpool(searcher.search, READY_PROBE, k=1)
-        except Exception as exc:  # any failure here means "not ready", never a 500
-            raise ServiceNotReady(f"The index does not answer queries: {exc}") from exc
+        except Exception:  # any failure here means "not ready", never a 500; details go to the log
+            log.exception("readiness probe: the index does not answer queries")
+            raise ServiceNotReady("The index does not answer queries; see the server log.") from None
         if not result.hits:
             raise ServiceNotReady("The index answered a test query with no results.")
         state.ready_probe = searcher
     embedder = getattr(searcher, "_embedder", None)
     if getattr(embedder, "alive", True) is False:
         raise ServiceNotReady("The query encoder has stopped.")
+    version = get_index_version(request)
     return schemas.ReadyResponse(
-        status="ready", took_ms=round((time.perf_counter() - start) * 1000, 1)
+        status="ready", took_ms=round((time.perf_counter() - start) * 1000, 1), **version.model_dump()
     )

@@ -229,7 +229,14 @@ class DocumentOut(BaseModel):
         )
 
 
-class DocumentsResponse(BaseModel):
+class IndexVersionOut(BaseModel):
+    index_version: str | None = Field(
+        None, description="The index version being served (its folder under data/index-versions)."
+    )
+    index_built_at: str | None = Field(None, description="When that version was built (UTC, ISO 8601).")
+
+
+class DocumentsResponse(IndexVersionOut):
     documents: list[DocumentOut]
 
 
@@ -241,6 +248,6 @@ class HealthResponse(BaseModel):
     status: Literal["ok"]
 
 
-class ReadyResponse(BaseModel):
+class ReadyResponse(IndexVersionOut):
     status: Literal["ready"]
     took_ms: float

@@ -11,7 +11,8 @@ from service.cli import corpus_cmds, eval_cmds, index_cmds, mcp_cmds, serve_cmds
 
 @click.group()
 @click.version_option(package_name="boussole")
-def cli() -> None:
+@click.option("--debug", is_flag=True, envvar="BOUSSOLE_DEBUG", help="Print tracebacks of errors (env BOUSSOLE_DEBUG=1).")
+def cli(debug: bool) -> None:
     """Boussole: find the UN-Habitat smart-city guidance that answers a city's problem."""
 
 

@@ -1,4 +1,4 @@
-"""`boussole build` and `boussole search`."""
+"""`boussole build`, `boussole search` and `boussole index status|rollback`."""
 
 from __future__ import annotations
 
@@ -24,12 +24,29 @@ def _progress(message: str) -> None:
 @click.option("--force", is_flag=True, help="Rebuild even when the index is up to date.")
 @handle_errors
 def build(data_dir, corpus_dir, model, force) -> None:
-    """Ingest the corpus, build the model if missing, and (re)build the index if stale."""
+    """Ingest the corpus, build the model if missing, and (re)build the index if stale.
+
+    A new index is a new version swapped in atomically; a running `boussole serve` picks it
+    up. Two builds on one data folder never interleave: the second is refused.
+    """
+    from index import store
+
+    settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model)
+    try:
+        with store.build_lock(settings.index_dir):
+            store.recover(settings.index_dir)
+            _build_locked(settings, force)
+    except OSError as exc:
+        if exc.filename is None:  # a failed write() names no file: say at least which folder
+            exc.filename = str(settings.data_dir)
+        raise
+
+
+def _build_locked(settings: Settings, force: bool) -> None:
     from index.builder import build_index, is_fresh
     from index.embedder import load_embedder, ready_fingerprint
     from ingest.pipeline import ingest_corpus, write_chunks
 
-    settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model)
     report = ingest_corpus(settings.corpus_dir)
     for error in report.errors:
         click.echo(f"warning: skipped {error}", err=True)
@@ -41,7 +58,8 @@ def build(data_dir, corpus_dir, model, force) -> None:
         return
     embedder = load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
     result = build_index(
-        report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir, progress=_progress
+        report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir,
+        progress=_progress, locked=True,
     )
     click.echo(
         f"index built: {settings.index_dir} ({result.manifest.chunk_count} chunks, "
@@ -64,12 +82,13 @@ def build(data_dir, corpus_dir, model, force) -> None:
 @handle_errors
 def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, model) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
+    from index import store
     from index.models import Filters
     from index.scope import assess_scope
     from index.searcher import Searcher
 
     settings = Settings.from_env(data_dir=data_dir, model=model)
-    searcher = Searcher.open(settings.index_dir, settings.models_dir, model)
+    searcher = Searcher.open(store.resolve(settings.index_dir), settings.models_dir, model)
     filters = Filters(doc=doc, kind=kind, pillar=pillar, actor=actor, lang=lang)
     result = searcher.search(query, k=k, filters=filters, mode=mode)
     scope = assess_scope(result)
@@ -103,4 +122,46 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
     click.echo(f"({len(result.hits)} results, query in {result.query_lang}, {result.took_ms:.0f} ms)", err=True)
 
 
-COMMANDS = [build, search]
+@click.group("index")
+def index_group() -> None:
+    """Index versions: which one is served, and rolling back to the previous one."""
+
+
+@index_group.command("status")
+@data_dir_option
+@handle_errors
+def index_status(data_dir) -> None:
+    """List the index versions kept in the data folder; * marks the one served."""
+    from index import store
+
+    settings = Settings.from_env(data_dir=data_dir)
+    current = store.resolve(settings.index_dir)
+    previous = store.previous_version(settings.index_dir)
+    versions = store.list_versions(settings.index_dir)
+    if not versions and not settings.index_dir.is_dir():
+        raise click.ClickException(f"no index in {settings.data_dir}: run `boussole build` first")
+    if settings.index_dir.is_dir() and not settings.index_dir.is_symlink():
+        click.echo(f"* {settings.index_dir} (built before index versions; the next build moves it)")
+    for version in reversed(versions):
+        mark = "*" if version.path == current else " "
+        note = "  (previous: `boussole index rollback` serves it)" if version.name == previous and mark == " " else ""
+        click.echo(f"{mark} {version.name}  built {version.built_at}, {version.chunk_count} chunks{note}")
+
+
+@index_group.command("rollback")
+@data_dir_option
+@handle_errors
+def index_rollback(data_dir) -> None:
+    """Serve the previous index version again (a second rollback undoes the first).
+
+    A running `boussole serve` switches to it within seconds, without a restart.
+    """
+    from index import store
+
+    settings = Settings.from_env(data_dir=data_dir)
+    with store.build_lock(settings.index_dir):
+        version = store.rollback(settings.index_dir)
+    click.echo(f"now serving index {version.name} (built {version.built_at}, {version.chunk_count} chunks)")
+
+
+COMMANDS = [build, search, index_group]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from service.cli.errors import handle_errors
 from service.cli.logs import configure_logging
 from service.cli.options import data_dir_option, model_option
 from service.settings import Settings
@@ -45,13 +46,33 @@ def announcing_server(config, message: str):
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
     show_default=True,
 )
-def serve(host: str | None, port: int | None, data_dir, model: str | None, log_level: str) -> None:
-    """Serve the API (/v1/..., docs at /docs) and the web page (/) over a built index."""
+@click.option(
+    "--reload-interval", type=click.FloatRange(min=0), default=2.0, show_default=True,
+    envvar="BOUSSOLE_RELOAD_SECONDS",
+    help="Seconds between two checks for a newly built index, served without a restart (0: never).",
+)
+@handle_errors
+def serve(
+    host: str | None, port: int | None, data_dir, model: str | None, log_level: str, reload_interval: float
+) -> None:
+    """Serve the API (/v1/..., docs at /docs) and the web page (/) over a built index.
+
+    The index is opened before the server starts, so a missing or broken one is reported
+    in one line; a later `boussole build` or `boussole index rollback` is picked up live.
+    """
     import uvicorn
 
-    from service.app import create_app
+    from index import store
+    from index.errors import IndexBusy
+    from service.app import create_app, open_index
 
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, model=model)
+    if not settings.index_dir.exists():  # no pointer: an old build was killed mid-swap
+        try:
+            with store.build_lock(settings.index_dir):
+                store.recover(settings.index_dir)
+        except (IndexBusy, OSError):
+            pass  # a build is running (it leaves a pointer behind), or the folder is read-only
     if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):
         raise click.ClickException(
             f"No index in {settings.index_dir}: run `boussole build` first "
@@ -59,8 +80,9 @@ def serve(host: str | None, port: int | None, data_dir, model: str | None, log_l
         )
     configure_logging(log_level)
     click.echo(f"Loading the index from {settings.index_dir} …", err=True)
+    searcher = open_index(settings)  # before the server: a broken index is one error line
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, preloaded=searcher, reload_interval=reload_interval or None),
         host=settings.host,
         port=settings.port,
         log_level=log_level,
