@@ -79,8 +79,8 @@ def serve(
             "(or point --data-dir / BOUSSOLE_DATA_DIR at a built data folder)."
         )
     configure_logging(log_level)
-    click.echo(f"Loading the index from {settings.index_dir} …", err=True)
     searcher = open_index(settings)  # before the server: a broken index is one error line
+    click.echo(f"Index loaded from {settings.index_dir}; starting the server …", err=True)
     config = uvicorn.Config(
         create_app(settings, preloaded=searcher, reload_interval=reload_interval or None),
         host=settings.host,

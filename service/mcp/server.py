@@ -76,7 +76,11 @@ def _passage(request: Any, searcher: SearchBackend) -> BaseModel:
 
 
 def _documents(request: Any, searcher: SearchBackend) -> BaseModel:
-    return routes.documents(searcher)
+    # The MCP session has no HTTP request to read the served version from: the build time
+    # comes from the searcher's own manifest.
+    manifest = getattr(searcher, "manifest", None)
+    version = schemas.IndexVersionOut(index_built_at=getattr(manifest, "built_at", None))
+    return routes.documents(searcher, version)
 
 
 # Each tool is answered by the route function that answers it over HTTP.
