@@ -64,7 +64,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "principles, the measures grouped by the actor they are addressed to (local-regional, "
         f"national, stakeholders, all), related city examples and the pillars involved, {_CITES}. "
         "Give `actor` to keep only the measures for that actor. When in_scope is false the "
-        "guidelines do not cover the problem: say so instead of giving advice.",
+        "guidelines do not cover the problem: say so instead of giving advice (weak_matches "
+        "then lists the closest passages, which are not recommendations).",
         request=schemas.RecommendRequest,
         response=schemas.RecommendResponse,
         endpoint="POST /v1/recommend",
