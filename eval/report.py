@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -72,8 +73,6 @@ class Hubness:
 
 def hubness(system: SystemRun, query_ids: Sequence[str], depth: int = 10) -> Hubness:
     """A passage in many top-10 lists answers few of them: it crowds unrelated answers."""
-    from collections import Counter
-
     counts = Counter(
         cid for q in query_ids for cid, _ in sorted((system.run.get(q) or {}).items(), key=lambda kv: -kv[1])[:depth]
     )

@@ -91,7 +91,7 @@ def run_searcher(searcher, queries: Sequence[Query], mode: str, depth: int = DEP
         result = searcher.search(query.text, k=depth, mode=mode)
         run[query.id] = as_scores(ranked_ids(result.hits), depth)
         if mode != "bm25":
-            scope = assess_scope(result, searcher.manifest.model_id)
+            scope = assess_scope(result)
             no_match[query.id] = not scope.in_scope
             confidence[query.id] = round(float(scope.confidence), 4)
     return SystemRun(mode, run, time.perf_counter() - started, no_match, confidence)

@@ -143,7 +143,7 @@ def _build_locked(
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
     second_cache = EmbeddingCache.for_model(cache_dir, second.fingerprint)
     vectors, embedded = embed_chunks(chunks, embedder, cache, progress)
-    second_vectors, second_embedded = embed_chunks(chunks, second, second_cache, progress, text_of=second_encoder_text)
+    second_vectors, _ = embed_chunks(chunks, second, second_cache, progress, text_of=second_encoder_text)
     if progress:
         progress("calibrating (index/calibration.toml), building FAISS and BM25 indexes")
     calibration, scope_model = calibrate(load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache)

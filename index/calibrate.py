@@ -15,7 +15,6 @@ import numpy as np
 
 from index.cache import EmbeddingCache, text_key
 from index.calibration import LANGS, CalibrationSet
-from index.centring import unit
 from index.errors import IndexCorrupt
 from index.scope import ScopeModel, fit_scope_model, leave_one_out_margins
 
@@ -134,4 +133,4 @@ def hubness(passages: np.ndarray, calibration: CalibrationVectors, k: int = 10) 
     return np.sort(sims, axis=1)[:, -k:].mean(axis=1).astype(np.float32)
 
 
-__all__ = ["CalibrationVectors", "calibrate", "embed_questions", "unit"]
+__all__ = ["CalibrationVectors", "calibrate", "embed_questions", "hubness"]

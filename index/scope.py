@@ -151,9 +151,9 @@ def leave_one_out_margins(vectors: np.ndarray, positive: np.ndarray, negative: n
     return _top_mean(pos_sims, NEIGHBOURS) - _top_mean(neg_sims, NEIGHBOURS)
 
 
-def assess_scope(result: SearchResult, model_id: str | None = None) -> Scope:
-    """The scope verdict the searcher attached to `result` (kept as a function so that
-    routes and tests can swap the judgement; `model_id` is accepted for old callers)."""
+def assess_scope(result: SearchResult) -> Scope:
+    """The scope verdict the searcher attached to `result` (its own fitted model, so no
+    caller can pass the wrong one); a function so that routes and tests can swap it."""
     if result.scope is not None:
         return result.scope
     if not result.hits:

@@ -100,7 +100,7 @@ class Searcher:
         self._cache_lock = threading.Lock()  # searches may run in several threads at once
         self._vectors = dense.vectors()
         self._second_vectors = second_dense.vectors()
-        self._hubness = hubness(self._vectors, calibration) if self.fusion.centre else np.zeros(len(chunks), np.float32)
+        self._hubness_cache: np.ndarray | None = None
         self._pillars = [c.pillar or "" for c in chunks]
         # Items of one lettered list share a key (their document and paragraph).
         self._paragraphs = [f"{c.doc_id}:{c.paragraph}" if c.item and c.paragraph else "" for c in chunks]
@@ -257,11 +257,18 @@ class Searcher:
         index = np.fromiter(rows, dtype=np.int64)
         scores = self._vectors[index] @ qdense
         if config.hubness_penalty:
-            scores = scores - config.hubness_penalty * self._hubness[index]
+            scores = scores - config.hubness_penalty * self._hubness()[index]
         if config.use_weight:
             scores = scores + config.use_weight * (self._second_vectors[index] @ quse)
         order = np.lexsort((index, -scores))[:depth]
         return [(int(index[i]), float(scores[i])) for i in order]
+
+    def _hubness(self) -> np.ndarray:
+        """CSLS penalty per passage, computed the first time a configuration asks for it
+        (the default leaves it off, so start-up does not pay for it)."""
+        if self._hubness_cache is None:
+            self._hubness_cache = hubness(self._vectors, self.calibration)
+        return self._hubness_cache
 
     def _scope_features(self, vectors: QueryVectors) -> ScopeFeatures:
         cal = self.calibration
