@@ -24,6 +24,7 @@ from index.dense import DenseIndex
 from index.embedder import Embedder
 from index.lexical import LexicalIndex
 from index.text import embedding_text, lexical_text, second_encoder_text
+from ingest import records
 from ingest.models import Chunk, Document
 
 Progress = Callable[[str], None]
@@ -157,12 +158,8 @@ def _build_locked(
         (staging / store.CALIBRATION_FILE).write_bytes(calibration.to_bytes())
         (staging / store.SCOPE_FILE).write_text(scope_model.to_json(), encoding="utf-8")
         LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks]).save(staging / store.LEXICAL_DIR)
-        with open(staging / store.CHUNKS_FILE, "w", encoding="utf-8") as handle:
-            for chunk in chunks:
-                handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
-        (staging / store.DOCUMENTS_FILE).write_text(
-            json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+        records.write_chunks(staging / store.CHUNKS_FILE, chunks)
+        records.write_documents(staging / store.DOCUMENTS_FILE, documents)
         manifest = store.Manifest(
             schema_version=store.SCHEMA_VERSION,
             model_id=embedder.model_id,

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from index.errors import IndexCorrupt
+
+if TYPE_CHECKING:
+    from index.retriever import Selection
 
 
 class DenseIndex:
@@ -37,14 +42,14 @@ class DenseIndex:
     def vectors(self) -> np.ndarray:
         return self._index.reconstruct_n(0, self._index.ntotal)
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k (row, cosine) pairs; `allowed` is a boolean mask over rows (filters)."""
+    def search(self, query: np.ndarray, k: int, allowed: Selection | None = None) -> list[tuple[int, float]]:
+        """Top-k (row, cosine) pairs; `allowed` restricts the rows (filters)."""
         import faiss
 
         query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         params = None
         if allowed is not None:
-            rows = np.flatnonzero(allowed).astype(np.int64)
+            rows = np.flatnonzero(allowed.mask).astype(np.int64)
             if rows.size == 0:
                 return []
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))

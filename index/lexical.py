@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from index.analysis import analyse
 from index.errors import IndexCorrupt
+
+if TYPE_CHECKING:
+    from index.retriever import Selection
 
 
 class LexicalIndex:
@@ -32,18 +37,18 @@ class LexicalIndex:
     def size(self) -> int:
         return int(self._bm25.scores["num_docs"])
 
-    def search(self, query: str, lang: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def search(self, query: str, lang: str, k: int, allowed: Selection | None = None) -> list[tuple[int, float]]:
         """Top-k (row, BM25 score) pairs with a positive score."""
         return self.search_tokens(analyse(query, lang), k, allowed)
 
-    def search_tokens(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def search_tokens(self, tokens: list[str], k: int, allowed: Selection | None = None) -> list[tuple[int, float]]:
         """Like `search`, for a query that is already analysed (feedback terms)."""
         ids = self._bm25.get_tokens_ids(tokens)
         if not ids:
             return []
         scores = self._bm25.get_scores_from_ids(ids)
         if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
+            scores = np.where(allowed.mask, scores, 0.0)
         k = min(k, scores.shape[0])
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -15,17 +14,16 @@ from index.analysis import analyse
 from index.calibrate import CalibrationVectors, hubness
 from index.centring import centre, query_mean
 from index.config import FusionConfig
-from index.dense import DenseIndex
 from index.embedder import Embedder, load_embedder
 from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from index.feedback import document_frequencies, feedback_terms
 from index.fusion import convex_combination, language_weights, structure_lift, suppress_near_duplicates
 from index.language import language_probabilities
-from index.lexical import LexicalIndex
 from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
+from index.retriever import IndexParts, Selection
 from index.scope import ScopeFeatures, ScopeModel, neighbour_margin
 from index.text import lexical_text
-from ingest.models import Chunk, Document
+from ingest.models import Chunk
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 200
@@ -66,40 +64,31 @@ class _Columns:
 
 
 class Searcher:
-    def __init__(
-        self,
-        manifest: store.Manifest,
-        chunks: list[Chunk],
-        documents: list[Document],
-        dense: DenseIndex,
-        lexical: LexicalIndex,
-        embedder: Embedder,
-        second_dense: DenseIndex,
-        second: Embedder,
-        calibration: CalibrationVectors,
-        scope_model: ScopeModel,
-        fusion: FusionConfig | None = None,
-    ) -> None:
+    """Ranks the candidates of one index version, whichever backend (index.retriever) holds it."""
+
+    def __init__(self, parts: IndexParts, embedder: Embedder, second: Embedder, fusion: FusionConfig | None = None) -> None:
+        manifest, chunks, dense, lexical = parts.manifest, parts.chunks, parts.dense, parts.lexical
         if not (len(chunks) == dense.size == lexical.size == manifest.chunk_count):
             raise IndexCorrupt(
                 f"index parts disagree: {len(chunks)} chunks, {dense.size} vectors, "
                 f"{lexical.size} BM25 documents, manifest says {manifest.chunk_count}"
             )
+        self.version = parts.version
         self.manifest = manifest
         self.chunks = chunks
-        self.documents = documents
+        self.documents = parts.documents
         self._dense = dense
         self._lexical = lexical
         self._embedder = embedder
-        self._second_dense = second_dense
+        self._second_dense = parts.second_dense
         self._second = second
-        self.calibration = calibration
-        self.scope_model = scope_model
+        self.calibration: CalibrationVectors = parts.calibration
+        self.scope_model: ScopeModel = parts.scope_model
         self.fusion = fusion or FusionConfig.from_dict(manifest.fusion)
         self._query_cache: dict[str, QueryVectors] = {}
         self._cache_lock = threading.Lock()  # searches may run in several threads at once
-        self._vectors = dense.vectors()
-        self._second_vectors = second_dense.vectors()
+        self._vectors = parts.vectors
+        self._second_vectors = parts.second_vectors
         self._hubness_cache: np.ndarray | None = None
         self._pillars = [c.pillar or "" for c in chunks]
         # Items of one lettered list share a key (their document and paragraph).
@@ -124,43 +113,42 @@ class Searcher:
         embedder: Embedder | None = None,
         second: Embedder | None = None,
     ) -> "Searcher":
-        """Load and check an index; refuse one built with another model than `model`."""
+        """Load and check an index folder; refuse one built with another model than `model`."""
+        from index.faiss_backend import open_folder
+
         manifest = store.read_manifest(index_dir)
-        if model is not None and model != manifest.model_id:
-            raise IndexMismatch(
-                f"{index_dir} was built with model {manifest.model_id!r}, not {model!r}: "
-                f"rebuild it with `boussole build --model {model}` or query it with its own model"
-            )
-        store.verify_files(index_dir, manifest)
-        chunks = _read_chunks(index_dir / store.CHUNKS_FILE)
-        documents = _read_documents(index_dir / store.DOCUMENTS_FILE)
-        dense = DenseIndex.load(index_dir / store.DENSE_FILE)
-        if dense.dim != manifest.dim:
-            raise IndexCorrupt(f"{index_dir}: vectors have dimension {dense.dim}, manifest says {manifest.dim}")
-        lexical = LexicalIndex.load(index_dir / store.LEXICAL_DIR)
-        second_dense = DenseIndex.load(index_dir / store.USE_FILE)
-        calibration = CalibrationVectors.load(index_dir / store.CALIBRATION_FILE, manifest.dim)
-        try:
-            scope_model = ScopeModel.from_json((index_dir / store.SCOPE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise IndexCorrupt(f"{index_dir / store.SCOPE_FILE}: unreadable scope model ({exc}); run `boussole build --force`") from exc
+        check_model(manifest, model, str(index_dir))
+        return cls.from_parts(open_folder(index_dir, manifest), models_dir, model, embedder, second)
+
+    @classmethod
+    def from_parts(
+        cls,
+        parts: IndexParts,
+        models_dir: Path,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        second: Embedder | None = None,
+    ) -> "Searcher":
+        """A searcher over what a backend opened, with encoders checked against its manifest."""
+        manifest, where = parts.manifest, parts.version
+        check_model(manifest, model, where)
         if second is None:
             from index.use_embedder import UseEmbedder
 
             second = UseEmbedder()
-        if second.fingerprint != manifest.second_encoder.get("fingerprint") or second.dim != second_dense.dim:
+        if second.fingerprint != manifest.second_encoder.get("fingerprint") or second.dim != parts.second_dense.dim:
             raise IndexMismatch(
-                f"{index_dir} was built with another version of {manifest.second_encoder.get('model_id')!r}: "
+                f"{where} was built with another version of {manifest.second_encoder.get('model_id')!r}: "
                 "run `boussole build` to rebuild it"
             )
         embedder = embedder or load_embedder(manifest.model_id, models_dir)
         if embedder.fingerprint != manifest.model_fingerprint or embedder.dim != manifest.dim:
             raise IndexMismatch(
-                f"{index_dir} was built with other weights of {manifest.model_id!r} "
+                f"{where} was built with other weights of {manifest.model_id!r} "
                 f"(fingerprint {manifest.model_fingerprint[:12]}, loaded {embedder.fingerprint[:12]}): "
                 "run `boussole build` to rebuild it"
             )
-        return cls(manifest, chunks, documents, dense, lexical, embedder, second_dense, second, calibration, scope_model)
+        return cls(parts, embedder, second)
 
     # -- lookups -------------------------------------------------------------------
 
@@ -294,7 +282,7 @@ class Searcher:
                 self._query_cache.pop(next(iter(self._query_cache)))
         return vectors
 
-    def _allowed(self, filters: Filters) -> np.ndarray | None:
+    def _allowed(self, filters: Filters) -> Selection | None:
         if filters.is_empty():
             return None
         valid = self.filter_values()
@@ -312,7 +300,16 @@ class Searcher:
                     valid=valid[name],
                 )
             mask &= np.isin(getattr(self._columns, name), list(wanted))
-        return mask
+        return Selection(filters, mask)
+
+
+def check_model(manifest: store.Manifest, model: str | None, where: str) -> None:
+    """Refuse, before any model loads, an index built with another model than `model`."""
+    if model is not None and model != manifest.model_id:
+        raise IndexMismatch(
+            f"{where} was built with model {manifest.model_id!r}, not {model!r}: "
+            f"rebuild it with `boussole build --model {model}` or query it with its own model"
+        )
 
 
 def _check_query(query: str) -> str:
@@ -328,18 +325,3 @@ def _check_query(query: str) -> str:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
-
-
-def _read_chunks(path: Path) -> list[Chunk]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return [Chunk.from_dict(json.loads(line)) for line in handle if line.strip()]
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
-        raise IndexCorrupt(f"{path}: unreadable chunks ({exc})") from exc
-
-
-def _read_documents(path: Path) -> list[Document]:
-    try:
-        return [Document.from_dict(d) for d in json.loads(path.read_text(encoding="utf-8"))]
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
-        raise IndexCorrupt(f"{path}: unreadable documents ({exc})") from exc

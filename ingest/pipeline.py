@@ -5,11 +5,10 @@ One bad document never stops the others: its IngestError is collected in the rep
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ingest.atomic import atomic_write_text
+from ingest import records
 from ingest.clean import FootnoteMarkers
 from ingest.errors import IngestError
 from ingest.language import detect_language
@@ -17,8 +16,6 @@ from ingest.layout import analyse_layout
 from ingest.manifest import load_manifest
 from ingest.models import Chunk, Document
 from ingest.readers import read_document
-
-SCHEMA_VERSION = 1
 
 
 @dataclass
@@ -111,21 +108,16 @@ def document_text(doc: Document, corpus_dir: Path) -> str:
     return "\n\n".join(c.text for c in chunks) + "\n"
 
 
-# -- persistence -----------------------------------------------------------------------------
+# -- persistence (the formats live in ingest.records) ------------------------------------------
 def write_chunks(report: IngestReport, chunks_path: Path, documents_path: Path) -> None:
     """Write chunks (JSON lines, Chunk.to_dict) and documents (JSON) atomically."""
-    lines = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in report.chunks)
-    docs = {"schema_version": SCHEMA_VERSION, "documents": [d.to_dict() for d in report.documents]}
-    atomic_write_text(Path(chunks_path), lines)
-    atomic_write_text(Path(documents_path), json.dumps(docs, ensure_ascii=False, indent=2) + "\n")
+    records.write_chunks(chunks_path, report.chunks)
+    records.write_documents(documents_path, report.documents)
 
 
 def load_chunks(chunks_path: Path) -> list[Chunk]:
-    with Path(chunks_path).open(encoding="utf-8") as handle:
-        return [Chunk.from_dict(json.loads(line)) for line in handle if line.strip()]
+    return records.read_chunks(chunks_path)
 
 
 def load_documents(path: Path) -> list[Document]:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    items = data["documents"] if isinstance(data, dict) else data
-    return [Document.from_dict(d) for d in items]
+    return records.read_documents(path)

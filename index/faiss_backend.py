@@ -1,0 +1,49 @@
+"""The default backend: one sealed version folder of a data folder (FAISS + bm25s files),
+loaded whole into the process. Embedded, nothing to run; right for the shipped corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index import store
+from index.calibrate import CalibrationVectors
+from index.dense import DenseIndex
+from index.errors import IndexCorrupt
+from index.lexical import LexicalIndex
+from index.retriever import IndexParts
+from index.scope import ScopeModel
+from ingest.records import RecordsUnreadable, read_chunks, read_documents
+
+
+def open_folder(index_dir: Path, manifest: store.Manifest | None = None) -> IndexParts:
+    """Load and check every part of the version folder `index_dir` against its manifest."""
+    manifest = manifest or store.read_manifest(index_dir)
+    store.verify_files(index_dir, manifest)
+    try:
+        chunks = read_chunks(index_dir / store.CHUNKS_FILE)
+        documents = read_documents(index_dir / store.DOCUMENTS_FILE)
+    except RecordsUnreadable as exc:
+        raise IndexCorrupt(str(exc)) from exc
+    dense = DenseIndex.load(index_dir / store.DENSE_FILE)
+    if dense.dim != manifest.dim:
+        raise IndexCorrupt(f"{index_dir}: vectors have dimension {dense.dim}, manifest says {manifest.dim}")
+    lexical = LexicalIndex.load(index_dir / store.LEXICAL_DIR)
+    second_dense = DenseIndex.load(index_dir / store.USE_FILE)
+    calibration = CalibrationVectors.load(index_dir / store.CALIBRATION_FILE, manifest.dim)
+    try:
+        scope_model = ScopeModel.from_json((index_dir / store.SCOPE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise IndexCorrupt(f"{index_dir / store.SCOPE_FILE}: unreadable scope model ({exc}); run `boussole build --force`") from exc
+    return IndexParts(
+        version=index_dir.name,
+        manifest=manifest,
+        chunks=chunks,
+        documents=documents,
+        dense=dense,
+        second_dense=second_dense,
+        lexical=lexical,
+        vectors=dense.vectors(),
+        second_vectors=second_dense.vectors(),
+        calibration=calibration,
+        scope_model=scope_model,
+    )
