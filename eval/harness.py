@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
 from eval.report import Report, evaluate, write_outputs
 from eval.runs import DEPTH, SYSTEMS, QueryVectorCache, SystemRun, run_systems
+from index.backends import BackendChoice
 
 Progress = Callable[[str], None]
 
@@ -35,6 +36,7 @@ class EvalConfig:
     window_size: int = 1000
     window_overlap: int = 200
     generic_cache_dir: Path | None = None  # default: {data_dir}/cache/eval-generic
+    backend: BackendChoice = BackendChoice()  # milvus: the data folder's index is published there first
 
     @property
     def output_dir(self) -> Path:
@@ -59,10 +61,10 @@ def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | Non
 
 def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedder=None) -> EvalOutcome:
     """Run the configured systems over the (selected) benchmark and write every output."""
+    from index.backends import open_searcher, publish_if_milvus
     from index.builder import build_index, is_fresh
     from index.cache import EmbeddingCache
     from index.embedder import load_embedder
-    from index.searcher import Searcher
     from ingest.pipeline import document_text, ingest_corpus
 
     say = progress or (lambda _m: None)
@@ -89,7 +91,11 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
             notes["index"] = "built in this run"
         else:
             notes["index"] = "reused"
-        searcher = Searcher.open(index_dir, models_dir, embedder=embedder)
+        published = publish_if_milvus(config.backend, index_dir)
+        if published is not None:
+            notes["milvus"] = {"collection": published.collection, "rows": published.rows}
+        searcher = open_searcher(config.backend, index_dir, models_dir, embedder=embedder)
+        notes["backend"] = config.backend.name
     baseline = None
     if "generic" in config.systems:
         from eval.generic import GenericBaseline

@@ -36,6 +36,7 @@ def open_folder(index_dir: Path, manifest: store.Manifest | None = None) -> Inde
         raise IndexCorrupt(f"{index_dir / store.SCOPE_FILE}: unreadable scope model ({exc}); run `boussole build --force`") from exc
     return IndexParts(
         version=index_dir.name,
+        location=str(index_dir),
         manifest=manifest,
         chunks=chunks,
         documents=documents,

@@ -236,6 +236,7 @@ def open_alias(target: MilvusTarget) -> IndexParts:
         raise IndexCorrupt(f"{name}: unreadable version files ({exc}); run `boussole build --backend milvus --force`") from exc
     return IndexParts(
         version=name,
+        location=f"{target.uri} ({name})",
         manifest=manifest,
         chunks=chunks,
         documents=documents,

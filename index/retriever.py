@@ -76,6 +76,7 @@ class IndexParts:
     `chunks` order in every part."""
 
     version: str  # the folder name or the Milvus collection name: identifies what is served
+    location: str  # where it was read from, for messages (a folder path, or URI and collection)
     manifest: Manifest
     chunks: list[Chunk]
     documents: list[Document]

@@ -130,7 +130,7 @@ class Searcher:
         second: Embedder | None = None,
     ) -> "Searcher":
         """A searcher over what a backend opened, with encoders checked against its manifest."""
-        manifest, where = parts.manifest, parts.version
+        manifest, where = parts.manifest, parts.location
         check_model(manifest, model, where)
         if second is None:
             from index.use_embedder import UseEmbedder

@@ -54,6 +54,19 @@ def open_index(settings: Settings) -> SearchBackend:
     from index.store import read_manifest
     from service.batching import BatchingEmbedder
 
+    if settings.backend != "faiss":  # the alias is resolved once, as the pointer is below
+        from index.backends import open_parts
+        from index.searcher import check_model
+
+        parts = open_parts(settings.backend_choice, settings.index_dir)
+        check_model(parts.manifest, settings.model, parts.location)
+        embedder = BatchingEmbedder(
+            load_embedder(parts.manifest.model_id, settings.models_dir, encoder=settings.encoder),
+            max_queue=settings.max_queue,
+        )
+        searcher = Searcher.from_parts(parts, settings.models_dir, model=settings.model, embedder=embedder)
+        searcher.search(routes.READY_PROBE, k=1)
+        return searcher
     index_dir = store.resolve(settings.index_dir)
     manifest = read_manifest(index_dir)
     if settings.model != manifest.model_id:  # refused before loading any model

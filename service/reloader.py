@@ -43,6 +43,19 @@ def current_info(index_dir: Path) -> IndexInfo:
     return IndexInfo(version.name, version.built_at, directory)
 
 
+def served_info(settings: Settings) -> IndexInfo:
+    """What the configured backend serves now: the pointer's folder, or the Milvus alias's
+    collection (path None; nothing when Milvus cannot be reached this time)."""
+    if settings.backend == "faiss":
+        return current_info(settings.index_dir)
+    from index.backends import served_version
+
+    try:
+        return IndexInfo(served_version(settings.backend_choice, settings.index_dir), None, None)
+    except BoussoleError:
+        return IndexInfo(None, None, None)
+
+
 class IndexReloader:
     """Loads the index onto `state` (searcher, index_info) and reloads it when it changes."""
 
@@ -61,12 +74,14 @@ class IndexReloader:
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._failed: Path | None = None
+        self._failed: IndexInfo | None = None
 
     def load(self, searcher: SearchBackend | None = None) -> None:
         """Open the current index (or publish `searcher`, opened by the caller); raises on failure."""
-        info = current_info(self._settings.index_dir)
+        info = served_info(self._settings)
         opened = searcher if searcher is not None else self._open(self._settings)
+        if info.path is None and getattr(opened, "version", None):  # Milvus: name what was opened
+            info = IndexInfo(opened.version, opened.manifest.built_at, None)
         self._publish(opened, info)
 
     def _publish(self, searcher: SearchBackend, info: IndexInfo) -> None:
@@ -76,19 +91,21 @@ class IndexReloader:
 
     def check(self) -> bool:
         """Reload when the pointer names another folder than the one served; True if swapped."""
-        info = current_info(self._settings.index_dir)
+        info = served_info(self._settings)
         served = getattr(self._state, "index_info", None)
-        if served is not None and info.path == served.path:
+        if served is not None and (info.path, info.version) == (served.path, served.version):
             return False
-        if info.version is None or info.path == self._failed:
+        if info.version is None or info == self._failed:
             return False  # no complete index there (yet), or already reported
         try:
             searcher = self._open(self._settings)
         except Exception as exc:  # noqa: BLE001 - keep serving the old index whatever happened
-            self._failed = info.path
+            self._failed = info
             log.error("index %s not loaded, still serving %s: %s", info.version,
                       served.version if served else "nothing", exc)
             return False
+        if info.path is None:  # Milvus: the collection opened may be newer than the one seen
+            info = IndexInfo(searcher.version, searcher.manifest.built_at, None)
         self._publish(searcher, info)
         self._failed = None
         log.info("now serving index %s (built %s)", info.version, info.built_at)

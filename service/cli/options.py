@@ -24,3 +24,22 @@ model_option = click.option(
     envvar="BOUSSOLE_MODEL",
     help="Embedding model: multilingual-e5-small (built offline), a local folder, or a hub id.",
 )
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(["faiss", "milvus"]),
+    default=None,
+    envvar="BOUSSOLE_BACKEND",
+    help="Where the index is served from: faiss (the data folder, default) or milvus (env BOUSSOLE_BACKEND).",
+)
+milvus_uri_option = click.option(
+    "--milvus-uri",
+    default=None,
+    envvar="BOUSSOLE_MILVUS_URI",
+    help="Milvus server (http://host:19530) or milvus-lite folder (*.db) for --backend milvus "
+    "(env BOUSSOLE_MILVUS_URI; alias from BOUSSOLE_MILVUS_ALIAS, default boussole).",
+)
+
+
+def backend_options(command):
+    """--backend and --milvus-uri, as on build, search, serve and eval."""
+    return backend_option(milvus_uri_option(command))

@@ -6,7 +6,7 @@ import click
 
 from service.cli.errors import handle_errors
 from service.cli.logs import configure_logging
-from service.cli.options import data_dir_option, model_option
+from service.cli.options import backend_options, data_dir_option, model_option
 from service.settings import Settings
 
 # Well above the 300 half-open connections the service must survive, well below the
@@ -42,6 +42,7 @@ def announcing_server(config, message: str):
 )
 @data_dir_option
 @model_option
+@backend_options
 @click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
     show_default=True,
@@ -53,7 +54,8 @@ def announcing_server(config, message: str):
 )
 @handle_errors
 def serve(
-    host: str | None, port: int | None, data_dir, model: str | None, log_level: str, reload_interval: float
+    host: str | None, port: int | None, data_dir, model: str | None, backend: str | None, milvus_uri: str | None,
+    log_level: str, reload_interval: float,
 ) -> None:
     """Serve the API (/v1/..., docs at /docs) and the web page (/) over a built index.
 
@@ -66,21 +68,24 @@ def serve(
     from index.errors import IndexBusy
     from service.app import create_app, open_index
 
-    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, model=model)
-    if not settings.index_dir.exists():  # no pointer: an old build was killed mid-swap
+    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, model=model, backend=backend,
+                                 milvus_uri=milvus_uri)
+    choice = settings.backend_choice  # refuses milvus without a URI, in one line
+    if choice.name == "faiss" and not settings.index_dir.exists():  # no pointer: an old build was killed mid-swap
         try:
             with store.build_lock(settings.index_dir):
                 store.recover(settings.index_dir)
         except (IndexBusy, OSError):
             pass  # a build is running (it leaves a pointer behind), or the folder is read-only
-    if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):
+    if choice.name == "faiss" and (not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir())):
         raise click.ClickException(
             f"No index in {settings.index_dir}: run `boussole build` first "
             "(or point --data-dir / BOUSSOLE_DATA_DIR at a built data folder)."
         )
     configure_logging(log_level)
     searcher = open_index(settings)  # before the server: a broken index is one error line
-    click.echo(f"Index loaded from {settings.index_dir}; starting the server …", err=True)
+    where = settings.index_dir if choice.name == "faiss" else f"Milvus {choice.milvus_uri} ({searcher.version})"
+    click.echo(f"Index loaded from {where}; starting the server …", err=True)
     config = uvicorn.Config(
         create_app(settings, preloaded=searcher, reload_interval=reload_interval or None),
         host=settings.host,
