@@ -94,16 +94,7 @@ def search(body: schemas.SearchRequest, searcher: Searcher, assess: Assessor) ->
         in_scope=scope.in_scope,
         confidence=round(float(scope.confidence), 3),
         scope_reason=scope.reason,
-        results=[
-            schemas.SearchHit(
-                **schemas.ChunkOut.from_chunk(hit.chunk, titles).model_dump(),
-                rank=hit.rank,
-                score=float(hit.score),
-                similarity=hit.dense_score,
-                duplicates=list(hit.duplicates),
-            )
-            for hit in result.hits
-        ],
+        results=[schemas.SearchHit.from_hit(hit, titles) for hit in result.hits],
         took_ms=round(result.took_ms, 1),
     )
 

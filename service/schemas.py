@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from pydantic_core import PydanticCustomError
 
 from ingest.models import ACTORS, PILLARS, Chunk, Document
+from index.models import Hit
 
 # Mirrors index.searcher.MAX_QUERY_CHARS; kept here so that the OpenAPI schema states it
 # and the check happens before the model is touched. tests/test_api.py checks they agree.
@@ -127,6 +128,17 @@ class SearchHit(ChunkOut):
         description="Ids of near-identical passages folded into this one (the guidelines "
         "repeat some measures under several pillars).",
     )
+
+    @classmethod
+    def from_hit(cls, hit: Hit, doc_titles: dict[str, str]) -> "SearchHit":
+        """The one serialisation of a hit, shared by the API and `boussole search --json`."""
+        return cls(
+            **ChunkOut.from_chunk(hit.chunk, doc_titles).model_dump(),
+            rank=hit.rank,
+            score=float(hit.score),
+            similarity=hit.dense_score,
+            duplicates=list(hit.duplicates),
+        )
 
 
 class SearchResponse(BaseModel):

@@ -105,6 +105,9 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
     result = searcher.search(query, k=k, filters=filters, mode=mode)
     scope = assess_scope(result)
     if as_json:
+        from service.schemas import SearchHit
+
+        titles = {d.id: d.title for d in searcher.documents}
         payload = {
             "query": result.query,
             "query_lang": result.query_lang,
@@ -112,11 +115,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
             "confidence": round(scope.confidence, 3),
             "scope_reason": scope.reason,
             "took_ms": result.took_ms,
-            "results": [
-                {**hit.chunk.to_dict(), "rank": hit.rank, "score": hit.score,
-                 "dense_score": hit.dense_score, "duplicates": list(hit.duplicates)}
-                for hit in result.hits
-            ],
+            "results": [SearchHit.from_hit(hit, titles).model_dump() for hit in result.hits],
         }
         json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
