@@ -1,0 +1,93 @@
+"""The in-memory backend: exact inner products in numpy, nothing on disk.
+
+It is the reference the other backends are held to (tests/test_backends.py), and with a
+fake embedder (tests/fakes.py) it gives the searcher's tests an index in a fraction of a
+second instead of the real model's minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+import numpy as np
+
+from index import store
+from index.builder import corpus_hash, embed_chunks
+from index.cache import EmbeddingCache
+from index.calibrate import calibrate
+from index.calibration import load_calibration
+from index.centring import centre
+from index.config import DEFAULT_FUSION, FusionConfig
+from index.embedder import Embedder
+from index.lexical import LexicalIndex
+from index.retriever import IndexParts, Selection
+from index.text import lexical_text, second_encoder_text
+from ingest.models import Chunk, Document
+
+
+class MemoryDense:
+    """Top-k inner products over a (n, d) array; ties go to the lower row."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @property
+    def size(self) -> int:
+        return self._vectors.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self._vectors.shape[1]
+
+    def search(self, query: np.ndarray, k: int, allowed: Selection | None = None) -> list[tuple[int, float]]:
+        rows = np.arange(self.size) if allowed is None else np.flatnonzero(allowed.mask)
+        if rows.size == 0 or k <= 0:
+            return []
+        scores = self._vectors[rows] @ np.asarray(query, dtype=np.float32).ravel()
+        order = np.lexsort((rows, -scores))[:k]
+        return [(int(rows[i]), float(scores[i])) for i in order]
+
+
+def build_parts(
+    chunks: Sequence[Chunk],
+    documents: Sequence[Document],
+    embedder: Embedder,
+    second: Embedder,
+    fusion: FusionConfig = DEFAULT_FUSION,
+) -> IndexParts:
+    """What `boussole build` computes (vectors, calibration, scope model, BM25), kept in memory."""
+    if not chunks:
+        raise ValueError("no chunks to index")
+    cache, second_cache = EmbeddingCache(None), EmbeddingCache(None)
+    vectors, _ = embed_chunks(chunks, embedder, cache)
+    second_vectors, _ = embed_chunks(chunks, second, second_cache, text_of=second_encoder_text)
+    calibration, scope_model = calibrate(load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache)
+    dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
+    manifest = store.Manifest(
+        schema_version=store.SCHEMA_VERSION,
+        model_id=embedder.model_id,
+        model_fingerprint=embedder.fingerprint,
+        dim=int(vectors.shape[1]),
+        corpus_hash=corpus_hash(chunks, documents, fusion),
+        chunk_count=len(chunks),
+        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        build_seconds=0.0,
+        libraries=store.library_versions(),
+        second_encoder={"model_id": second.model_id, "fingerprint": second.fingerprint},
+        fusion=fusion.to_dict(),
+    )
+    return IndexParts(
+        version=f"memory-{manifest.corpus_hash[:8]}",
+        location="memory",
+        manifest=manifest,
+        chunks=list(chunks),
+        documents=list(documents),
+        dense=MemoryDense(dense_vectors),
+        second_dense=MemoryDense(second_vectors),
+        lexical=LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks]),
+        vectors=np.ascontiguousarray(dense_vectors, dtype=np.float32),
+        second_vectors=np.ascontiguousarray(second_vectors, dtype=np.float32),
+        calibration=calibration,
+        scope_model=scope_model,
+    )

@@ -1,0 +1,174 @@
+"""The contract every index backend keeps (index.retriever): the same rows, vectors and
+candidates as the in-memory numpy reference, the same filters, and so the same hits from
+the one searcher. Runs on the session's real index (447 chunks, real encoders) for the
+`faiss` backend (the data folder) and the `milvus` backend (a real milvus-lite server in
+its own process, reached over gRPC)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from index import store
+from index.faiss_backend import open_folder
+from index.memory_backend import MemoryDense
+from index.milvus_backend import MilvusTarget, open_alias, publish
+from index.models import FILTER_FIELDS, Filters
+from index.retriever import Selection
+from index.searcher import Searcher
+
+pytestmark = pytest.mark.slow
+BACKENDS = ("faiss", "milvus")
+
+
+@pytest.fixture(scope="module")
+def reference(index_dir):
+    """The version folder's parts with numpy dense legs: what every backend must answer."""
+    parts = open_folder(store.resolve(index_dir))
+    return dataclasses.replace(parts, dense=MemoryDense(parts.vectors), second_dense=MemoryDense(parts.second_vectors))
+
+
+@pytest.fixture(scope="module")
+def milvus_target(milvus_uri, index_dir):
+    target = MilvusTarget(milvus_uri, "contract")
+    publish(store.resolve(index_dir), target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def backend_parts(index_dir, milvus_target):
+    return {"faiss": open_folder(store.resolve(index_dir)), "milvus": open_alias(milvus_target)}
+
+
+def _column(chunk, name: str) -> str:
+    return getattr(chunk, "doc_id" if name == "doc" else name) or ""
+
+
+def _selection(parts, filters: Filters) -> Selection:
+    mask = np.ones(len(parts.chunks), dtype=bool)
+    for name in FILTER_FIELDS:
+        wanted = getattr(filters, name)
+        if wanted:
+            mask &= np.array([_column(c, name) in wanted for c in parts.chunks])
+    return Selection(filters, mask)
+
+
+def _small_docs(parts) -> tuple[str, ...]:
+    """The two documents with the fewest chunks (a filter that keeps few rows)."""
+    counts: dict[str, int] = {}
+    for chunk in parts.chunks:
+        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    return tuple(sorted(counts, key=lambda d: (counts[d], d))[:2])
+
+
+def _filter_cases(parts) -> list[Filters]:
+    """Filters over the values the corpus has: one field, two fields, several values."""
+    first = parts.chunks[0]
+    pillars = sorted({c.pillar for c in parts.chunks if c.pillar})
+    return [
+        Filters(),
+        Filters(doc=_small_docs(parts)),
+        Filters(doc=(first.doc_id,), kind=("measure",)),
+        Filters(pillar=tuple(pillars[:2]), actor=("local-regional",)),
+        Filters(kind=("definition",), lang=(first.lang,)),
+    ]
+
+
+def _queries(parts, dim: int, seed: int) -> list[np.ndarray]:
+    """Random unit vectors (no ties) and a few passage vectors (their own row must win)."""
+    rng = np.random.default_rng(seed)
+    random = rng.standard_normal((4, dim)).astype(np.float32)
+    random /= np.linalg.norm(random, axis=1, keepdims=True)
+    return list(random)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_holds_the_same_index_version(backend, backend_parts, reference):
+    parts = backend_parts[backend]
+    assert [c.id for c in parts.chunks] == [c.id for c in reference.chunks]
+    assert parts.chunks == reference.chunks
+    assert parts.documents == reference.documents
+    assert parts.manifest == reference.manifest
+    np.testing.assert_array_equal(parts.vectors, reference.vectors)
+    np.testing.assert_array_equal(parts.second_vectors, reference.second_vectors)
+    np.testing.assert_array_equal(parts.calibration.query_means["fr"], reference.calibration.query_means["fr"])
+    assert parts.scope_model == reference.scope_model
+    assert parts.dense.size == parts.second_dense.size == parts.lexical.size == len(reference.chunks)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("leg", ["dense", "second_dense"])
+def test_dense_candidates_match_the_reference_with_and_without_filters(backend, leg, backend_parts, reference):
+    parts = backend_parts[backend]
+    vectors = reference.vectors if leg == "dense" else reference.second_vectors
+    for filters in _filter_cases(reference):
+        allowed = None if filters.is_empty() else _selection(reference, filters)
+        assert allowed is None or 0 < allowed.mask.sum() < len(reference.chunks), filters
+        for query in _queries(reference, vectors.shape[1], seed=len(str(filters))):
+            got = getattr(parts, leg).search(query, 25, allowed)
+            want = getattr(reference, leg).search(query, 25, allowed)
+            assert [r for r, _ in got] == [r for r, _ in want], (backend, leg, filters)
+            np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=0, atol=1e-5)
+            if allowed is not None:
+                assert all(allowed.mask[r] for r, _ in got)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_passage_finds_itself_first(backend, backend_parts, reference):
+    parts = backend_parts[backend]
+    for row in (0, 101, len(reference.chunks) - 1):
+        assert parts.dense.search(reference.vectors[row], 3)[0][0] == row
+        assert parts.second_dense.search(reference.second_vectors[row], 3)[0][0] == row
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_k_beyond_the_allowed_rows_returns_each_allowed_row_once(backend, backend_parts, reference):
+    parts = backend_parts[backend]
+    allowed = _selection(reference, Filters(kind=("definition",)))
+    got = parts.dense.search(reference.vectors[0], 200, allowed)
+    assert sorted(r for r, _ in got) == np.flatnonzero(allowed.mask).tolist()
+    everything = parts.second_dense.search(reference.second_vectors[0], 10_000)
+    assert sorted(r for r, _ in everything) == list(range(len(reference.chunks)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_lexical_candidates_match_the_reference(backend, backend_parts, reference):
+    parts = backend_parts[backend]
+    allowed = _selection(reference, Filters(doc=_small_docs(reference)))
+    for query, lang in [("données ouvertes et vie privée", "fr"), ("digital divide in rural areas", "en")]:
+        assert parts.lexical.search(query, lang, 30) == reference.lexical.search(query, lang, 30)
+        filtered = parts.lexical.search(query, lang, 30, allowed)
+        assert filtered == reference.lexical.search(query, lang, 30, allowed)
+        assert all(allowed.mask[r] for r, _ in filtered)
+        assert len(filtered) < len(parts.lexical.search(query, lang, 30))
+    tokens = ["donne", "ouvert", "plateform"]
+    assert parts.lexical.search_tokens(tokens, 20, allowed) == reference.lexical.search_tokens(tokens, 20, allowed)
+
+
+@pytest.fixture(scope="module")
+def encoders(searcher):
+    return searcher._embedder, searcher._second
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_searcher_ranks_the_same_over_every_backend(backend, backend_parts, reference, encoders):
+    """Fusion, scope and folding run once above the seam: same query, same hits."""
+    embedder, second = encoders
+    expected = Searcher(reference, embedder, second)
+    actual = Searcher(backend_parts[backend], embedder, second)
+    cases = [
+        ("comment associer les habitants aux décisions sur les capteurs urbains", Filters(), "hybrid"),
+        ("cybersecurity of municipal systems", Filters(doc=_small_docs(reference)), "hybrid"),
+        ("accès à internet pour les personnes âgées", Filters(kind=("measure",)), "dense"),
+        ("procurement rules for technology vendors", Filters(actor=("national",)), "bm25"),
+    ]
+    for query, filters, mode in cases:
+        want = expected.search(query, k=10, filters=filters, mode=mode)
+        got = actual.search(query, k=10, filters=filters, mode=mode)
+        assert want.hits, (query, filters, mode)
+        assert [h.chunk.id for h in got.hits] == [h.chunk.id for h in want.hits], (backend, query)
+        assert [h.duplicates for h in got.hits] == [h.duplicates for h in want.hits]
+        np.testing.assert_allclose([h.score for h in got.hits], [h.score for h in want.hits], atol=1e-6)
+        assert got.scope == want.scope
