@@ -1,4 +1,7 @@
-"""The index on the real corpus with the real model: retrieval, filters, integrity, rebuilds."""
+"""The index on the real corpus with the real model: retrieval, integrity, rebuilds.
+
+The searcher's mechanics (modes, filters, refusals, lookups) are in test_searcher_fast.py,
+over the in-memory backend and a fake embedder."""
 
 from __future__ import annotations
 
@@ -14,9 +17,8 @@ from index import store
 from index.builder import build_index, embed_chunks
 from index.centring import centre
 from index.cache import EmbeddingCache
-from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, IndexNotFound, QueryError
-from index.models import Filters
-from index.searcher import MAX_QUERY_CHARS, Searcher
+from index.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from index.searcher import Searcher
 
 pytestmark = pytest.mark.slow
 
@@ -43,15 +45,6 @@ def test_french_elderly_e_services_finds_item_77_f(searcher):
     assert {"hsp-ha-2-14:69.a", "hsp-ha-2-14:50.e"} & set(ids(result)[:3])
 
 
-@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
-def test_every_mode_returns_ranked_hits(searcher, mode):
-    result = searcher.search("données ouvertes et protection de la vie privée", k=7, mode=mode)
-    assert 1 <= len(result.hits) <= 7
-    assert [h.rank for h in result.hits] == list(range(1, len(result.hits) + 1))
-    scores = [h.score for h in result.hits]
-    assert scores == sorted(scores, reverse=True)
-
-
 def test_near_duplicates_do_not_fill_the_top_k(searcher):
     a, b = searcher.chunk("hsp-ha-2-14:69.k"), searcher.chunk("hsp-ha-2-14:77.g")
     result = searcher.search(a.text, k=10)
@@ -59,53 +52,6 @@ def test_near_duplicates_do_not_fill_the_top_k(searcher):
     assert ("hsp-ha-2-14:69.k" in found) != ("hsp-ha-2-14:77.g" in found), (a.text, b.text)
     folded = [h for h in result.hits if h.chunk.id in ("hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g")][0]
     assert set(folded.duplicates) & {"hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g"}
-
-
-# -- filters ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize(
-    "field,value",
-    [("doc", "hsp-ha-2-res-1"), ("kind", "measure"), ("pillar", "enabling-4"), ("actor", "local-regional"), ("lang", "fr")],
-)
-def test_each_filter_restricts_results(searcher, field, value):
-    result = searcher.search("financer les projets numériques des villes", k=10, filters=Filters(**{field: (value,)}))
-    assert result.hits
-    attribute = {"doc": "doc_id"}.get(field, field)
-    assert all(getattr(h.chunk, attribute) == value for h in result.hits)
-
-
-def test_filters_combine(searcher):
-    filters = Filters(kind=("measure",), actor=("national",), pillar=("thematic-4",))
-    result = searcher.search("accessibilité numérique des personnes handicapées", k=10, filters=filters)
-    assert result.hits
-    for hit in result.hits:
-        assert (hit.chunk.kind, hit.chunk.actor, hit.chunk.pillar) == ("measure", "national", "thematic-4")
-
-
-def test_unknown_filter_value_lists_valid_values(searcher):
-    with pytest.raises(QueryError) as caught:
-        searcher.search("inondations", filters=Filters(pillar=("thematic-9",)))
-    assert caught.value.field == "pillar"
-    assert "thematic-1" in caught.value.valid and "enabling-4" in caught.value.valid
-    assert "thematic-9" in str(caught.value)
-
-
-@pytest.mark.parametrize("query", ["", "   \n "])
-def test_empty_query_is_refused(searcher, query):
-    with pytest.raises(QueryError, match="empty"):
-        searcher.search(query)
-
-
-def test_huge_query_is_refused(searcher):
-    with pytest.raises(QueryError, match=str(MAX_QUERY_CHARS)):
-        searcher.search("inondation " * 400)
-
-
-def test_chunk_lookup_and_neighbours(searcher):
-    around = searcher.neighbours("hsp-ha-2-14:40.b", before=1, after=1)
-    assert [c.id for c in around] == ["hsp-ha-2-14:40.a", "hsp-ha-2-14:40.b", "hsp-ha-2-14:40.c"]
-    with pytest.raises(ChunkNotFound):
-        searcher.chunk("hsp-ha-2-14:999.z")
 
 
 # -- integrity -------------------------------------------------------------------------
