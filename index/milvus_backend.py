@@ -266,10 +266,7 @@ def _read_meta(client, target: MilvusTarget, name: str) -> dict[str, bytes]:
 
 
 def _manifest(data: bytes, name: str) -> store.Manifest:
-    try:
-        return store.Manifest(**json.loads(data.decode("utf-8")))
-    except (ValueError, TypeError) as exc:
-        raise IndexCorrupt(f"{name}: unreadable manifest ({exc})") from exc
+    return store.parse_manifest(data, Path(name) / store.MANIFEST)
 
 
 def _read_rows(client, target: MilvusTarget, name: str, count: int) -> list[dict]:

@@ -159,8 +159,14 @@ def read_manifest(directory: Path) -> Manifest:
     path = directory / MANIFEST
     if not directory.exists() or not path.exists():
         raise IndexNotFound(f"no index at {directory}: run `boussole build` first")
+    return parse_manifest(path.read_bytes(), path)
+
+
+def parse_manifest(raw: bytes, path: Path) -> Manifest:
+    """A manifest from its bytes, checked field by field (`path` names it in messages)."""
+    directory = path.parent
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexCorrupt(f"{path}: unreadable manifest ({exc}); run `boussole build --force` to rebuild the index") from exc
     if isinstance(data, dict) and data.get("schema_version") != SCHEMA_VERSION:
