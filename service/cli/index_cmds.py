@@ -84,7 +84,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
     """Find the guidance that answers QUERY, a problem in plain French or English."""
     from index import store
     from index.models import Filters
-    from index.scope import assess_scope
+    from index.scope import assess_scope, has_words
     from index.searcher import Searcher
 
     settings = Settings.from_env(data_dir=data_dir, model=model)
@@ -108,6 +108,9 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
         }
         json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
+        return
+    if not has_words(result.query):  # like the page: nothing to show for "§" or "12345"
+        click.secho(scope.reason, fg="yellow")
         return
     if not scope.in_scope:
         click.secho(f"Weak matches only. {scope.reason}", fg="yellow")
