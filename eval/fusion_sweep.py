@@ -22,8 +22,12 @@ from index.config import DEFAULT_FUSION, FusionConfig
 
 # Before this configuration: plain e5, no second encoder, no structure lift, 20 PRF terms.
 BEFORE = FusionConfig(
-    centre=False, use_weight=0.0, feedback_terms=20, feedback_weight=0.3, pillar_lift=0.0, paragraph_lift=0.0
+    centre=False, use_weight=0.0, use_hub_penalty=0.0, feedback_terms=20, feedback_weight=0.3,
+    pillar_lift=0.0, paragraph_lift=0.0, glossary_weight=0.0,
 )
+# The previous default: everything up to the structure lift, before the glossary bridge and
+# the USE hub penalty.
+STRUCTURE = DEFAULT_FUSION.with_(glossary_weight=0.0, use_hub_penalty=0.0)
 
 # The lever ladder: each lever on top of the ones above it, then the grid around the choice.
 VARIANTS: dict[str, FusionConfig] = {
@@ -38,15 +42,23 @@ VARIANTS: dict[str, FusionConfig] = {
     "+ centring + USE 0.5 + CSLS 0.5": BEFORE.with_(centre=True, use_weight=0.5, hubness_penalty=0.5),
     "  + PRF 40 terms": BEFORE.with_(centre=True, use_weight=0.5, feedback_terms=40),
     "  + pillar lift 0.4": BEFORE.with_(centre=True, use_weight=0.5, feedback_terms=40, pillar_lift=0.4),
-    "  + paragraph lift 0.1": DEFAULT_FUSION.with_(feedback_weight=0.3, pillar_lift=0.4),
-    "  + PRF weight 0.2": DEFAULT_FUSION.with_(pillar_lift=0.4),
-    "  pillar lift 0.4 → 0.2 (default)": DEFAULT_FUSION,
+    "  + paragraph lift 0.1": STRUCTURE.with_(feedback_weight=0.3, pillar_lift=0.4),
+    "  + PRF weight 0.2": STRUCTURE.with_(pillar_lift=0.4),
+    "  pillar lift 0.4 → 0.2": STRUCTURE,
+    "  + glossary bridge 0.1": STRUCTURE.with_(glossary_weight=0.1),
+    "  + glossary bridge 0.2": STRUCTURE.with_(glossary_weight=0.2),
+    "  + glossary bridge 0.3": STRUCTURE.with_(glossary_weight=0.3),
+    "  + glossary bridge 0.3, depth 20": STRUCTURE.with_(glossary_weight=0.3, glossary_depth=20),
+    "  + USE hub penalty z2 λ1": DEFAULT_FUSION.with_(use_hub_penalty=1.0),
+    "  + USE hub penalty z2 λ2 (default)": DEFAULT_FUSION,
+    "  + USE hub penalty z2 λ4": DEFAULT_FUSION.with_(use_hub_penalty=4.0),
+    "  + USE hub penalty z1.5 λ1": DEFAULT_FUSION.with_(use_hub_penalty=1.0, use_hub_z=1.5),
     "default, pillar lift 0.1": DEFAULT_FUSION.with_(pillar_lift=0.1),
     "default, paragraph lift 0.2": DEFAULT_FUSION.with_(paragraph_lift=0.2),
     "default, α 0.6": DEFAULT_FUSION.with_(dense_weight=0.6),
-    "default, α 0.6, PRF weight 0.3": DEFAULT_FUSION.with_(dense_weight=0.6, feedback_weight=0.3),
     "default, α 0.7": DEFAULT_FUSION.with_(dense_weight=0.7),
     "default, no PRF": DEFAULT_FUSION.with_(feedback_weight=0.0),
+    "default, CSLS on e5 0.1": DEFAULT_FUSION.with_(hubness_penalty=0.1),
 }
 
 
@@ -84,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             searchers[centre] = Searcher.open(index_dir, models_dir, embedder=e5, second=use)
 
         columns = [(h, lang) for h in ("tuning", "held-out") for lang in ("fr", "en", None)]
-        print(f"{'variant':<36}" + "".join(f"{h[:4] + ' ' + (lang or 'all'):>10}" for h, lang in columns) + "   hub@10")
+        print(f"{'variant':<38}" + "".join(f"{h[:4] + ' ' + (lang or 'all'):>10}" for h, lang in columns) + "   hub@10")
         for name, config in VARIANTS.items():
             searcher = searchers[config.centre]
             ranked = {q.id: ranked_ids(searcher.search(q.text, k=100, fusion=config).hits)[:100] for q in queries}
@@ -95,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
                 run = Run({q.id: {cid: float(100 - i) for i, cid in enumerate(ranked[q.id])} for q in subset})
                 row.append(evaluate(qrels, run, "ndcg@10"))
             top = Counter(cid for ids in ranked.values() for cid in ids[:10]).most_common(1)[0]
-            print(f"{name:<36}" + "".join(f"{v:>10.4f}" for v in row) + f"   {top[1] / len(queries):.2f} {top[0]}", flush=True)
+            print(f"{name:<38}" + "".join(f"{v:>10.4f}" for v in row) + f"   {top[1] / len(queries):.2f} {top[0]}", flush=True)
 
 
 if __name__ == "__main__":

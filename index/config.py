@@ -28,6 +28,11 @@ class FusionConfig:
     # tuning half at every λ tried (0.3, 0.5), so it is off.
     hubness_penalty: float = 0.0
     use_weight: float = 0.5  # dense = centred e5 cosine + use_weight · USE cosine (tuning half)
+    # USE hub penalty (index.calibrate.outlying_hubs): passages whose USE hubness against the
+    # calibration questions lies over mean + use_hub_z·sd lose use_hub_penalty × the excess.
+    # Chosen on the tuning half (z 1.5/2, λ 1/2/4): the lowest hub share at unchanged nDCG.
+    use_hub_penalty: float = 2.0
+    use_hub_z: float = 2.0
     dense_weight: float = 0.5  # α of the convex combination dense vs language-weighted BM25
     feedback_docs: int = 5  # pseudo-relevance feedback: terms from the first pass's top passages
     feedback_terms: int = 40
@@ -35,6 +40,11 @@ class FusionConfig:
     pillar_lift: float = 0.2  # index.fusion.structure_lift β
     paragraph_lift: float = 0.1  # index.fusion.structure_lift γ
     lift_depth: int = 20
+    # index.fusion.term_bridge: definitions among the first `glossary_depth` results lift the
+    # passages that use their term, with weight `glossary_weight` (tuning half, at 0.1-0.3 and
+    # depths 5-20; see README "Evaluation").
+    glossary_weight: float = 0.3
+    glossary_depth: int = 10
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

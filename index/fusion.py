@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -145,3 +145,33 @@ def structure_lift(
         for row, score in ranked
     ]
     return sorted(lifted, key=lambda item: (-item[1], item[0]))
+
+
+def term_bridge(
+    ranked: Ranking,
+    term_rankings: Mapping[int, Ranking],
+    weight: float,
+) -> list[tuple[int, float]]:
+    """Let a matched definition lift the passages that use the term it defines.
+
+    The guidelines' glossary names their vocabulary ("interopérabilité", "verrouillage par
+    le fournisseur", "cybersécurité"). A question that ranks a definition high is asking
+    about its term in other words ("nothing talks to each other", "one vendor holds our
+    data"), and the principles and measures that answer it use the term itself, which
+    neither the question's words nor its embedding may reach. `term_rankings` maps each
+    definition row in the ranking's head to a BM25 ranking of its term;
+    score(d) += w · max_g (s_g / s_best) · mm(bm25(term_g))(d), so a weakly matched
+    definition bridges weakly. The definition does not lift itself.
+    """
+    if not ranked or not weight or not term_rankings:
+        return list(ranked)
+    scores = dict(ranked)
+    best = ranked[0][1] or 1.0
+    bridge: dict[int, float] = {}
+    for definition, ranking in term_rankings.items():
+        strength = scores.get(definition, 0.0) / best
+        for row, value in min_max(ranking).items():
+            if row != definition:
+                bridge[row] = max(bridge.get(row, 0.0), strength * value)
+    lifted = {row: scores.get(row, 0.0) + weight * bridge.get(row, 0.0) for row in scores.keys() | bridge.keys()}
+    return sorted(lifted.items(), key=lambda item: (-item[1], item[0]))

@@ -11,18 +11,18 @@ import numpy as np
 
 from index import store
 from index.analysis import analyse
-from index.calibrate import CalibrationVectors, hubness
+from index.calibrate import CalibrationVectors, hubness, outlying_hubs
 from index.centring import centre, query_mean
 from index.config import FusionConfig
 from index.embedder import Embedder, load_embedder
 from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from index.feedback import document_frequencies, feedback_terms
-from index.fusion import convex_combination, language_weights, structure_lift, suppress_near_duplicates
+from index.fusion import convex_combination, language_weights, structure_lift, suppress_near_duplicates, term_bridge
 from index.language import language_probabilities
 from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
 from index.retriever import IndexParts, Selection
 from index.scope import ScopeFeatures, ScopeModel, neighbour_margin
-from index.text import lexical_text
+from index.text import defined_term, lexical_text
 from ingest.models import Chunk
 
 MAX_QUERY_CHARS = 2000
@@ -90,6 +90,7 @@ class Searcher:
         self._vectors = parts.vectors
         self._second_vectors = parts.second_vectors
         self._hubness_cache: np.ndarray | None = None
+        self._use_hubs: dict[float, np.ndarray] = {}
         self._pillars = [c.pillar or "" for c in chunks]
         # Items of one lettered list share a key (their document and paragraph).
         self._paragraphs = [f"{c.doc_id}:{c.paragraph}" if c.item and c.paragraph else "" for c in chunks]
@@ -97,6 +98,7 @@ class Searcher:
         self._columns = _Columns.of(chunks)
         self._token_sets = [frozenset(analyse(c.text, c.lang)) for c in chunks]
         self._lexical_tokens = [analyse(lexical_text(c), c.lang) for c in chunks]
+        self._term_tokens = {i: analyse(term, c.lang) for i, c in enumerate(chunks) if (term := defined_term(c))}
         self._df = document_frequencies(self._lexical_tokens)
         self._by_doc: dict[str, list[int]] = {}
         for i, chunk in enumerate(chunks):
@@ -195,7 +197,9 @@ class Searcher:
         allowed = self._allowed(filters)
         probs = language_probabilities(query)
         query_lang = max(probs, key=probs.get)
-        depth = max(config.candidates, 3 * k)
+        # The depth does not grow with k: min-max fusion depends on the candidate list, and
+        # the first ten results must not change with the number of results asked for.
+        depth = max(config.candidates, k)
 
         vectors = self.query_vectors(query) if mode != "bm25" else None
         scope = self.scope_model.assess(query, self._scope_features(vectors) if vectors is not None else None)
@@ -219,13 +223,21 @@ class Searcher:
         return SearchResult(query, query_lang, hits, _ms(started), scope)
 
     def _fuse(self, dense, lexical, probs, depth, allowed, config: FusionConfig) -> list[tuple[int, float]]:
-        """Dense + language-weighted BM25, then pseudo-relevance feedback, then structure."""
+        """Dense + language-weighted BM25, then pseudo-relevance feedback, then the glossary's
+        terms, then structure."""
         first = convex_combination(dense, lexical, config.dense_weight, language_weights(probs, self._columns.lang))
         terms = feedback_terms(
             [row for row, _ in first[: config.feedback_docs]], self._lexical_tokens, self._df, config.feedback_terms
         )
         feedback = self._lexical.search_tokens(terms, depth, allowed)
         ranked = convex_combination(first, feedback, 1 - config.feedback_weight)
+        if config.glossary_weight:
+            bridges = {
+                row: self._lexical.search_tokens(self._term_tokens[row], depth, allowed)
+                for row, _ in ranked[: config.glossary_depth]
+                if self._term_tokens.get(row)
+            }
+            ranked = term_bridge(ranked, bridges, config.glossary_weight)
         return structure_lift(
             ranked, self._pillars, self._paragraphs, config.pillar_lift, config.paragraph_lift, config.lift_depth
         )
@@ -248,6 +260,8 @@ class Searcher:
             scores = scores - config.hubness_penalty * self._hubness()[index]
         if config.use_weight:
             scores = scores + config.use_weight * (self._second_vectors[index] @ quse)
+        if config.use_hub_penalty:
+            scores = scores - config.use_hub_penalty * self._outlying_use_hubs(config.use_hub_z)[index]
         order = np.lexsort((index, -scores))[:depth]
         return [(int(index[i]), float(scores[i])) for i in order]
 
@@ -257,6 +271,12 @@ class Searcher:
         if self._hubness_cache is None:
             self._hubness_cache = hubness(self._vectors, self.calibration)
         return self._hubness_cache
+
+    def _outlying_use_hubs(self, z: float) -> np.ndarray:
+        hubs = self._use_hubs.get(z)
+        if hubs is None:  # one product of 447 × 100: cheap, but only once per z
+            hubs = self._use_hubs[z] = outlying_hubs(self._second_vectors, self.calibration.use_in, z)
+        return hubs
 
     def _scope_features(self, vectors: QueryVectors) -> ScopeFeatures:
         cal = self.calibration

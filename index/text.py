@@ -38,3 +38,12 @@ def second_encoder_text(chunk: Chunk) -> str:
     """USE sees the text alone: with the headings and lead-in it ranked worse on the
     benchmark's tuning half (python -m eval.fusion_sweep), and it reads short texts best."""
     return chunk.text
+
+
+def defined_term(chunk: Chunk) -> str | None:
+    """The term a glossary definition defines ("Interopérabilité : La capacité …")."""
+    if chunk.kind != "definition":
+        return None
+    head, colon, _ = chunk.text.partition(":")
+    head = head.strip()
+    return head if colon and 0 < len(head) <= 80 else None

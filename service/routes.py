@@ -177,9 +177,10 @@ def filter_values(searcher: Searcher) -> schemas.FiltersResponse:
 
 
 @router.get("/v1/tools", tags=["documents"])
-def tools() -> list[dict]:
-    """The API as function-calling tool definitions, for chat front-ends."""
-    return tool_definitions()
+def tools(searcher: Searcher) -> list[dict]:
+    """The API as function-calling tool definitions for chat front-ends, with the index's
+    valid filter values as enums."""
+    return tool_definitions(searcher.filter_values())
 
 
 @router.get("/healthz", response_model=schemas.HealthResponse, tags=["health"])

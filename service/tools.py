@@ -2,8 +2,7 @@
 
 A chat model that can call tools needs each one as a name, a description and a JSON Schema
 of its arguments. `TOOLS` is the single table: the MCP server (`service.mcp`) lists it,
-`/v1/tools` gives the tools whose arguments are a route's JSON body as OpenAI-style function
-definitions, and the argument schemas are derived from the same pydantic models that
+`/v1/tools` gives them as OpenAI-style function definitions, and the argument schemas are derived from the same pydantic models that
 validate the HTTP requests (and so appear in the OpenAPI document), so none of the three
 can drift from what the API accepts. References are inlined because several
 function-calling clients do not resolve `$ref`.
@@ -46,7 +45,12 @@ class ToolSpec:
     request: type[BaseModel]  # validates the arguments; its schema is the input schema
     response: type[BaseModel]  # the route's response model; its schema is the output schema
     endpoint: str  # the HTTP route that answers the same call
-    function: str | None = None  # name in /v1/tools, for tools whose arguments are the route's JSON body
+    function: str  # name in /v1/tools (function names in several clients allow no spaces or dots)
+
+    @property
+    def arguments_in(self) -> str:
+        """Where the HTTP route takes the arguments: its JSON body, or its path and query string."""
+        return "body" if self.endpoint.startswith("POST ") else "path-and-query"
 
 
 _CITES = (
@@ -96,6 +100,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         request=PassageRequest,
         response=schemas.ChunkContextResponse,
         endpoint="GET /v1/chunks/{chunk_id}",
+        function="boussole_get_passage",
     ),
     ToolSpec(
         name="list_documents",
@@ -106,6 +111,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         request=NoArguments,
         response=schemas.DocumentsResponse,
         endpoint="GET /v1/documents",
+        function="boussole_list_documents",
     ),
 )
 BY_NAME = {spec.name: spec for spec in TOOLS}
@@ -148,23 +154,27 @@ def input_schema(spec: ToolSpec, filter_values: dict[str, list[str]] | None = No
 
 def _with_function_names(description: str) -> str:
     for spec in TOOLS:
-        if spec.function:
-            description = description.replace(spec.name, spec.function)
+        description = description.replace(spec.name, spec.function)
     return description
 
 
-def tool_definitions() -> list[dict[str, Any]]:
-    """OpenAI-style function definitions; `x-endpoint` says which route to call."""
+def tool_definitions(filter_values: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """OpenAI-style function definitions, with the index's filter values as enums.
+
+    `x-endpoint` names the route that answers a call and `x-arguments` where it takes the
+    arguments: the JSON body ("body"), or the path and query string ("path-and-query":
+    `id` fills the path's `{chunk_id}`, the others go in the query string).
+    """
     return [
         {
             "type": "function",
             "function": {
                 "name": spec.function,
                 "description": _with_function_names(spec.description),
-                "parameters": parameters_schema(spec.request),
+                "parameters": input_schema(spec, filter_values),
             },
             "x-endpoint": spec.endpoint,
+            "x-arguments": spec.arguments_in,
         }
         for spec in TOOLS
-        if spec.function
     ]

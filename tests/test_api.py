@@ -478,15 +478,30 @@ def test_search_reports_scope_and_folds_repeated_measures(http):
 @slow
 def test_tool_definitions_match_the_endpoints(http):
     tools = {t["function"]["name"]: t for t in http.get("/v1/tools").json()}
-    assert set(tools) == {"boussole_search", "boussole_recommend"}
+    assert set(tools) == {"boussole_search", "boussole_recommend", "boussole_get_passage", "boussole_list_documents"}
     search_params = tools["boussole_search"]["function"]["parameters"]
     assert search_params["required"] == ["query"]
     assert "$ref" not in json.dumps(tools)
-    assert set(search_params["properties"]["filters"]["properties"]) == {"doc", "kind", "pillar", "actor", "lang"}
-    # A call built from the definition is accepted by the endpoint it names.
+    filters = search_params["properties"]["filters"]["properties"]
+    assert set(filters) == {"doc", "kind", "pillar", "actor", "lang"}
+    # The valid values come from the index, as /v1/filters gives them.
+    valid = http.get("/v1/filters").json()["values"]
+    assert all(filters[name]["items"]["enum"] == valid[name] for name in filters)
+    assert "local-regional" in filters["actor"]["items"]["enum"]
+    # A call built from each definition is accepted by the endpoint it names.
     assert tools["boussole_recommend"]["x-endpoint"] == "POST /v1/recommend"
+    assert tools["boussole_recommend"]["x-arguments"] == "body"
     response = http.post("/v1/recommend", json={"problem": "les habitants n'ont pas accès à internet"})
     assert response.status_code == 200
+    passage = tools["boussole_get_passage"]
+    assert passage["x-arguments"] == "path-and-query"
+    assert set(passage["function"]["parameters"]["properties"]) == {"id", "before", "after"}
+    method, path = passage["x-endpoint"].split(" ")
+    assert method == "GET"
+    got = http.get(path.replace("{chunk_id}", "hsp-ha-2-14:40.b"), params={"before": 1, "after": 0})
+    assert got.status_code == 200 and len(got.json()["neighbours"]) == 2
+    method, path = tools["boussole_list_documents"]["x-endpoint"].split(" ")
+    assert http.get(path).status_code == 200
 
 
 # ================================================================ slow: HTTP hygiene on the real server

@@ -93,3 +93,43 @@ def test_centring_removes_a_shared_direction():
     assert np.linalg.norm(ca) == pytest.approx(1.0)
     means = {"fr": np.array([1.0, 0.0]), "en": np.array([0.0, 1.0])}
     assert query_mean({"fr": 0.75, "en": 0.25}, means) == pytest.approx(np.array([0.75, 0.25]))
+
+
+def test_term_bridge_by_hand():
+    from index.fusion import term_bridge
+
+    ranked = [(0, 1.0), (1, 0.8), (2, 0.5), (3, 0.4)]
+    # row 1 is a definition; its term's BM25 ranking finds rows 3 (best) and 4 (unranked so far)
+    bridged = dict(term_bridge(ranked, {1: [(3, 9.0), (4, 3.0), (1, 12.0)]}, weight=0.5))
+    # min-max over (12, 9, 3): row 3 → 2/3, row 4 → 0; strength of the definition 0.8 / 1.0
+    assert bridged[3] == pytest.approx(0.4 + 0.5 * 0.8 * (6 / 9))
+    assert bridged[4] == pytest.approx(0.0)
+    assert bridged[1] == pytest.approx(0.8)  # a definition does not lift itself
+    assert bridged[0] == pytest.approx(1.0) and bridged[2] == pytest.approx(0.5)
+    assert term_bridge(ranked, {1: [(3, 9.0)]}, weight=0.0) == ranked
+    assert term_bridge(ranked, {}, weight=0.5) == ranked
+
+
+def test_outlying_hubs_penalise_only_the_outlier():
+    from index.calibrate import outlying_hubs
+    from index.centring import unit
+
+    rng = np.random.default_rng(0)
+    questions = unit(rng.normal(size=(40, 16)))
+    passages = unit(rng.normal(size=(30, 16)))
+    passages[7] = unit(questions.mean(axis=0, keepdims=True))[0]  # close to every question at once
+    hubs = outlying_hubs(passages, questions, z=2.0)
+    assert hubs[7] > 0
+    assert np.count_nonzero(hubs) <= 2
+    assert (hubs >= 0).all()
+
+
+def test_defined_term_reads_the_glossary_entry():
+    from index.text import defined_term
+    from ingest.models import Chunk
+
+    definition = Chunk(id="d:glossary.x", doc_id="d", text="Interopérabilité : La capacité de systèmes à échanger.",
+                       lang="fr", citation="d", kind="definition", order=1)
+    assert defined_term(definition) == "Interopérabilité"
+    assert defined_term(Chunk(id="d:1", doc_id="d", text="Les villes : un rôle.", lang="fr", citation="d",
+                              kind="paragraph", order=2)) is None

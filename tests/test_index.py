@@ -45,6 +45,35 @@ def test_french_elderly_e_services_finds_item_77_f(searcher):
     assert {"hsp-ha-2-14:69.a", "hsp-ha-2-14:50.e"} & set(ids(result)[:3])
 
 
+def test_a_matched_definition_brings_the_measures_that_use_its_term(searcher):
+    """Vendor lock-in in other words: the glossary's "verrouillage par le fournisseur"
+    matches, and the principle that names it, 80 (c), comes into the first ten."""
+    query = "All our data is locked in one vendor's platform and we cannot switch"
+    without = searcher.search(query, k=50, fusion=searcher.fusion.with_(glossary_weight=0.0))
+    result = searcher.search(query, k=10)
+    assert "hsp-ha-2-14:glossary.verrouillage-par-le-fournisseur" in ids(result)
+    assert "hsp-ha-2-14:80.c" in ids(result)
+    assert ids(without).index("hsp-ha-2-14:80.c") >= 10
+
+
+def test_the_first_results_do_not_depend_on_how_many_are_asked(searcher):
+    for query in ("Nos systèmes municipaux subissent des cyberattaques", "how do we reach people without internet?"):
+        assert ids(searcher.search(query, k=10)) == ids(searcher.search(query, k=50))[:10]
+
+
+def test_an_outlying_hub_passage_is_held_back(searcher):
+    """A conference speaker's definition of a smart city resembles every question; the
+    hub penalty lowers it, and only it and a few like it."""
+    hubs = searcher._outlying_use_hubs(searcher.fusion.use_hub_z)
+    assert 0 < np.count_nonzero(hubs) <= 0.05 * len(searcher.chunks)
+    query = "what makes a city smart for its residents?"
+    plain = searcher.search(query, k=50, fusion=searcher.fusion.with_(use_hub_penalty=0.0))
+    held = searcher.search(query, k=50)
+    hub_rows = [searcher.chunks[i].id for i in np.flatnonzero(hubs)]
+    moved = [cid for cid in hub_rows if cid in ids(plain) and cid in ids(held)]
+    assert moved and all(ids(held).index(cid) >= ids(plain).index(cid) for cid in moved)
+
+
 def test_near_duplicates_do_not_fill_the_top_k(searcher):
     a, b = searcher.chunk("hsp-ha-2-14:69.k"), searcher.chunk("hsp-ha-2-14:77.g")
     result = searcher.search(a.text, k=10)

@@ -230,14 +230,15 @@ def test_mcp_tools_v1_tools_and_openapi_agree(server, http):
         operation = openapi["paths"][path][method.lower()]
         response = _resolve(operation["responses"]["200"]["content"]["application/json"]["schema"], components)
         assert response["properties"].keys() == mcp_tool.output_schema["properties"].keys()
-        if spec.function:
+        function = functions.pop(spec.function)
+        assert function["x-endpoint"] == spec.endpoint
+        # /v1/tools, like MCP, adds the filter values as enums, and nothing else.
+        assert function["function"]["parameters"] == mcp_tool.input_schema
+        if spec.arguments_in == "body":
             # The function's parameters are the route's JSON body, as OpenAPI states it.
-            function = functions.pop(spec.function)
-            assert function["x-endpoint"] == spec.endpoint
-            assert function["function"]["parameters"] == parameters_schema(spec.request)
             body = _resolve(operation["requestBody"]["content"]["application/json"]["schema"], components)
             # OpenAPI, like MCP, lists the valid filter values (service.openapi); nothing else differs
-            assert _strip_titles(_without_filter_enums(body)) == _strip_titles(function["function"]["parameters"])
+            assert _strip_titles(_without_filter_enums(body)) == _strip_titles(_without_filter_enums(function["function"]["parameters"]))
         else:
             # Path and query parameters: same bounds and defaults as the tool's arguments.
             arguments = mcp_tool.input_schema["properties"]

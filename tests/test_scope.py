@@ -107,3 +107,17 @@ def test_fitted_threshold_keeps_every_in_scope_calibration_point():
     assert not model.assess("a real question here", clear_out).in_scope
     assert model.assess("a real question here", ScopeFeatures(*positive[0])).in_scope
     assert not model.assess("§", ScopeFeatures(*positive[0])).in_scope  # no words: never in scope
+
+
+def test_cli_shows_no_passages_for_a_lone_symbol(data_dir):
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    runner = CliRunner()
+    symbol = runner.invoke(cli, ["search", "§", "--data-dir", str(data_dir)])
+    assert symbol.exit_code == 0, symbol.output
+    assert "not a question" in symbol.output
+    assert "HSP/HA.2/14" not in symbol.output  # no citation: no passage was printed
+    question = runner.invoke(cli, ["search", "inondations sans alerte", "-k", "2", "--data-dir", str(data_dir)])
+    assert question.exit_code == 0 and "HSP/HA.2/14" in question.output

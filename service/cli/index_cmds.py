@@ -97,7 +97,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
     """Find the guidance that answers QUERY, a problem in plain French or English."""
     from index.backends import open_searcher
     from index.models import Filters
-    from index.scope import assess_scope
+    from index.scope import assess_scope, has_words
 
     settings = Settings.from_env(data_dir=data_dir, model=model, backend=backend, milvus_uri=milvus_uri)
     searcher = open_searcher(settings.backend_choice, settings.index_dir, settings.models_dir, model)
@@ -119,6 +119,9 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
         }
         json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
+        return
+    if not has_words(result.query):  # like the page: nothing to show for "§" or "12345"
+        click.secho(scope.reason, fg="yellow")
         return
     if not scope.in_scope:
         click.secho(f"Weak matches only. {scope.reason}", fg="yellow")
