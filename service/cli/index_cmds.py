@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 import click
 
@@ -44,19 +45,23 @@ def build(data_dir, corpus_dir, model, force) -> None:
 
 def _build_locked(settings: Settings, force: bool) -> None:
     from index.builder import build_index, is_fresh
-    from index.embedder import load_embedder, ready_fingerprint
+    from index.embedder import ready_fingerprint
     from ingest.pipeline import ingest_corpus, write_chunks
 
-    report = ingest_corpus(settings.corpus_dir)
-    for error in report.errors:
-        click.echo(f"warning: skipped {error}", err=True)
-    write_chunks(report, settings.chunks_path, settings.documents_path)
-    _progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
-    fingerprint = ready_fingerprint(settings.model, settings.models_dir)
-    if not force and fingerprint and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint):
-        click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
-        return
-    embedder = load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
+    with ThreadPoolExecutor(1, thread_name_prefix="boussole-load") as pool:
+        # --force rebuilds whatever the corpus says: load the model (about a second, mostly
+        # outside the interpreter lock) while the corpus is read.
+        loading = pool.submit(_load_embedder, settings) if force else None
+        report = ingest_corpus(settings.corpus_dir)
+        for error in report.errors:
+            click.echo(f"warning: skipped {error}", err=True)
+        write_chunks(report, settings.chunks_path, settings.documents_path)
+        _progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
+        fingerprint = ready_fingerprint(settings.model, settings.models_dir)
+        if not force and fingerprint and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint):
+            click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
+            return
+        embedder = loading.result() if loading is not None else _load_embedder(settings)
     result = build_index(
         report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir,
         progress=_progress, locked=True,
@@ -65,6 +70,12 @@ def _build_locked(settings: Settings, force: bool) -> None:
         f"index built: {settings.index_dir} ({result.manifest.chunk_count} chunks, "
         f"{result.embedded} embedded, {result.reused} from cache, {result.seconds:.1f} s)"
     )
+
+
+def _load_embedder(settings: Settings):
+    from index.embedder import load_embedder
+
+    return load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
 
 
 @click.command()
