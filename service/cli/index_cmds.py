@@ -99,7 +99,8 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
     from index.searcher import Searcher
 
     settings = Settings.from_env(data_dir=data_dir, model=model)
-    searcher = Searcher.open(store.resolve(settings.index_dir), settings.models_dir, model)
+    index_dir = store.resolve(settings.index_dir)
+    searcher = Searcher.open(index_dir, settings.models_dir, model, *_encoders(index_dir, settings, mode))
     filters = Filters(doc=doc, kind=kind, pillar=pillar, actor=actor, lang=lang)
     result = searcher.search(query, k=k, filters=filters, mode=mode)
     scope = assess_scope(result)
@@ -131,6 +132,36 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
         if hit.duplicates:
             click.echo(f"    (same as: {', '.join(hit.duplicates)})")
     click.echo(f"({len(result.hits)} results, query in {result.query_lang}, {result.took_ms:.0f} ms)", err=True)
+
+
+class _Loading:
+    """An embedder still loading in another thread: the first attribute read waits for it
+    (and raises its loading error, if any)."""
+
+    def __init__(self, future) -> None:
+        self._future = future
+
+    def __getattr__(self, name: str):
+        return getattr(self._future.result(), name)
+
+
+def _encoders(index_dir, settings: Settings, mode: str) -> tuple:
+    """(e5, USE) for a one-off search, loading while this thread imports and reads the
+    index: the e5 session in a thread (ONNX Runtime builds it outside the interpreter
+    lock), USE's weights in another (mostly decompression), its tokenizer from the models
+    folder's pickle. (None, None), as before, for keyword search or another model."""
+    from index.store import read_manifest
+
+    manifest = read_manifest(index_dir)
+    if mode == "bm25" or settings.model != manifest.model_id:
+        return None, None  # Searcher.open refuses another model with the right message
+    from index.embedder import load_embedder
+    from index.use_embedder import UseEmbedder
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="boussole-load")
+    e5 = pool.submit(load_embedder, manifest.model_id, settings.models_dir, encoder=settings.encoder)
+    pool.shutdown(wait=False)
+    return _Loading(e5), UseEmbedder(models_dir=settings.models_dir, preload=True)
 
 
 @click.group("index")
