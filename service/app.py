@@ -72,7 +72,10 @@ def open_index(settings: Settings) -> SearchBackend:
     # a question's vector is the same alone or in a batch up to float noise (max
     # difference 1.3e-7, measured on 32 questions). No wait for company: under load the
     # questions that queue while it encodes form the next batch.
-    second = BatchingEmbedder(UseEmbedder(), max_queue=settings.max_queue, max_wait=0.0, name="boussole-second-encoder")
+    second = BatchingEmbedder(
+        UseEmbedder(models_dir=settings.models_dir), max_queue=settings.max_queue, max_wait=0.0,
+        name="boussole-second-encoder",
+    )
     searcher = Searcher.open(index_dir, settings.models_dir, model=settings.model, embedder=embedder, second=second)
     searcher.search(routes.READY_PROBE, k=1)
     return searcher
