@@ -93,6 +93,7 @@ def _load_embedder(settings: Settings):
 @handle_errors
 def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, model) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
+    _without_numba()
     from index import store
     from index.models import Filters
     from index.scope import assess_scope
@@ -132,6 +133,16 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
         if hit.duplicates:
             click.echo(f"    (same as: {', '.join(hit.duplicates)})")
     click.echo(f"({len(result.hits)} results, query in {result.query_lang}, {result.took_ms:.0f} ms)", err=True)
+
+
+def _without_numba() -> None:
+    """bm25s imports numba when it is installed (ranx, for `boussole eval`, brings it) for a
+    retrieval backend Boussole never uses: index.lexical scores with bm25s' numpy code and
+    ranks on its own, and indexes record `"backend": "numpy"`. Importing numba is about 0.8 s
+    of a cold `boussole search` (python -X importtime); a one-off search process marks it
+    absent, so bm25s takes its numpy path, which is the one it uses anyway."""
+    if "numba" not in sys.modules:
+        sys.modules["numba"] = None  # `import numba` now raises ImportError
 
 
 class _Loading:
