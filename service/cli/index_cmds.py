@@ -138,9 +138,9 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
 def _without_numba() -> None:
     """bm25s imports numba when it is installed (ranx, for `boussole eval`, brings it) for a
     retrieval backend Boussole never uses: index.lexical scores with bm25s' numpy code and
-    ranks on its own, and indexes record `"backend": "numpy"`. Importing numba is about 0.8 s
-    of a cold `boussole search` (python -X importtime); a one-off search process marks it
-    absent, so bm25s takes its numpy path, which is the one it uses anyway."""
+    ranks on its own, and indexes record `"backend": "numpy"`. Importing numba costs a cold
+    `boussole search` 0.45 s (`python -X importtime -c "import numba"`, on a busy machine);
+    a one-off search process marks it absent, so bm25s takes its numpy path, which is the one it uses anyway."""
     if "numba" not in sys.modules:
         sys.modules["numba"] = None  # `import numba` now raises ImportError
 
