@@ -25,6 +25,8 @@ class Settings:
     max_queue: int = 128
     # Seconds a request body may take between two chunks before a 408 (slow clients).
     body_timeout: float = 10.0
+    # Threads running searches (service.workers); None: one per available CPU.
+    search_threads: int | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -39,6 +41,7 @@ class Settings:
             encoder=env.get("BOUSSOLE_ENCODER") or None,
             max_queue=int(env.get("BOUSSOLE_MAX_QUEUE", "128")),
             body_timeout=float(env.get("BOUSSOLE_BODY_TIMEOUT", "10")),
+            search_threads=int(env["BOUSSOLE_SEARCH_THREADS"]) if env.get("BOUSSOLE_SEARCH_THREADS") else None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)
