@@ -76,6 +76,8 @@ def _merge(parts: list[RunResult]) -> RunResult:
         merged.seconds += part.seconds
         for key, value in part.health_worst.items():
             merged.health_worst[key] = max(value, merged.health_worst.get(key, 0.0))
+        for key, value in part.health_p99.items():  # the worst part's p99: an upper bound
+            merged.health_p99[key] = max(value, merged.health_p99.get(key, 0.0))
     return merged
 
 

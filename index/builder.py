@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ import numpy as np
 
 from index import store
 from index.cache import EmbeddingCache, text_key
-from index.calibrate import calibrate
+from index.calibrate import calibrate, embed_calibration_questions
 from index.calibration import load_calibration
 from index.centring import centre
 from index.config import DEFAULT_FUSION, FusionConfig
@@ -143,11 +144,23 @@ def _build_locked(
         second = UseEmbedder()
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
     second_cache = EmbeddingCache.for_model(cache_dir, second.fingerprint)
-    vectors, embedded = embed_chunks(chunks, embedder, cache, progress)
-    second_vectors, _ = embed_chunks(chunks, second, second_cache, progress, text_of=second_encoder_text)
+    calibration_set = load_calibration()
+    # The e5 passages are most of a build (about 30 s of one core for the shipped corpus):
+    # they run in a thread of their own (on every core: OnnxEmbedder.document_workers)
+    # while this one does everything that does not need them. The two threads touch
+    # different cache keys (passages; questions under their own prefix).
+    with ThreadPoolExecutor(1, thread_name_prefix="boussole-build") as pool:
+        e5_passages = pool.submit(embed_chunks, chunks, embedder, cache, progress)
+        second_vectors, _ = embed_chunks(chunks, second, second_cache, progress, text_of=second_encoder_text)
+        embed_calibration_questions(calibration_set, embedder, second, cache, second_cache)
+        lexical = LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks])
+        # The scope model's fit imports scikit-learn (about a second): done now, not after.
+        import sklearn.linear_model  # noqa: F401
+
+        vectors, embedded = e5_passages.result()
     if progress:
         progress("calibrating (index/calibration.toml), building FAISS and BM25 indexes")
-    calibration, scope_model = calibrate(load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache)
+    calibration, scope_model = calibrate(calibration_set, embedder, second, vectors, second_vectors, cache, second_cache)
     cache.save(keep=cache.used_keys())
     second_cache.save(keep=second_cache.used_keys())
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
@@ -157,7 +170,7 @@ def _build_locked(
         DenseIndex.build(second_vectors).save(staging / store.USE_FILE)
         (staging / store.CALIBRATION_FILE).write_bytes(calibration.to_bytes())
         (staging / store.SCOPE_FILE).write_text(scope_model.to_json(), encoding="utf-8")
-        LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks]).save(staging / store.LEXICAL_DIR)
+        lexical.save(staging / store.LEXICAL_DIR)
         records.write_chunks(staging / store.CHUNKS_FILE, chunks)
         records.write_documents(staging / store.DOCUMENTS_FILE, documents)
         manifest = store.Manifest(

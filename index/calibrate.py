@@ -77,6 +77,24 @@ def embed_questions(embedder, texts: list[str], cache: EmbeddingCache) -> np.nda
     return np.stack([cache.get(k) for k in keys]).astype(np.float32)
 
 
+def embed_calibration_questions(
+    calibration: CalibrationSet,
+    e5,
+    use,
+    e5_cache: EmbeddingCache,
+    use_cache: EmbeddingCache,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """The calibration questions' vectors, through the caches: e5 in-scope by language, e5
+    out-of-scope, USE in-scope, USE out-of-scope. The builder calls it while the passages are
+    still being encoded, so that `calibrate` then finds every vector in the caches; the
+    same texts in the same calls either way, so the same vectors."""
+    by_lang = {lang: embed_questions(e5, list(calibration.in_scope[lang]), e5_cache) for lang in LANGS}
+    e5_out = embed_questions(e5, calibration.out_of_scope_all, e5_cache)
+    use_in = embed_questions(use, calibration.in_scope_all, use_cache)
+    use_out = embed_questions(use, calibration.out_of_scope_all, use_cache)
+    return by_lang, e5_out, use_in, use_out
+
+
 def calibrate(
     calibration: CalibrationSet,
     e5,
@@ -87,11 +105,8 @@ def calibrate(
     use_cache: EmbeddingCache,
 ) -> tuple[CalibrationVectors, ScopeModel]:
     """Means for centring and the fitted scope model."""
-    by_lang = {lang: embed_questions(e5, list(calibration.in_scope[lang]), e5_cache) for lang in LANGS}
+    by_lang, e5_out, use_in, use_out = embed_calibration_questions(calibration, e5, use, e5_cache, use_cache)
     e5_in = np.concatenate([by_lang[lang] for lang in LANGS])
-    e5_out = embed_questions(e5, calibration.out_of_scope_all, e5_cache)
-    use_in = embed_questions(use, calibration.in_scope_all, use_cache)
-    use_out = embed_questions(use, calibration.out_of_scope_all, use_cache)
     vectors = CalibrationVectors(
         passage_mean=e5_passages.mean(axis=0).astype(np.float32),
         query_means={lang: by_lang[lang].mean(axis=0).astype(np.float32) for lang in LANGS},
@@ -147,4 +162,4 @@ def outlying_hubs(passages: np.ndarray, questions: np.ndarray, z: float, k: int 
     return np.maximum(0.0, scores - (scores.mean() + z * scores.std())).astype(np.float32)
 
 
-__all__ = ["CalibrationVectors", "calibrate", "embed_questions", "hubness", "outlying_hubs"]
+__all__ = ["CalibrationVectors", "calibrate", "embed_calibration_questions", "embed_questions", "hubness", "outlying_hubs"]

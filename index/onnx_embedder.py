@@ -10,7 +10,9 @@ normalisation. Only onnxruntime, tokenizers and numpy are imported: no torch, so
 
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,25 @@ PRECISIONS = {"int8": INT8_FILE, "fp32": FP32_FILE}
 BATCH = {"int8": 1, "fp32": 16}
 # Passages (~130 tokens, up to 512) go one at a time: fp32 on one core, 62 ms per passage
 # alone against 74 in batches of 4 and 117 in batches of 16 (measured on the corpus; torch
-# takes 78 in batches of 16). Batching only pays for short texts.
+# takes 78 in batches of 16). Batching only pays for short texts. What does pay is running
+# one single-threaded forward pass per core at once (`document_workers`): 37 ms per passage
+# with two on the 2-vCPU machine against 63 with one, while ONNX Runtime's own two intra-op
+# threads on one pass gave 77-113 ms (measured on 64 passages of the corpus, other jobs
+# running; bench/onnx_passages.py). A passage alone in its pass has no padding, so its
+# vector does not depend on which worker encoded it, nor on how many there are.
 DOCUMENT_BATCH = 1
+
+
+def build_workers() -> int:
+    """Forward passes run at once when encoding passages: BOUSSOLE_BUILD_WORKERS, else one
+    per available CPU."""
+    configured = os.environ.get("BOUSSOLE_BUILD_WORKERS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 class OnnxEmbedder:
@@ -43,7 +62,15 @@ class OnnxEmbedder:
     never loads it.
     """
 
-    def __init__(self, folder: Path, *, model_id: str, precision: str = "int8", num_threads: int = 1):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        model_id: str,
+        precision: str = "int8",
+        num_threads: int = 1,
+        document_workers: int | None = None,
+    ):
         if precision not in PRECISIONS:
             raise ModelError(f"ONNX precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         folder = Path(folder)
@@ -58,6 +85,9 @@ class OnnxEmbedder:
         self.model_id = model_id
         self.precision = precision
         self._num_threads = num_threads
+        # Passages are encoded at build time, when the machine is the build's: one pass per
+        # available core (BOUSSOLE_BUILD_WORKERS overrides).
+        self.document_workers = document_workers or build_workers()
         self._sessions: dict[str, object] = {}
         self._sessions_lock = threading.Lock()
         query_session = self._session(precision)
@@ -102,6 +132,11 @@ class OnnxEmbedder:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return self._pool(session, ids, mask)
+
+    @staticmethod
+    def _pool(session, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Forward pass, mean pooling over the mask, L2 normalisation."""
         (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
@@ -126,4 +161,34 @@ class OnnxEmbedder:
         return self._encode(texts, self._query_prompt, self.precision, BATCH[self.precision])
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._document_prompt, "fp32", DOCUMENT_BATCH)
+        """fp32 vectors, one passage per forward pass, `document_workers` passes at a time."""
+        if isinstance(texts, str):
+            raise TypeError("pass a list of strings, not a string")
+        workers = min(self.document_workers, len(texts))
+        if workers <= 1:
+            return self._encode(texts, self._document_prompt, "fp32", DOCUMENT_BATCH)
+        session = self._session("fp32")
+        # Tokenised here, in one thread: a tokenizers.Tokenizer with padding enabled must not
+        # be used from two threads at once ("Already borrowed"). One text per `encode`, so
+        # no padding, exactly as `_run` sees a batch of one.
+        encodings = [self._tokenizer.encode(self._document_prompt + t) for t in texts]
+        out = np.empty((len(texts), self.dim), np.float32)
+        # Longest first, each worker taking the next passage when it is free: the last
+        # passages to finish are the short ones, so no worker idles long at the end.
+        order = iter(sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids)))
+        take = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with take:
+                    i = next(order, None)
+                if i is None:
+                    return
+                ids = np.array([encodings[i].ids], dtype=np.int64)
+                mask = np.array([encodings[i].attention_mask], dtype=np.int64)
+                out[i] = self._pool(session, ids, mask)[0]
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="boussole-passages") as pool:
+            for future in [pool.submit(work) for _ in range(workers)]:
+                future.result()
+        return out

@@ -152,6 +152,14 @@ class Searcher:
             )
         return cls(parts, embedder, second)
 
+    def close(self) -> None:
+        """Stop what the encoders run beside the searcher (the service's batching worker
+        thread); searches after this may fail. For a replaced index after a hot reload."""
+        for encoder in (self._embedder, self._second):
+            stop = getattr(encoder, "close", None)
+            if stop is not None:
+                stop()
+
     # -- lookups -------------------------------------------------------------------
 
     def chunk(self, chunk_id: str) -> Chunk:

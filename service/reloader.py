@@ -5,23 +5,33 @@ notices the new target, opens it beside the one being served, then replaces
 `app.state.searcher` in one assignment: requests already running finish on the old
 searcher they hold, new ones get the new searcher, so no request fails during the swap.
 A version that cannot be opened is logged once and the current one stays in service.
+
+The replaced searcher is then closed (`close()`: its batching encoder's worker thread),
+once no request holds it any more: the HTTP routes hold theirs through `lease()`; for
+readers that take `state.searcher` without a lease (the MCP server), a replaced searcher
+is also kept open for `grace` seconds after the swap. Without this, every reload left
+one encoder thread (and the old index's memory) behind for good.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from index import store
 from ingest.errors import BoussoleError
+from service.errors_http import ServiceNotReady
 from service.recommend import SearchBackend
 from service.settings import Settings
 
 log = logging.getLogger("boussole.service")
+RETIRE_GRACE = 10.0  # seconds a replaced searcher stays open for readers without a lease
 
 
 @dataclass(frozen=True)
@@ -66,15 +76,65 @@ class IndexReloader:
         open_searcher: Callable[[Settings], SearchBackend],
         wrap: Callable[[SearchBackend], SearchBackend],
         interval: float | None,
+        grace: float = RETIRE_GRACE,
     ) -> None:
         self._state = state
         self._settings = settings
         self._open = open_searcher
         self._wrap = wrap
         self._interval = interval
+        self._grace = grace
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failed: IndexInfo | None = None
+        self._lock = threading.Lock()  # guards the lease counts and the retired list
+        self._leases: dict[int, int] = {}  # id(searcher) -> requests holding it
+        self._retired: list[tuple[SearchBackend, float]] = []  # replaced searchers, when replaced
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[SearchBackend]:
+        """The searcher served now, kept open until the `with` block ends."""
+        with self._lock:
+            searcher = getattr(self._state, "searcher", None)
+            if searcher is None:
+                raise ServiceNotReady("The index is not loaded yet; try again shortly.")
+            self._leases[id(searcher)] = self._leases.get(id(searcher), 0) + 1
+        try:
+            yield searcher
+        finally:
+            with self._lock:
+                left = self._leases[id(searcher)] - 1
+                if left:
+                    self._leases[id(searcher)] = left
+                else:
+                    del self._leases[id(searcher)]
+            if not left:
+                self.close_retired()
+
+    def close_retired(self, *, now: float | None = None, everything: bool = False) -> int:
+        """Close the replaced searchers that no request holds and whose grace period is
+        over (`everything`: all of them, leases or not: the app is stopping). Returns how
+        many were closed."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            done = [
+                (searcher, since) for searcher, since in self._retired
+                if everything or (id(searcher) not in self._leases and now - since >= self._grace)
+            ]
+            self._retired = [entry for entry in self._retired if entry not in done]
+        for searcher, _ in done:
+            _close(searcher)
+        return len(done)
+
+    def close(self) -> None:
+        """Stop watching and close every searcher, the served one included (app shutdown)."""
+        self.stop()
+        with self._lock:
+            current = getattr(self._state, "searcher", None)
+            if current is not None:
+                self._retired.append((current, time.monotonic()))
+            self._state.searcher = None
+        self.close_retired(everything=True)
 
     def load(self, searcher: SearchBackend | None = None) -> None:
         """Open the current index (or publish `searcher`, opened by the caller); raises on failure."""
@@ -86,8 +146,13 @@ class IndexReloader:
 
     def _publish(self, searcher: SearchBackend, info: IndexInfo) -> None:
         # The searcher first: once index_info names a version, that version answers.
-        self._state.searcher = self._wrap(searcher)
+        with self._lock:
+            old = getattr(self._state, "searcher", None)
+            self._state.searcher = self._wrap(searcher)
+            if old is not None and old is not self._state.searcher:
+                self._retired.append((old, time.monotonic()))
         self._state.index_info = info
+        self.close_retired()
 
     def check(self) -> bool:
         """Reload when the pointer names another folder than the one served; True if swapped."""
@@ -126,5 +191,17 @@ class IndexReloader:
         while not self._stop.wait(self._interval):
             try:
                 self.check()
+                self.close_retired()
             except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
                 log.exception("index watcher failed; it keeps watching")
+
+
+def _close(searcher: SearchBackend) -> None:
+    """Release what a searcher started, if it says how (index.searcher.Searcher.close)."""
+    close = getattr(searcher, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:  # noqa: BLE001 - a replaced index failing to close must not stop serving
+        log.exception("closing a replaced index failed")

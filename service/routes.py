@@ -1,17 +1,24 @@
 """HTTP routes: map requests to library calls and typed results to response models.
 
-Routes are plain `def`: searching is CPU-bound, so FastAPI runs them in its threadpool and
-the event loop stays free for /healthz. No try/except here: errors go to errors_http.
+`search` and `recommend_route` are plain functions (the MCP server calls them too); their
+HTTP endpoints run them, and the JSON of their answer, on the app's `SearchWorkers`
+(service.workers): a couple of threads, so the event loop stays free for /healthz and
+/readyz under any load. The other routes are cheap lookups. Every route holds the
+searcher it was given for its whole run (`get_searcher`), so a hot reload closes the
+searcher it replaces only after its last request. No try/except here: errors go to
+errors_http.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from index.errors import QueryError
 from index.models import FILTER_FIELDS, Filters
@@ -35,12 +42,24 @@ READY_PROBE = "ville"  # the one-word search /readyz checks once (service.app wa
 log = logging.getLogger("boussole.service")
 
 
-def get_searcher(request: Request) -> SearchBackend:
-    """The searcher loaded in the lifespan. Tests override this dependency."""
+def current_searcher(request: Request) -> SearchBackend:
+    """The searcher being served now (loaded in the lifespan); 503 when there is none."""
     searcher = getattr(request.app.state, "searcher", None)
     if searcher is None:
         raise ServiceNotReady("The index is not loaded yet; try again shortly.")
     return searcher
+
+
+async def get_searcher(request: Request) -> AsyncIterator[SearchBackend]:
+    """The served searcher, held until the request is done: a hot reload closes the one it
+    replaces (its encoder thread) only after the last request holding it. Tests override
+    this dependency."""
+    reloader = getattr(request.app.state, "reloader", None)
+    if reloader is None:  # an app without the lifespan's reloader
+        yield current_searcher(request)
+        return
+    with reloader.lease() as searcher:
+        yield searcher
 
 
 def get_scope_assessor() -> Assess:
@@ -81,8 +100,29 @@ def _titles(searcher: SearchBackend) -> dict[str, str]:
     return {doc.id: doc.title for doc in searcher.documents}
 
 
-@router.post("/v1/search", response_model=schemas.SearchResponse, responses=ERRORS, tags=["search"])
-def search(body: schemas.SearchRequest, searcher: Searcher, assess: Assessor) -> schemas.SearchResponse:
+async def _on_workers(request: Request, answer: Callable[..., BaseModel], *args) -> Response:
+    """`answer(*args)` and its JSON on the app's search workers (FastAPI's threadpool for an
+    app without them); the same bytes FastAPI would write for the response model."""
+
+    def work() -> bytes:
+        return answer(*args).model_dump_json(by_alias=True).encode()
+
+    workers = getattr(request.app.state, "search_workers", None)
+    body = await (workers.run(work) if workers is not None else run_in_threadpool(work))
+    return Response(content=body, media_type="application/json")
+
+
+@router.post(
+    "/v1/search", response_model=schemas.SearchResponse, responses=ERRORS, tags=["search"], name="search"
+)
+async def search_endpoint(
+    request: Request, body: schemas.SearchRequest, searcher: Searcher, assess: Assessor
+) -> Response:
+    """Passages of the corpus most relevant to a query, in French or English."""
+    return await _on_workers(request, search, body, searcher, assess)
+
+
+def search(body: schemas.SearchRequest, searcher: SearchBackend, assess: Assess) -> schemas.SearchResponse:
     """Passages of the corpus most relevant to a query, in French or English."""
     filters = check_filters(body.filters, searcher.filter_values())
     result = searcher.search(body.query, k=body.k, filters=filters)
@@ -100,10 +140,19 @@ def search(body: schemas.SearchRequest, searcher: Searcher, assess: Assessor) ->
 
 
 @router.post(
-    "/v1/recommend", response_model=schemas.RecommendResponse, responses=ERRORS, tags=["search"]
+    "/v1/recommend", response_model=schemas.RecommendResponse, responses=ERRORS, tags=["search"],
+    name="recommend_route",
 )
+async def recommend_endpoint(
+    request: Request, body: schemas.RecommendRequest, searcher: Searcher, assess: Assessor
+) -> Response:
+    """Principles, measures by actor, city examples and pillars answering a city's problem,
+    or `in_scope: false` when the problem lies outside the guidelines."""
+    return await _on_workers(request, recommend_route, body, searcher, assess)
+
+
 def recommend_route(
-    body: schemas.RecommendRequest, searcher: Searcher, assess: Assessor
+    body: schemas.RecommendRequest, searcher: SearchBackend, assess: Assess
 ) -> schemas.RecommendResponse:
     """Principles, measures by actor, city examples and pillars answering a city's problem,
     or `in_scope: false` when the problem lies outside the guidelines."""
@@ -205,7 +254,7 @@ async def readyz(request: Request) -> schemas.ReadyResponse:
     a health check that queued behind them would report a busy server as a dead one.
     """
     start = time.perf_counter()
-    searcher = get_searcher(request)
+    searcher = current_searcher(request)
     state = request.app.state
     if getattr(state, "ready_probe", None) is not searcher:
         try:

@@ -34,6 +34,8 @@ class Settings:
     backend: str = "faiss"
     milvus_uri: str | None = None
     milvus_alias: str = "boussole"
+    # Threads running searches (service.workers); None: one per available CPU.
+    search_threads: int | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -51,6 +53,7 @@ class Settings:
             backend=env.get("BOUSSOLE_BACKEND") or "faiss",
             milvus_uri=env.get("BOUSSOLE_MILVUS_URI") or None,
             milvus_alias=env.get("BOUSSOLE_MILVUS_ALIAS") or "boussole",
+            search_threads=int(env["BOUSSOLE_SEARCH_THREADS"]) if env.get("BOUSSOLE_SEARCH_THREADS") else None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)

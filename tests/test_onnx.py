@@ -141,3 +141,19 @@ def test_the_onnx_encoder_does_not_import_torch(models_dir):
     env = {k: v for k, v in os.environ.items() if k != "BOUSSOLE_ENCODER"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_passages_on_several_workers_are_the_same_vectors_bit_for_bit(onnx_embedders, passages):
+    """The build encodes passages on every core, one per forward pass: the vectors must not
+    depend on how many workers there are nor on which one took a passage."""
+    fp32 = onnx_embedders["fp32"]
+    saved = fp32.document_workers
+    try:
+        fp32.document_workers = 1
+        alone = fp32.embed_documents(passages)
+        fp32.document_workers = 3
+        shared = fp32.embed_documents(passages)
+    finally:
+        fp32.document_workers = saved
+    assert shared.dtype == np.float32 and shared.shape == alone.shape
+    assert np.array_equal(shared, alone)

@@ -35,7 +35,9 @@ def browser_missing(reason: str) -> None:
     pytest.skip(f"WARNING: the web page was NOT tested in a browser: {reason}")
 
 
-@pytest.fixture(scope="module")
+# Session-scoped like `server`, so it is set up first: a missing browser skips before
+# the model and index are built (the CI check below runs a child pytest on it).
+@pytest.fixture(scope="session")
 def playwright():
     if not CHROMIUM.exists():
         browser_missing(f"{CHROMIUM} is absent (run tests/ensure_chromium.sh or apt-get install chromium)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 import click
 
@@ -56,19 +57,23 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
 
 def _build_locked(settings: Settings, force: bool) -> None:
     from index.builder import build_index, is_fresh
-    from index.embedder import load_embedder, ready_fingerprint
+    from index.embedder import ready_fingerprint
     from ingest.pipeline import ingest_corpus, write_chunks
 
-    report = ingest_corpus(settings.corpus_dir)
-    for error in report.errors:
-        click.echo(f"warning: skipped {error}", err=True)
-    write_chunks(report, settings.chunks_path, settings.documents_path)
-    _progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
-    fingerprint = ready_fingerprint(settings.model, settings.models_dir)
-    if not force and fingerprint and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint):
-        click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
-        return
-    embedder = load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
+    with ThreadPoolExecutor(1, thread_name_prefix="boussole-load") as pool:
+        # --force rebuilds whatever the corpus says: load the model (about a second, mostly
+        # outside the interpreter lock) while the corpus is read.
+        loading = pool.submit(_load_embedder, settings) if force else None
+        report = ingest_corpus(settings.corpus_dir)
+        for error in report.errors:
+            click.echo(f"warning: skipped {error}", err=True)
+        write_chunks(report, settings.chunks_path, settings.documents_path)
+        _progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
+        fingerprint = ready_fingerprint(settings.model, settings.models_dir)
+        if not force and fingerprint and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint):
+            click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
+            return
+        embedder = loading.result() if loading is not None else _load_embedder(settings)
     result = build_index(
         report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir,
         progress=_progress, locked=True,
@@ -77,6 +82,12 @@ def _build_locked(settings: Settings, force: bool) -> None:
         f"index built: {settings.index_dir} ({result.manifest.chunk_count} chunks, "
         f"{result.embedded} embedded, {result.reused} from cache, {result.seconds:.1f} s)"
     )
+
+
+def _load_embedder(settings: Settings):
+    from index.embedder import load_embedder
+
+    return load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
 
 
 @click.command()
@@ -95,12 +106,19 @@ def _build_locked(settings: Settings, force: bool) -> None:
 @handle_errors
 def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, model, backend, milvus_uri) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
+    _without_numba()
+    from index import store
     from index.backends import open_searcher
     from index.models import Filters
     from index.scope import assess_scope, has_words
+    from index.searcher import Searcher
 
     settings = Settings.from_env(data_dir=data_dir, model=model, backend=backend, milvus_uri=milvus_uri)
-    searcher = open_searcher(settings.backend_choice, settings.index_dir, settings.models_dir, model)
+    if settings.backend_choice.name == "faiss":
+        index_dir = store.resolve(settings.index_dir)
+        searcher = Searcher.open(index_dir, settings.models_dir, model, *_encoders(index_dir, settings, mode))
+    else:
+        searcher = open_searcher(settings.backend_choice, settings.index_dir, settings.models_dir, model)
     filters = Filters(doc=doc, kind=kind, pillar=pillar, actor=actor, lang=lang)
     result = searcher.search(query, k=k, filters=filters, mode=mode)
     scope = assess_scope(result)
@@ -134,6 +152,46 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
         if hit.duplicates:
             click.echo(f"    (same as: {', '.join(hit.duplicates)})")
     click.echo(f"({len(result.hits)} results, query in {result.query_lang}, {result.took_ms:.0f} ms)", err=True)
+
+
+def _without_numba() -> None:
+    """bm25s imports numba when it is installed (ranx, for `boussole eval`, brings it) for a
+    retrieval backend Boussole never uses: index.lexical scores with bm25s' numpy code and
+    ranks on its own, and indexes record `"backend": "numpy"`. Importing numba costs a cold
+    `boussole search` 0.45 s (`python -X importtime -c "import numba"`, on a busy machine);
+    a one-off search process marks it absent, so bm25s takes its numpy path, which is the one it uses anyway."""
+    if "numba" not in sys.modules:
+        sys.modules["numba"] = None  # `import numba` now raises ImportError
+
+
+class _Loading:
+    """An embedder still loading in another thread: the first attribute read waits for it
+    (and raises its loading error, if any)."""
+
+    def __init__(self, future) -> None:
+        self._future = future
+
+    def __getattr__(self, name: str):
+        return getattr(self._future.result(), name)
+
+
+def _encoders(index_dir, settings: Settings, mode: str) -> tuple:
+    """(e5, USE) for a one-off search, loading while this thread imports and reads the
+    index: the e5 session in a thread (ONNX Runtime builds it outside the interpreter
+    lock), USE's weights in another (mostly decompression), its tokenizer from the models
+    folder's pickle. (None, None), as before, for keyword search or another model."""
+    from index.store import read_manifest
+
+    manifest = read_manifest(index_dir)
+    if mode == "bm25" or settings.model != manifest.model_id:
+        return None, None  # Searcher.open refuses another model with the right message
+    from index.embedder import load_embedder
+    from index.use_embedder import UseEmbedder
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="boussole-load")
+    e5 = pool.submit(load_embedder, manifest.model_id, settings.models_dir, encoder=settings.encoder)
+    pool.shutdown(wait=False)
+    return _Loading(e5), UseEmbedder(models_dir=settings.models_dir, preload=True)
 
 
 @click.group("index")
