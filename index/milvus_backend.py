@@ -222,6 +222,7 @@ def open_alias(target: MilvusTarget) -> IndexParts:
             f"no index behind alias {target.alias!r} at {target.uri}: "
             f"run `boussole build --backend milvus --milvus-uri {target.uri}` first"
         )
+    _ensure_loaded(client, target, name)
     files = _read_meta(client, target, f"{name}_meta")
     manifest = _manifest(files[store.MANIFEST], name)
     rows = _read_rows(client, target, name, manifest.chunk_count)
@@ -248,6 +249,14 @@ def open_alias(target: MilvusTarget) -> IndexParts:
         calibration=calibration,
         scope_model=scope_model,
     )
+
+
+def _ensure_loaded(client, target: MilvusTarget, name: str) -> None:
+    """A restarted Milvus keeps collections on disk but released from memory: load both of
+    the version's collections (a no-op when they are loaded already)."""
+    for collection in (name, f"{name}_meta"):
+        if _call("listing collections", target, client.has_collection, collection):
+            _call("loading the collection", target, client.load_collection, collection)
 
 
 def _read_meta(client, target: MilvusTarget, name: str) -> dict[str, bytes]:

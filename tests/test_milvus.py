@@ -107,6 +107,17 @@ def test_readers_never_see_half_a_version_while_the_alias_switches(milvus_uri, v
     assert seen[-1][0] == collection_name(target, versions[1].name)
 
 
+def test_a_released_version_is_loaded_again_on_open(milvus_uri, versions):
+    """After a Milvus restart collections are on disk but released; opening loads them."""
+    target = MilvusTarget(milvus_uri, "released")
+    name = publish(versions[0], target).collection
+    client = connect(target)
+    for collection in (name, f"{name}_meta"):
+        client.release_collection(collection)
+    parts = open_alias(target)
+    assert parts.version == name and parts.dense.search(parts.vectors[3], 1)[0][0] == 3
+
+
 def test_a_missing_alias_or_version_file_is_a_clear_error(milvus_uri, versions):
     with pytest.raises(IndexNotFound, match="no index behind alias 'nothing_here'.*boussole build --backend milvus"):
         open_alias(MilvusTarget(milvus_uri, "nothing_here"))
