@@ -173,22 +173,36 @@ def _build_locked(
         lexical.save(staging / store.LEXICAL_DIR)
         records.write_chunks(staging / store.CHUNKS_FILE, chunks)
         records.write_documents(staging / store.DOCUMENTS_FILE, documents)
-        manifest = store.Manifest(
-            schema_version=store.SCHEMA_VERSION,
-            model_id=embedder.model_id,
-            model_fingerprint=embedder.fingerprint,
-            dim=int(vectors.shape[1]),
-            corpus_hash=corpus_hash(chunks, documents, fusion),
-            chunk_count=len(chunks),
-            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            build_seconds=round(time.perf_counter() - started, 3),
-            libraries=store.library_versions(),
-            second_encoder={"model_id": second.model_id, "fingerprint": second.fingerprint},
-            fusion=fusion.to_dict(),
-        )
+        manifest = new_manifest(chunks, documents, embedder, second, int(vectors.shape[1]), fusion,
+                                round(time.perf_counter() - started, 3))
         manifest = store.commit(staging, index_dir, manifest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     store.clean(index_dir)
     return BuildReport(manifest, embedded, len(chunks) - embedded, time.perf_counter() - started)
+
+
+def new_manifest(
+    chunks: list[Chunk],
+    documents: list[Document],
+    embedder: Embedder,
+    second: Embedder,
+    dim: int,
+    fusion: FusionConfig,
+    build_seconds: float,
+) -> store.Manifest:
+    """What a fresh build records, whichever backend stores it."""
+    return store.Manifest(
+        schema_version=store.SCHEMA_VERSION,
+        model_id=embedder.model_id,
+        model_fingerprint=embedder.fingerprint,
+        dim=dim,
+        corpus_hash=corpus_hash(chunks, documents, fusion),
+        chunk_count=len(chunks),
+        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        build_seconds=build_seconds,
+        libraries=store.library_versions(),
+        second_encoder={"model_id": second.model_id, "fingerprint": second.fingerprint},
+        fusion=fusion.to_dict(),
+    )

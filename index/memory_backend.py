@@ -8,12 +8,10 @@ second instead of the real model's minutes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 
 import numpy as np
 
-from index import store
-from index.builder import corpus_hash, embed_chunks
+from index.builder import embed_chunks, new_manifest
 from index.cache import EmbeddingCache
 from index.calibrate import calibrate
 from index.calibration import load_calibration
@@ -64,19 +62,7 @@ def build_parts(
     second_vectors, _ = embed_chunks(chunks, second, second_cache, text_of=second_encoder_text)
     calibration, scope_model = calibrate(load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache)
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
-    manifest = store.Manifest(
-        schema_version=store.SCHEMA_VERSION,
-        model_id=embedder.model_id,
-        model_fingerprint=embedder.fingerprint,
-        dim=int(vectors.shape[1]),
-        corpus_hash=corpus_hash(chunks, documents, fusion),
-        chunk_count=len(chunks),
-        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        build_seconds=0.0,
-        libraries=store.library_versions(),
-        second_encoder={"model_id": second.model_id, "fingerprint": second.fingerprint},
-        fusion=fusion.to_dict(),
-    )
+    manifest = new_manifest(chunks, documents, embedder, second, int(vectors.shape[1]), fusion, 0.0)
     return IndexParts(
         version=f"memory-{manifest.corpus_hash[:8]}",
         location="memory",

@@ -10,7 +10,6 @@ normalisation. Only onnxruntime, tokenizers and numpy are imported: no torch, so
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,13 +40,9 @@ DOCUMENT_BATCH = 1
 def build_workers() -> int:
     """Forward passes run at once when encoding passages: BOUSSOLE_BUILD_WORKERS, else one
     per available CPU."""
-    configured = os.environ.get("BOUSSOLE_BUILD_WORKERS", "").strip()
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    from index.embedder import available_cores, count_from_env  # index.embedder imports this module lazily
+
+    return count_from_env("BOUSSOLE_BUILD_WORKERS", available_cores())
 
 
 class OnnxEmbedder:

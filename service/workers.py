@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -29,13 +28,9 @@ T = TypeVar("T")
 
 def default_search_threads() -> int:
     """BOUSSOLE_SEARCH_THREADS, else one per available CPU."""
-    configured = os.environ.get("BOUSSOLE_SEARCH_THREADS", "").strip()
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    from index.embedder import available_cores, count_from_env
+
+    return count_from_env("BOUSSOLE_SEARCH_THREADS", available_cores())
 
 
 class SearchWorkers:
