@@ -143,6 +143,11 @@ def hubness(passages: np.ndarray, calibration: CalibrationVectors, k: int = 10) 
             for lang in LANGS
         ]
     )
+    return _mean_top_k_similarity(passages, questions, k)
+
+
+def _mean_top_k_similarity(passages: np.ndarray, questions: np.ndarray, k: int) -> np.ndarray:
+    """Each passage's mean similarity to its k most similar questions."""
     sims = passages @ questions.T
     k = min(k, sims.shape[1])
     return np.sort(sims, axis=1)[:, -k:].mean(axis=1).astype(np.float32)
@@ -156,9 +161,7 @@ def outlying_hubs(passages: np.ndarray, questions: np.ndarray, z: float, k: int 
     half; only a few passages are real hubs (a conference speaker's "a smart city is
     first a human city" came up for one question in nine), so only the outliers pay.
     """
-    sims = passages @ questions.T
-    k = min(k, sims.shape[1])
-    scores = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+    scores = _mean_top_k_similarity(passages, questions, k)
     return np.maximum(0.0, scores - (scores.mean() + z * scores.std())).astype(np.float32)
 
 
