@@ -17,7 +17,7 @@ import numpy as np
 
 from index import store
 from index.cache import EmbeddingCache, text_key
-from index.calibrate import calibrate, embed_calibration_questions
+from index.calibrate import CALIBRATION_METHOD, calibrate, embed_calibration_questions
 from index.calibration import load_calibration
 from index.centring import centre
 from index.config import DEFAULT_FUSION, FusionConfig
@@ -42,9 +42,10 @@ class BuildReport:
 def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document], fusion: FusionConfig = DEFAULT_FUSION) -> str:
     """Identifies what the index holds: chunks, documents, the texts the indexes see (so a
     change in how a chunk is presented to the model also makes the index stale), the
-    calibration set and the fusion configuration recorded with it."""
+    calibration set and method, and the fusion configuration recorded with it."""
     digest = hashlib.sha256()
     digest.update(json.dumps(fusion.to_dict(), sort_keys=True).encode())
+    digest.update(f"calibration method {CALIBRATION_METHOD}".encode())
     for text in load_calibration().texts():
         digest.update(text.encode())
     for document in documents:

@@ -16,9 +16,15 @@ import numpy as np
 from index.cache import EmbeddingCache, text_key
 from index.calibration import LANGS, CalibrationSet
 from index.errors import IndexCorrupt
-from index.scope import ScopeModel, fit_scope_model, leave_one_out_margins
+from index.scope import ScopeModel, cross_validated_safety, fit_scope_model, held_out_margins, topic_groups
 
-FITTED_ON = "index/calibration.toml (leave-one-out) and the indexed corpus"
+# Raised whenever what `calibrate` computes from the same calibration set changes, so that
+# the indexes built before are stale (index.builder.corpus_hash hashes it).
+CALIBRATION_METHOD = 2
+FITTED_ON = (
+    "index/calibration.toml (each question held out with its translation; margin from 10-fold "
+    "cross-validation over topics of the in-scope questions) and the indexed corpus"
+)
 
 
 @dataclass(frozen=True)
@@ -117,18 +123,41 @@ def calibrate(
         use_out=use_out,
     )
 
-    def features(own: str, e5_rows: np.ndarray, use_rows: np.ndarray) -> np.ndarray:
+    featurise = scope_featuriser(
+        e5_in, use_in, calibration.in_scope_groups, e5_out, use_out, calibration.out_of_scope_groups, use_passages
+    )
+    every_in, every_out = np.arange(len(e5_in)), np.arange(len(e5_out))
+    positive, negative = featurise(every_in, every_out, every_in, every_out)
+    topics = topic_groups(np.c_[use_in, e5_in], calibration.in_scope_groups)
+    safety = cross_validated_safety(featurise, topics, calibration.out_of_scope_groups)
+    model = fit_scope_model(positive, negative, FITTED_ON, safety)
+    return vectors, model
+
+
+def scope_featuriser(e5_in, use_in, in_groups, e5_out, use_out, out_groups, use_passages):
+    """`featurise(rows_in, rows_out, ref_in, ref_out)`: the scope features (index.scope) of
+    the in-scope calibration rows `rows_in` and out-of-scope rows `rows_out`, against the
+    reference questions `ref_in` and `ref_out` alone, each row's translation pair held out."""
+    best_in, best_out = (use_in @ use_passages.T).max(axis=1), (use_out @ use_passages.T).max(axis=1)
+
+    def rows(e5_rows, use_rows, groups, best, ref_in, ref_out) -> np.ndarray:
+        refs = (in_groups[ref_in], out_groups[ref_out])
         return np.stack(
             [
-                leave_one_out_margins(use_rows, use_in, use_out, own),
-                leave_one_out_margins(e5_rows, e5_in, e5_out, own),
-                (use_rows @ use_passages.T).max(axis=1),
+                held_out_margins(use_rows, groups, use_in[ref_in], refs[0], use_out[ref_out], refs[1]),
+                held_out_margins(e5_rows, groups, e5_in[ref_in], refs[0], e5_out[ref_out], refs[1]),
+                best,
             ],
             axis=1,
         )
 
-    model = fit_scope_model(features("positive", e5_in, use_in), features("negative", e5_out, use_out), FITTED_ON)
-    return vectors, model
+    def featurise(rows_in, rows_out, ref_in, ref_out) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            rows(e5_in[rows_in], use_in[rows_in], in_groups[rows_in], best_in[rows_in], ref_in, ref_out),
+            rows(e5_out[rows_out], use_out[rows_out], out_groups[rows_out], best_out[rows_out], ref_in, ref_out),
+        )
+
+    return featurise
 
 
 def hubness(passages: np.ndarray, calibration: CalibrationVectors, k: int = 10) -> np.ndarray:
@@ -165,4 +194,4 @@ def outlying_hubs(passages: np.ndarray, questions: np.ndarray, z: float, k: int 
     return np.maximum(0.0, scores - (scores.mean() + z * scores.std())).astype(np.float32)
 
 
-__all__ = ["CalibrationVectors", "calibrate", "embed_calibration_questions", "embed_questions", "hubness", "outlying_hubs"]
+__all__ = ["CALIBRATION_METHOD", "CalibrationVectors", "calibrate", "embed_calibration_questions", "embed_questions", "hubness", "outlying_hubs"]

@@ -12,13 +12,20 @@ features, all computed against `index/calibration.toml` and the corpus:
 * `e5_margin`: the same with e5 query vectors;
 * `use_best`: USE similarity of the best passage of the corpus.
 
-A logistic regression over them is fitted at build time on the calibration set
-(leave-one-out features, so a question is never its own neighbour). Hiding a core topic
-costs an official more than showing weak matches, so the decision threshold sits
-`SAFETY_LOGITS` below the lowest-scoring in-scope calibration question rather than at
-0.5: a question is judged out of scope only when it looks less like the guidelines than
-every calibration question does, by a clear margin. Figures on the benchmark (which the
-fit never sees): `boussole eval`, "no-good-match signal".
+A logistic regression over them is fitted at build time on the calibration set. A
+question's features are computed with the question and its translation held out (the
+French and English lists are translations row for row): a real question has no
+translation waiting among the calibration questions, and counting it made calibration
+questions look far more typical than new ones. Hiding a core topic costs an official more
+than showing weak matches, so the decision threshold sits below the lowest-scoring
+in-scope calibration question, by a margin measured on the calibration set itself. A real
+question may be on a topic no calibration question covers, so the margin comes from
+cross-validation that holds out whole topics: the in-scope questions are grouped into
+topics (`topic_groups`: about three translation pairs each, clustered on their vectors),
+10 folds of topics are each judged by a model fitted without them, and the margin is the
+furthest any held-out in-scope question fell below its fold's lowest in-scope training
+question. Figures on the benchmark (which the fit never sees):
+`boussole eval`, "no-good-match signal".
 """
 
 from __future__ import annotations
@@ -32,14 +39,16 @@ import numpy as np
 
 from index.models import Scope, SearchResult
 
-__all__ = ["Scope", "ScopeFeatures", "ScopeModel", "assess_scope", "fit_scope_model"]
+__all__ = ["Scope", "ScopeFeatures", "ScopeModel", "assess_scope", "cross_validated_safety", "fit_scope_model", "held_out_margins", "topic_groups"]
 
-# Set by hand, not fitted. Honest provenance: while these two numbers and the three
-# features were chosen, the benchmark's in-scope and out-of-scope distributions were
-# printed beside the calibration set's, so the benchmark's scope figures are not fully
-# unseen data; the regression itself is fitted on the calibration set alone.
+# Set by hand, not fitted. Honest provenance: while NEIGHBOURS, the three features, the
+# hold-out of translations and the cross-validated margin were chosen, the benchmark's
+# in-scope and out-of-scope distributions were printed beside the calibration set's, so
+# the benchmark's scope figures are not fully unseen data; the regression and its margin
+# are fitted on the calibration set alone.
 NEIGHBOURS = 3
-SAFETY_LOGITS = 1.0  # how far below the weakest in-scope calibration question the threshold sits
+SAFETY_FOLDS = 10  # cross-validation folds (over topics) that measure the margin
+PAIRS_PER_TOPIC = 3  # how coarse the held-out topics are
 FEATURES = ("use_margin", "e5_margin", "use_best")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
@@ -89,6 +98,7 @@ class ScopeModel:
     intercept: float
     threshold: float  # decision value under which a question is out of scope
     fitted_on: str  # what data set the numbers come from
+    safety: float  # how far below the weakest in-scope calibration question the threshold sits
     calibration_in_scope_flagged: int  # leave-one-out, at the threshold
     calibration_in_scope: int
     calibration_out_of_scope_flagged: int
@@ -115,22 +125,14 @@ class ScopeModel:
     def from_json(cls, text: str) -> "ScopeModel":
         data = json.loads(text)
         data["coef"] = tuple(float(c) for c in data["coef"])
+        data.setdefault("safety", float("nan"))  # indexes built before the margin was recorded
         return cls(**data)
 
 
-def fit_scope_model(
-    positive: np.ndarray,
-    negative: np.ndarray,
-    fitted_on: str,
-    safety: float = SAFETY_LOGITS,
-) -> ScopeModel:
-    """Fit on feature rows of in-scope (`positive`) and out-of-scope (`negative`) questions."""
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.concatenate([positive, negative])
-    y = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
-    model = LogisticRegression(C=1.0, class_weight="balanced").fit(x, y)
-    coef, intercept = model.coef_[0], float(model.intercept_[0])
+def fit_scope_model(positive: np.ndarray, negative: np.ndarray, fitted_on: str, safety: float) -> ScopeModel:
+    """Fit on feature rows of in-scope (`positive`) and out-of-scope (`negative`) questions;
+    the threshold sits `safety` below the lowest in-scope decision."""
+    coef, intercept = _fit(positive, negative)
     decisions_in = positive @ coef + intercept
     decisions_out = negative @ coef + intercept
     threshold = float(decisions_in.min() - safety)
@@ -139,6 +141,7 @@ def fit_scope_model(
         intercept=intercept,
         threshold=threshold,
         fitted_on=fitted_on,
+        safety=float(safety),
         calibration_in_scope_flagged=int((decisions_in < threshold).sum()),
         calibration_in_scope=len(positive),
         calibration_out_of_scope_flagged=int((decisions_out < threshold).sum()),
@@ -146,13 +149,74 @@ def fit_scope_model(
     )
 
 
-def leave_one_out_margins(vectors: np.ndarray, positive: np.ndarray, negative: np.ndarray, own: str) -> np.ndarray:
-    """`neighbour_margin` for calibration rows that are themselves in `positive` (own="positive")
-    or `negative` (own="negative"), row i never counting itself as a neighbour."""
-    pos_sims, neg_sims = vectors @ positive.T, vectors @ negative.T
-    mask = pos_sims if own == "positive" else neg_sims
-    np.fill_diagonal(mask, -np.inf)
-    return _top_mean(pos_sims, NEIGHBOURS) - _top_mean(neg_sims, NEIGHBOURS)
+def _fit(positive: np.ndarray, negative: np.ndarray) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([positive, negative])
+    y = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    model = LogisticRegression(C=1.0, class_weight="balanced").fit(x, y)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def held_out_margins(
+    rows: np.ndarray,
+    row_groups: np.ndarray,
+    positive: np.ndarray,
+    positive_groups: np.ndarray,
+    negative: np.ndarray,
+    negative_groups: np.ndarray,
+    k: int = NEIGHBOURS,
+) -> np.ndarray:
+    """`neighbour_margin` of calibration rows, a reference never counting as a neighbour of
+    a row of its own group (the question itself and its translation)."""
+    pos_sims, neg_sims = rows @ positive.T, rows @ negative.T
+    pos_sims[row_groups[:, None] == positive_groups[None, :]] = -np.inf
+    neg_sims[row_groups[:, None] == negative_groups[None, :]] = -np.inf
+    return _top_mean(pos_sims, k) - _top_mean(neg_sims, k)
+
+
+def topic_groups(vectors: np.ndarray, pair_groups: np.ndarray, pairs_per_topic: int = PAIRS_PER_TOPIC) -> np.ndarray:
+    """A topic id per row: translation pairs (rows sharing a `pair_groups` id) clustered by
+    the cosine of their summed vectors, average linkage, one topic per `pairs_per_topic`
+    pairs; deterministic."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    pairs, row_pair = np.unique(pair_groups, return_inverse=True)
+    summed = np.zeros((len(pairs), vectors.shape[1]))
+    np.add.at(summed, row_pair, vectors)
+    summed /= np.linalg.norm(summed, axis=1, keepdims=True)
+    topics = max(2, len(pairs) // pairs_per_topic)
+    labels = AgglomerativeClustering(n_clusters=topics, metric="cosine", linkage="average").fit_predict(summed)
+    return labels[row_pair]
+
+
+def cross_validated_safety(
+    featurise,
+    positive_groups: np.ndarray,
+    negative_groups: np.ndarray,
+    folds: int = SAFETY_FOLDS,
+) -> float:
+    """How far below its fold's threshold (the lowest in-scope training decision) a held-out
+    in-scope question can fall: the largest shortfall over `folds` folds of
+    `positive_groups` (topics: `topic_groups`); `negative_groups` (translation pairs) are
+    split alongside, so that each fold also leaves some out-of-scope questions out.
+
+    `featurise(rows_in, rows_out, ref_in, ref_out)` gives the feature matrices of the
+    in-scope rows `rows_in` and the out-of-scope rows `rows_out` (index arrays) against the
+    reference questions `ref_in` and `ref_out` only, each row's own group held out.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    split_in = GroupKFold(folds).split(positive_groups, groups=positive_groups)
+    split_out = GroupKFold(folds).split(negative_groups, groups=negative_groups)
+    shortfall = 0.0
+    for (train_in, test_in), (train_out, _) in zip(split_in, split_out):
+        positive, negative = featurise(train_in, train_out, train_in, train_out)
+        coef, intercept = _fit(positive, negative)
+        threshold = (positive @ coef + intercept).min()
+        held_out, _ = featurise(test_in, train_out[:0], train_in, train_out)
+        shortfall = max(shortfall, float(threshold - (held_out @ coef + intercept).min()))
+    return shortfall
 
 
 def assess_scope(result: SearchResult) -> Scope:

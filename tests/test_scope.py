@@ -6,12 +6,22 @@ test checks), so these tests judge it on questions it never saw.
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index.calibration import load_calibration, random_strings
-from index.scope import ScopeFeatures, assess_scope, fit_scope_model, has_words, neighbour_margin
+from index.scope import (
+    ScopeFeatures,
+    assess_scope,
+    cross_validated_safety,
+    fit_scope_model,
+    has_words,
+    held_out_margins,
+    neighbour_margin,
+    topic_groups,
+)
 
 # Core topics of the guidelines, worded as officials write them.
 IN_SCOPE = [
@@ -78,8 +88,71 @@ def test_lexical_only_search_gives_no_verdict(searcher):
 def test_the_index_records_how_the_signal_was_fitted(searcher):
     model = searcher.scope_model
     assert "calibration.toml" in model.fitted_on
-    assert model.calibration_in_scope == 100 and model.calibration_in_scope_flagged == 0
+    assert model.calibration_in_scope == len(load_calibration().in_scope_all) and model.calibration_in_scope_flagged == 0
     assert model.calibration_out_of_scope_flagged / model.calibration_out_of_scope > 0.8
+    assert "translation" in model.fitted_on and "cross-validation" in model.fitted_on
+    assert 0.0 < model.safety < 1.0  # measured by cross-validation, not the hand-set full logit it replaced
+
+
+def test_translations_share_a_group_and_classes_share_none():
+    calibration = load_calibration()
+    in_groups, out_groups = calibration.in_scope_groups, calibration.out_of_scope_groups
+    assert len(in_groups) == len(calibration.in_scope_all) and len(out_groups) == len(calibration.out_of_scope_all)
+    n = len(calibration.in_scope["fr"])
+    assert calibration.in_scope_all[0] == calibration.in_scope["fr"][0]
+    assert in_groups[0] == in_groups[n] and in_groups[0] != in_groups[1]  # fr[0] and en[0]: one pair
+    assert not set(in_groups) & set(out_groups)
+    nonsense = out_groups[-len(calibration.nonsense):]
+    assert len(set(nonsense)) == len(nonsense)  # no nonsense string has a translation
+
+
+def test_unequal_translation_lists_are_refused(tmp_path):
+    text = (Path(__file__).resolve().parent.parent / "index" / "calibration.toml").read_text(encoding="utf-8")
+    broken = text.replace('en = [\n    "How can we make our online public services easier for older people to use?",\n', "en = [\n", 1)
+    assert broken != text
+    (tmp_path / "calibration.toml").write_text(broken, encoding="utf-8")
+    with pytest.raises(ValueError, match="row for row"):
+        load_calibration(tmp_path / "calibration.toml")
+
+
+def test_held_out_margins_skip_the_translation():
+    # Row 0 and reference 1 are one pair (group 7): the translation must not be a neighbour.
+    rows = np.array([[1.0, 0.0]])
+    positive = np.array([[0.0, 1.0], [1.0, 0.0], [0.6, 0.8]])
+    negative = np.array([[0.8, 0.6]])
+    margin = held_out_margins(rows, np.array([7]), positive, np.array([1, 7, 2]), negative, np.array([9]), k=1)
+    assert margin[0] == pytest.approx(0.6 - 0.8)  # best positive left is 0.6, not the translation's 1.0
+    leaky = neighbour_margin(rows, positive, negative, k=1)
+    assert leaky[0] == pytest.approx(1.0 - 0.8)
+
+
+def test_topic_groups_keep_translations_together():
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(4, 8))
+    pairs = np.repeat(np.arange(12), 2)  # 12 pairs, both rows of a pair near one of 4 centres
+    vectors = centres[pairs % 4] + rng.normal(scale=0.05, size=(24, 8))
+    topics = topic_groups(vectors, pairs, pairs_per_topic=3)
+    assert len(set(topics)) == 4
+    for pair in range(12):
+        assert len(set(topics[pairs == pair])) == 1
+    assert all(len(set(topics[pairs % 4 == c])) == 1 for c in range(4))  # one centre, one topic
+
+
+def test_cross_validated_safety_is_the_largest_held_out_shortfall():
+    rng = np.random.default_rng(5)
+    positive = np.c_[rng.normal(1.0, 0.4, 40), rng.normal(0.5, 0.2, 40), rng.normal(0.4, 0.1, 40)]
+    negative = np.c_[rng.normal(-1.0, 0.4, 40), rng.normal(-0.5, 0.2, 40), rng.normal(0.1, 0.1, 40)]
+    groups_in, groups_out = np.arange(40) // 2, 100 + np.arange(40)
+
+    def featurise(rows_in, rows_out, ref_in, ref_out):
+        return positive[rows_in], negative[rows_out]
+
+    safety = cross_validated_safety(featurise, groups_in, groups_out, folds=5)
+    assert safety > 0  # with 40 noisy points, some held-out point falls below its fold's minimum
+    # Fitted on everything, the threshold then keeps every in-scope point with that margin.
+    model = fit_scope_model(positive, negative, "synthetic", safety)
+    decisions = positive @ np.array(model.coef) + model.intercept
+    assert decisions.min() - model.threshold == pytest.approx(safety)
 
 
 def test_has_words():
