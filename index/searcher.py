@@ -302,13 +302,27 @@ class Searcher:
         with self._cache_lock:
             vectors = self._query_cache.get(query)
         if vectors is None:  # encode outside the lock: concurrent questions batch downstream
-            vectors = QueryVectors(self._embedder.embed_queries([query])[0], self._second.embed_queries([query])[0])
+            vectors = self._encode(query)
         with self._cache_lock:
             self._query_cache.pop(query, None)
             self._query_cache[query] = vectors
             while len(self._query_cache) > QUERY_CACHE_SIZE:
                 self._query_cache.pop(next(iter(self._query_cache)))
         return vectors
+
+    def _encode(self, query: str) -> QueryVectors:
+        """Both encoders at once when the second one queues its work (the service's
+        `BatchingEmbedder.submit`): each runs outside the interpreter lock most of the
+        time, so a lone question waits for the slower of the two, not for their sum."""
+        submit = getattr(self._second, "submit", None)
+        if submit is None:
+            return QueryVectors(self._embedder.embed_queries([query])[0], self._second.embed_queries([query])[0])
+        use = submit([query])
+        try:
+            e5 = self._embedder.embed_queries([query])[0]
+        finally:
+            use_vectors = use.result()  # collected even if e5 failed, so nothing is left pending
+        return QueryVectors(e5, use_vectors[0])
 
     def _allowed(self, filters: Filters) -> Selection | None:
         if filters.is_empty():

@@ -86,21 +86,27 @@ class BatchingEmbedder:
         return self._queue.qsize()
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.submit(texts).result()
+
+    def submit(self, texts: list[str]) -> Future:
+        """Queue `texts` and return at once: a future of their vectors, so that a caller can
+        run another encoder meanwhile. Raises `Overloaded` when the queue is full."""
         if isinstance(texts, str):
             raise TypeError("pass a list of strings, not a string")
         texts = list(texts)
+        request = _Request(texts)
         if not texts:
-            return np.zeros((0, self.dim), np.float32)
+            request.future.set_result(np.zeros((0, self.dim), np.float32))
+            return request.future
         if self._closed:
             raise Overloaded("The service is shutting down; try again shortly.")
-        request = _Request(texts)
         try:
             self._queue.put_nowait(request)
         except queue.Full:
             raise Overloaded(
                 f"The server is busy ({self.max_queue} questions waiting); try again in a second."
             ) from None
-        return request.future.result()
+        return request.future
 
     def close(self) -> None:
         """Stop the worker after the queries already queued; later calls get Overloaded."""

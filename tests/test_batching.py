@@ -120,3 +120,45 @@ def test_an_encoder_error_reaches_every_caller_of_the_batch():
         batcher.embed_queries(["x"])
     assert batcher.alive  # the worker survives and serves the next batch
     batcher.close()
+
+
+def test_a_search_runs_both_encoders_at_once(index_dir, models_dir):
+    """The second encoder is queued first and e5 runs while it works: e5 here waits for the
+    second encoder to have started, which a search that encodes one after the other never
+    lets happen. The results equal those of the plain, sequential searcher."""
+    from index.searcher import Searcher
+    from index.use_embedder import UseEmbedder
+
+    plain = Searcher.open(index_dir, models_dir)
+    use_started = threading.Event()
+
+    class SignallingUse:
+        def __init__(self) -> None:
+            self._use = UseEmbedder(models_dir=models_dir)
+            self.dim, self.fingerprint, self.model_id = self._use.dim, self._use.fingerprint, self._use.model_id
+
+        def embed_queries(self, texts):
+            use_started.set()
+            return self._use.embed_queries(texts)
+
+    class WaitingE5:
+        def __init__(self, inner) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def embed_queries(self, texts):
+            assert use_started.wait(timeout=10), "e5 ran before the second encoder was even started"
+            return self._inner.embed_queries(texts)
+
+    second = BatchingEmbedder(SignallingUse(), max_wait=0.0)
+    both = Searcher.open(index_dir, models_dir, embedder=WaitingE5(plain._embedder), second=second)
+    try:
+        for query in ("broadband for informal settlements in Nairobi", "la participation des habitants"):
+            use_started.clear()
+            got, want = both.search(query, k=10), plain.search(query, k=10)
+            assert [h.chunk.id for h in got.hits] == [h.chunk.id for h in want.hits]
+            assert [h.score for h in got.hits] == pytest.approx([h.score for h in want.hits], abs=1e-5)
+    finally:
+        second.close()
