@@ -105,6 +105,19 @@ def test_chunks_piped_into_head_exits_cleanly(chunks_data, as_json):
     assert b"Traceback" not in err and b"Error" not in err, err.decode()
 
 
+def test_search_piped_into_head_exits_cleanly(data_dir):
+    """`boussole search … | head -1`: 100 results in JSON overflow the pipe's buffer, so
+    the search meets the closed pipe; exit 0, no traceback, no "Error: Broken pipe"."""
+    script = Path(sys.executable).with_name("boussole")
+    command = [str(script), "search", "données ouvertes", "-k", "100", "--json", "--data-dir", str(data_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.read(100)  # like head -c 100
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err.decode()
+    assert b"Traceback" not in err and b"Error" not in err, err.decode()
+
+
 # ---------------------------------------------------------------- logs
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from collections import Counter
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from service.cli.errors import reader_went_away
 from service.cli.options import corpus_dir_option, data_dir_option
 
 
@@ -124,18 +124,7 @@ def chunks_cmd(doc_id, as_json, data_dir) -> None:
                 click.echo(f"{c.id:<44} {c.kind:<20} {text[:90]}")
         sys.stdout.flush()
     except BrokenPipeError:
-        _reader_went_away()
-
-
-def _reader_went_away() -> None:
-    """`boussole chunks | head`: the reader has what it wanted; exit quietly with 0.
-
-    stdout is pointed at /dev/null so that the interpreter's final flush does not raise
-    the same error again (the recipe in Python's `signal` documentation).
-    """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    raise SystemExit(0)
+        reader_went_away()
 
 
 COMMANDS: list = [ingest_cmd, chunks_cmd]

@@ -46,12 +46,25 @@ def handle_errors(command):
             return command(*args, **kwargs)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            reader_went_away()
         except Exception as exc:  # noqa: BLE001 - a newcomer sees one line, not a traceback
             if debug_enabled():
                 traceback.print_exc(file=sys.stderr)
             raise click.ClickException(_message(exc)) from None
 
     return wrapper
+
+
+def reader_went_away() -> None:
+    """`boussole search … | head`: the reader has what it wanted; exit quietly with 0.
+
+    stdout is pointed at /dev/null so that the interpreter's final flush does not raise
+    the same error again (the recipe in Python's `signal` documentation).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(0)
 
 
 def _message(exc: Exception) -> str:
