@@ -21,6 +21,24 @@ PILLARS = {
     "enabling-3": "Habileté numérique et développement des compétences",
     "enabling-4": "Budgétisation et financement",
 }
+# The pillars' titles in English (the titles of the unofficial English translation).
+PILLARS_EN = {
+    "thematic-1": "Shared prosperity",
+    "thematic-2": "Sustainability, resilience and crisis response",
+    "thematic-3": "Citizen participation and collaboration",
+    "thematic-4": "Digital human rights, equity and inclusion",
+    "enabling-1": "Governance and regulation",
+    "enabling-2": "Digital public infrastructure, data and services",
+    "enabling-3": "Digital literacy and skills development",
+    "enabling-4": "Budgeting and financing",
+}
+PILLAR_TITLES = {"fr": PILLARS, "en": PILLARS_EN}
+TRANSLATIONS = ("unofficial", "official")
+
+
+def pillar_title(key: str, lang: str) -> str:
+    """A pillar's title in `lang` when known, else in the guidelines' original French."""
+    return PILLAR_TITLES.get(lang, PILLARS).get(key, PILLARS.get(key, key))
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,15 @@ class Document:
     date: str | None = None  # ISO date
     publisher: str | None = None
     short_title: str | None = None  # used in citations when there is no symbol
+    # A language version of another document of the corpus (same symbol, same numbering):
+    # the id of the authoritative document it translates, and whose translation it is.
+    version_of: str | None = None
+    translation: str | None = None  # "unofficial" (ours) | "official" (the UN's); None: authoritative
+
+    @property
+    def work_id(self) -> str:
+        """The document every language version of this one shares: filters and twins use it."""
+        return self.version_of or self.id
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +97,14 @@ class Chunk:
     actor: str | None = None  # one of ACTORS, for measures
     context: str = ""
     notes: list[str] = field(default_factory=list)  # footnotes cited by this chunk
+    # Language-independent place in its work ("hsp-ha-2-14:40.b"): a chunk and its
+    # translations (its twins) share it. Set by ingest.versions; "" before alignment.
+    key: str = ""
+    translation: str | None = None  # as its Document's: None for the authoritative text
+
+    @property
+    def work_id(self) -> str:
+        return self.key.split(":", 1)[0] if self.key else self.doc_id
 
     @property
     def pillar_type(self) -> str | None:

@@ -16,6 +16,7 @@ from ingest.layout import analyse_layout
 from ingest.manifest import load_manifest
 from ingest.models import Chunk, Document
 from ingest.readers import read_document
+from ingest.versions import AlignmentError, align, check_versions, keyed
 
 
 @dataclass
@@ -46,20 +47,39 @@ def ingest_corpus(corpus_dir: Path, extra: list[ExtraDocument] | None = None) ->
         report.errors.append(exc)
         entries = []
     entries += [(e.path, e.document) for e in extra or []]
+    refused = {e.path for e in check_versions([d for _, d in entries])}
+    report.errors.extend(e for e in check_versions([d for _, d in entries]))
     seen: set[str] = set()
-    for path, doc in entries:
+    by_doc: dict[str, list[Chunk]] = {}
+    # Originals first, so that every version finds its original's chunks to align with.
+    for path, doc in sorted(entries, key=lambda e: e[1].version_of is not None):
+        if doc.source in refused:
+            continue
         if doc.id in seen:
             report.errors.append(IngestError(str(path), f"duplicate document id {doc.id!r}"))
             continue
         seen.add(doc.id)
         try:
-            chunks = ingest_document(path, doc)
+            chunks = keyed(doc, ingest_document(path, doc))
+            if doc.version_of:
+                if doc.version_of not in by_doc:
+                    raise IngestError(str(path), f"its original {doc.version_of} could not be ingested")
+                chunks = align(doc, chunks, by_doc[doc.version_of])
         except IngestError as exc:
             report.errors.append(exc)
             continue
+        by_doc[doc.id] = chunks
         report.documents.append(doc)
-        report.chunks.extend(chunks)
+    # Manifest order for documents and chunks, whatever order they were read in.
+    order = {d.id: i for i, (_, d) in enumerate(entries)}
+    report.documents.sort(key=lambda d: order[d.id])
+    report.chunks = [c for d in report.documents for c in by_doc[d.id]]
     return report
+
+
+def alignment_errors(report: IngestReport) -> list[IngestError]:
+    """The errors that must stop a build: a language version misaligned with its original."""
+    return [e for e in report.errors if isinstance(e, AlignmentError)]
 
 
 def ingest_document(path: Path, doc: Document) -> list[Chunk]:

@@ -19,7 +19,7 @@ from ingest.un_structure import Block, heading_text
 # Lead-ins that only introduce a list: they carry no content of their own.
 BARE_LEAD_RE = re.compile(
     r"(sont (encouragé|invité|prié)e?s à|travailler ensemble pour|suivant(e)?s|ci-après"
-    r"|are (encouraged|invited|requested) to|work together to|following|as follows)\s*:\s*$",
+    r"|are (encouraged|invited|requested) to|work together to|following(?: \w+)?|as follows)\s*:\s*$",
     re.I,
 )
 MIN_SUBSTANTIVE_LEAD = 120  # shorter lead-ins ending with ":" are not worth a chunk
