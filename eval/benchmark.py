@@ -231,7 +231,7 @@ def corpus_rows(chunks: Sequence[Chunk]) -> list[dict]:
     rows = []
     for c in chunks:
         meta = {"doc_id": c.doc_id, "kind": c.kind, "lang": c.lang, "pillar": c.pillar, "actor": c.actor,
-                "section": c.section, "context": c.context}
+                "section": c.section, "context": c.context, "key": c.key, "translation": c.translation}
         rows.append({"_id": c.id, "title": c.citation, "text": c.text, "metadata": meta})
     return rows
 
@@ -255,10 +255,24 @@ def write_judged(directory: Path, queries: dict[str, Query], qrels: Qrels) -> No
     write_qrels(directory / QRELS_FILE, qrels)
 
 
+def with_twins(qrels: Qrels, chunks: Sequence[Chunk]) -> Qrels:
+    """Qrels where every translation of a judged chunk carries its grade: the corpus holds
+    each passage in several languages, and a system that finds the English twin found it."""
+    twins: dict[str, list[str]] = {}
+    for c in chunks:
+        twins.setdefault(c.key or c.id, []).append(c.id)
+    key_of = {c.id: c.key or c.id for c in chunks}
+    return {
+        qid: {twin: grade for cid, grade in docs.items() for twin in twins.get(key_of.get(cid, cid), [cid])}
+        for qid, docs in qrels.items()
+    }
+
+
 def write_beir(directory: Path, chunks: Sequence[Chunk], benchmark: Benchmark) -> None:
-    """A complete BEIR dataset: the current chunks as corpus, plus the judged queries and qrels."""
+    """A complete BEIR dataset: the current chunks (every language version) as corpus, plus
+    the judged queries and qrels, twins of a judged chunk carrying its grade."""
     write_jsonl(directory / CORPUS_FILE, corpus_rows(chunks))
-    write_judged(directory, benchmark.queries, benchmark.qrels)
+    write_judged(directory, benchmark.queries, with_twins(benchmark.qrels, chunks))
 
 
 def read_jsonl(path: Path) -> list[dict]:

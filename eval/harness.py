@@ -121,7 +121,9 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
         t0 = time.perf_counter()
         embedder.prime([q.text for q in queries])
         notes["query_embedding_seconds"] = round(time.perf_counter() - t0, 1)
-    runs = run_systems(config.systems, queries, searcher, embedder, baseline, config.depth, say)
+    originals = {c.key: c.id for c in ingested.chunks if c.translation is None}
+    original_of = {c.id: originals.get(c.key, c.id) for c in ingested.chunks}
+    runs = run_systems(config.systems, queries, searcher, embedder, baseline, config.depth, say, original_of)
     report = evaluate(benchmark, runs, stat_test=config.stat_test, alpha=config.alpha)
     notes["total_seconds"] = round(time.perf_counter() - started, 1)
     report.notes = notes

@@ -18,7 +18,9 @@ from eval.benchmark import Query
 from ingest.atomic import atomic_write_text
 
 SEARCH_MODES = ("bm25", "dense", "hybrid")
-SYSTEMS = ("bm25", "dense", "hybrid", "generic")
+# "originals": the hybrid over the authoritative texts alone, i.e. without the translations
+# (the corpus before its English versions): the "before" of every language figure.
+SYSTEMS = ("bm25", "dense", "hybrid", "originals", "generic")
 DEPTH = 100  # ranking depth per query (Recall@50 needs at least 50)
 
 Progress = Callable[[str], None]
@@ -70,7 +72,7 @@ def ranked_ids(hits) -> list[str]:
     """Chunk ids in result order, each hit followed by the near-duplicates it absorbed."""
     seen: dict[str, None] = {}
     for hit in hits:
-        for cid in (hit.chunk.id, *getattr(hit, "duplicates", ())):
+        for cid in (hit.source.id, *getattr(hit, "duplicates", ())):
             seen.setdefault(cid, None)
     return list(seen)
 
@@ -88,20 +90,33 @@ def run_searcher(searcher, queries: Sequence[Query], mode: str, depth: int = DEP
     no_match: dict[str, bool] = {}
     confidence: dict[str, float] = {}
     for query in queries:
-        result = searcher.search(query.text, k=depth, mode=mode)
+        if mode == "originals":
+            result = searcher.search(query.text, k=depth, mode="hybrid", originals_only=True)
+        else:
+            result = searcher.search(query.text, k=depth, mode=mode)
         run[query.id] = as_scores(ranked_ids(result.hits), depth)
-        if mode != "bm25":
+        if mode not in ("bm25", "originals"):
             scope = assess_scope(result)
             no_match[query.id] = not scope.in_scope
             confidence[query.id] = round(float(scope.confidence), 4)
     return SystemRun(mode, run, time.perf_counter() - started, no_match, confidence)
 
 
-def run_generic(baseline, embedder, queries: Sequence[Query], depth: int = DEPTH) -> SystemRun:
+def to_originals(ranking: dict[str, float], original_of: dict[str, str]) -> dict[str, float]:
+    """A chunk ranking with each translation replaced by its original (judgments are on the
+    passage, whatever its language), first occurrence kept, scores re-derived from ranks."""
+    ids: dict[str, None] = {}
+    for cid in sorted(ranking, key=lambda c: -ranking[c]):
+        ids.setdefault(original_of.get(cid, cid), None)
+    return as_scores(list(ids), len(ranking))
+
+
+def run_generic(baseline, embedder, queries: Sequence[Query], depth: int = DEPTH,
+                original_of: dict[str, str] | None = None) -> SystemRun:
     started = time.perf_counter()
     vectors = embedder.embed_queries([q.text for q in queries])
     rankings = baseline.search(vectors, depth)
-    run = {q.id: ranking for q, ranking in zip(queries, rankings)}
+    run = {q.id: to_originals(ranking, original_of or {}) for q, ranking in zip(queries, rankings)}
     return SystemRun("generic", run, time.perf_counter() - started)
 
 
@@ -113,6 +128,7 @@ def run_systems(
     baseline=None,
     depth: int = DEPTH,
     progress: Progress | None = None,
+    original_of: dict[str, str] | None = None,
 ) -> list[SystemRun]:
     say = progress or (lambda _m: None)
     out = []
@@ -121,7 +137,7 @@ def run_systems(
             raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
         say(f"running {name} over {len(queries)} queries")
         if name == "generic":
-            out.append(run_generic(baseline, embedder, queries, depth))
+            out.append(run_generic(baseline, embedder, queries, depth, original_of))
         else:
             out.append(run_searcher(searcher, queries, name, depth))
     return out

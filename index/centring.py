@@ -31,3 +31,4 @@ def query_mean(lang_probs: Mapping[str, float], means: Mapping[str, np.ndarray])
     the question is in each language (a question of unsure language gets a blend)."""
     total = sum(lang_probs.get(lang, 0.0) for lang in means) or 1.0
     return sum(means[lang] * (lang_probs.get(lang, 0.0) / total) for lang in means)
+

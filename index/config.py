@@ -27,13 +27,16 @@ class FusionConfig:
     # CSLS hubness penalty λ (index.calibrate.hubness): measured, lowered nDCG@10 on the
     # tuning half at every λ tried (0.3, 0.5), so it is off.
     hubness_penalty: float = 0.0
-    use_weight: float = 0.5  # dense = centred e5 cosine + use_weight · USE cosine (tuning half)
+    # dense = centred e5 cosine + use_weight · USE cosine. 0.5 on the French-only corpus;
+    # 0.8 with the English versions (tuning half, with dense_weight 0.6 and twin_dense_mean:
+    # nDCG@10 0.492 → 0.510; python -m eval.fusion_sweep).
+    use_weight: float = 0.8
     # USE hub penalty (index.calibrate.outlying_hubs): passages whose USE hubness against the
     # calibration questions lies over mean + use_hub_z·sd lose use_hub_penalty × the excess.
     # Chosen on the tuning half (z 1.5/2, λ 1/2/4): the lowest hub share at unchanged nDCG.
     use_hub_penalty: float = 2.0
     use_hub_z: float = 2.0
-    dense_weight: float = 0.5  # α of the convex combination dense vs language-weighted BM25
+    dense_weight: float = 0.6  # α of the convex combination dense vs language-weighted BM25 (0.5 before the English versions)
     feedback_docs: int = 5  # pseudo-relevance feedback: terms from the first pass's top passages
     feedback_terms: int = 40
     feedback_weight: float = 0.2
@@ -45,6 +48,13 @@ class FusionConfig:
     # depths 5-20; see README "Evaluation").
     glossary_weight: float = 0.3
     glossary_depth: int = 10
+    # Passages in several languages (index.fusion.collapse_twins): a passage's score is its
+    # best version's plus twin_weight × its second best's. Measured on the tuning half at
+    # 0, 0.25, 0.5 and 1 (python -m eval.fusion_sweep): within noise once twin_dense_mean is on; 0.
+    twin_weight: float = 0.0
+    # Dense score of a passage = the mean of its versions' dense scores (each version is
+    # another view of the same text), given to every version before the fusion (tuning half).
+    twin_dense_mean: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -175,3 +175,22 @@ def term_bridge(
                 bridge[row] = max(bridge.get(row, 0.0), strength * value)
     lifted = {row: scores.get(row, 0.0) + weight * bridge.get(row, 0.0) for row in scores.keys() | bridge.keys()}
     return sorted(lifted.items(), key=lambda item: (-item[1], item[0]))
+
+
+def collapse_twins(
+    ranked: Ranking, group: np.ndarray, representative: np.ndarray, twin_weight: float = 0.0
+) -> list[tuple[int, float]]:
+    """One entry per passage, whatever language it matched in: a row's twins (its
+    translations, sharing `group[row]`) fold into one entry under the group's
+    `representative` row (the authoritative text), scored by its best version plus
+    `twin_weight` times its second best (0: a match in either language counts alone)."""
+    best: dict[int, float] = {}
+    second: dict[int, float] = {}
+    for row, score in ranked:
+        g = int(group[row])
+        if g not in best:
+            best[g] = score
+        elif g not in second:
+            second[g] = score
+    scored = [(int(representative[g]), s + twin_weight * second.get(g, 0.0)) for g, s in best.items()]
+    return sorted(scored, key=lambda item: (-item[1], item[0]))

@@ -59,6 +59,7 @@ OUT_OF_SCOPE_REASON = (
 )
 NOT_A_QUESTION_REASON = "This is not a question or a problem written in words."
 LEXICAL_ONLY_REASON = "Keyword search only: no judgement on whether the guidelines cover this."
+NO_MATCH_REASON = "Nothing in the corpus matches this query and these filters."
 
 
 @dataclass(frozen=True)
@@ -225,5 +226,5 @@ def assess_scope(result: SearchResult) -> Scope:
     if result.scope is not None:
         return result.scope
     if not result.hits:
-        return Scope(False, 0.0, "Nothing in the corpus matches this query and these filters.")
+        return Scope(False, 0.0, NO_MATCH_REASON)
     return Scope(True, 0.5, LEXICAL_ONLY_REASON)

@@ -17,7 +17,14 @@ from index.config import FusionConfig
 from index.embedder import Embedder, load_embedder
 from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from index.feedback import document_frequencies, feedback_terms
-from index.fusion import convex_combination, language_weights, structure_lift, suppress_near_duplicates, term_bridge
+from index.fusion import (
+    collapse_twins,
+    convex_combination,
+    language_weights,
+    structure_lift,
+    suppress_near_duplicates,
+    term_bridge,
+)
 from index.language import language_probabilities
 from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
 from index.retriever import IndexParts, Selection
@@ -28,6 +35,7 @@ from ingest.models import Chunk
 MAX_QUERY_CHARS = 2000
 MAX_K = 200
 MODES = ("hybrid", "dense", "bm25")
+AUTO = "auto"  # answer language: the question's own
 QUERY_CACHE_SIZE = 64
 
 
@@ -55,7 +63,7 @@ class _Columns:
             return np.array([v or "" for v in values], dtype=object)
 
         return cls(
-            doc=column(c.doc_id for c in chunks),
+            doc=column(c.work_id for c in chunks),  # a document's filter covers its language versions
             kind=column(c.kind for c in chunks),
             pillar=column(c.pillar for c in chunks),
             actor=column(c.actor for c in chunks),
@@ -100,6 +108,20 @@ class Searcher:
         self._lexical_tokens = [analyse(lexical_text(c), c.lang) for c in chunks]
         self._term_tokens = {i: analyse(term, c.lang) for i, c in enumerate(chunks) if (term := defined_term(c))}
         self._df = document_frequencies(self._lexical_tokens)
+        # Twins: rows holding one passage in several languages share a group; the group's
+        # representative is the authoritative text (the first row of its key otherwise).
+        keys: dict[str, int] = {}
+        self._group = np.array([keys.setdefault(c.key or c.id, len(keys)) for c in chunks], dtype=np.int64)
+        self._representative = np.full(len(keys), -1, dtype=np.int64)
+        self._versions: list[dict[str, int]] = [{} for _ in keys]
+        for row, chunk in enumerate(chunks):
+            g = self._group[row]
+            self._versions[g].setdefault(chunk.lang, row)
+            if self._representative[g] < 0 or (chunk.translation is None and chunks[self._representative[g]].translation):
+                self._representative[g] = row
+        self.languages = sorted({c.lang for c in chunks if c.lang})
+        self._twins = [np.array(sorted(v.values()), dtype=np.int64) for v in self._versions]
+        self._is_original = np.array([c.translation is None for c in chunks], dtype=bool)
         self._by_doc: dict[str, list[int]] = {}
         for i, chunk in enumerate(chunks):
             self._by_doc.setdefault(chunk.doc_id, []).append(i)
@@ -188,10 +210,15 @@ class Searcher:
         filters: Filters = Filters(),
         mode: str = "hybrid",
         fusion: FusionConfig | None = None,
+        answer_lang: str = AUTO,
+        originals_only: bool = False,
     ) -> SearchResult:
         """The k best passages for `query`, with the scope verdict on the query.
 
-        `fusion` overrides the index's configuration (the sweep and tests use it).
+        A passage and its translations are one result, shown in `answer_lang` when a
+        version in that language exists ("auto": the question's language), else in its
+        original. `fusion` overrides the index's configuration (the sweep and tests use it);
+        `originals_only` searches the authoritative texts alone (the evaluation's "before").
         """
         started = time.perf_counter()
         query = _check_query(query)
@@ -203,8 +230,12 @@ class Searcher:
         if config.centre != self.fusion.centre:
             raise ValueError("centring is fixed when the index is built: build another index to change it")
         allowed = self._allowed(filters)
+        if originals_only:
+            mask = self._is_original & (allowed.mask if allowed is not None else True)
+            allowed = Selection(filters, mask)
         probs = language_probabilities(query)
         query_lang = max(probs, key=probs.get)
+        shown_lang = self.answer_language(answer_lang, query_lang)
         # The depth does not grow with k: min-max fusion depends on the candidate list, and
         # the first ten results must not change with the number of results asked for.
         depth = max(config.candidates, k)
@@ -212,7 +243,7 @@ class Searcher:
         vectors = self.query_vectors(query) if mode != "bm25" else None
         scope = self.scope_model.assess(query, self._scope_features(vectors) if vectors is not None else None)
         if allowed is not None and not allowed.any():
-            return SearchResult(query, query_lang, [], _ms(started), scope)
+            return SearchResult(query, query_lang, [], _ms(started), scope, shown_lang)
         qdense = self._dense_query(vectors.e5, probs, config) if vectors is not None else None
         dense = self._dense_ranking(qdense, vectors.use, depth, allowed, config) if vectors is not None else []
         lexical = self._lexical.search(query, query_lang, depth, allowed) if mode != "dense" else []
@@ -223,12 +254,35 @@ class Searcher:
         else:
             ranked = self._fuse(dense, lexical, probs, depth, allowed, config)
 
+        ranked = collapse_twins(ranked, self._group, self._representative, config.twin_weight)
         hits = []
         for rank, (row, score, absorbed) in enumerate(suppress_near_duplicates(ranked, self._token_sets, limit=k), start=1):
-            cosine = float(self._vectors[row] @ qdense) if qdense is not None else None
+            shown = self._versions[self._group[row]].get(shown_lang, row)
+            cosine = float(self._vectors[shown] @ qdense) if qdense is not None else None
             duplicates = tuple(self.chunks[i].id for i in absorbed)
-            hits.append(Hit(self.chunks[row], float(score), rank, cosine, duplicates))
-        return SearchResult(query, query_lang, hits, _ms(started), scope)
+            original = self.chunks[row] if shown != row else None
+            hits.append(Hit(self.chunks[shown], float(score), rank, cosine, duplicates, original))
+        return SearchResult(query, query_lang, hits, _ms(started), scope, shown_lang)
+
+    def answer_language(self, requested: str, query_lang: str) -> str:
+        """The language results are shown in: `requested`, or the question's for "auto"."""
+        if requested in (AUTO, "", None):
+            return query_lang
+        if requested not in self.languages:
+            valid = [AUTO, *self.languages]
+            raise QueryError(
+                f"no version of the corpus in {requested!r}; answer languages: {', '.join(valid)}",
+                field="answer_lang",
+                valid=valid,
+            )
+        return requested
+
+    def versions(self, chunk_id: str) -> dict[str, Chunk]:
+        """The chunk and its translations, by language."""
+        row = self._row.get(chunk_id)
+        if row is None:
+            raise ChunkNotFound(f"no chunk with id {chunk_id!r}")
+        return {lang: self.chunks[r] for lang, r in self._versions[self._group[row]].items()}
 
     def _fuse(self, dense, lexical, probs, depth, allowed, config: FusionConfig) -> list[tuple[int, float]]:
         """Dense + language-weighted BM25, then pseudo-relevance feedback, then the glossary's
@@ -262,6 +316,10 @@ class Searcher:
             rows |= {row for row, _ in self._second_dense.search(quse, depth, allowed)}
         if not rows:
             return []
+        if config.twin_dense_mean:  # every version of a candidate, to average over them
+            rows = {int(r) for row in rows for r in self._twins[self._group[row]]}
+            if allowed is not None:
+                rows = {r for r in rows if allowed.mask[r]}
         index = np.fromiter(rows, dtype=np.int64)
         scores = self._vectors[index] @ qdense
         if config.hubness_penalty:
@@ -270,6 +328,11 @@ class Searcher:
             scores = scores + config.use_weight * (self._second_vectors[index] @ quse)
         if config.use_hub_penalty:
             scores = scores - config.use_hub_penalty * self._outlying_use_hubs(config.use_hub_z)[index]
+        if config.twin_dense_mean:
+            groups = self._group[index]
+            sums = np.bincount(groups, weights=scores, minlength=len(self._twins))
+            counts = np.bincount(groups, minlength=len(self._twins))
+            scores = sums[groups] / counts[groups]
         order = np.lexsort((index, -scores))[:depth]
         return [(int(index[i]), float(scores[i])) for i in order]
 

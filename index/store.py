@@ -39,7 +39,7 @@ from pathlib import Path
 from index.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
 from ingest.atomic import atomic_write_text
 
-SCHEMA_VERSION = 2  # 2: centred e5 vectors, the USE index, calibration and scope model
+SCHEMA_VERSION = 3  # 2: centred e5 vectors, the USE index, calibration and scope model; 3: chunks carry twin keys
 MANIFEST = "manifest.json"
 DENSE_FILE = "dense.faiss"
 LEXICAL_DIR = "bm25"
@@ -214,7 +214,13 @@ def resolve(target: Path) -> Path:
 
 
 def describe(directory: Path) -> IndexVersion:
-    manifest = read_manifest(directory)
+    """A version's name, build time and size, read leniently: a version built by an older
+    release (another schema) is still listed and replaced by the next build, not an error."""
+    try:
+        manifest = read_manifest(directory)
+    except IndexMismatch:
+        data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        return IndexVersion(directory.name, directory, str(data.get("built_at", "")), int(data.get("chunk_count", 0)))
     return IndexVersion(directory.name, directory, manifest.built_at, manifest.chunk_count)
 
 

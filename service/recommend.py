@@ -33,7 +33,7 @@ from typing import Protocol
 
 from index.models import Filters, Hit, Scope, SearchResult
 from index.scope import has_words
-from ingest.models import PILLARS, Chunk, Document
+from ingest.models import PILLARS, Chunk, Document, pillar_title
 
 GUIDELINES_DOC = "hsp-ha-2-14"
 EXAMPLE_KIND = "city-example"
@@ -50,7 +50,8 @@ class SearchBackend(Protocol):
     def documents(self) -> list[Document]: ...
 
     def search(
-        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid"
+        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid",
+        answer_lang: str = "auto",
     ) -> SearchResult: ...
 
     def chunk(self, chunk_id: str) -> Chunk: ...
@@ -62,8 +63,9 @@ class SearchBackend(Protocol):
 
 @dataclass(frozen=True)
 class Item:
-    chunk: Chunk
+    chunk: Chunk  # as shown, in the answer's language when a version exists
     score: float
+    original: Chunk | None = None  # the authoritative text when `chunk` is a translation
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Recommendation:
     actor: str | None
     scope: Scope
     message: str
+    answer_lang: str = ""
     principles: tuple[Item, ...] = ()
     measures: tuple[ActorGroup, ...] = ()
     examples: tuple[Item, ...] = ()
@@ -104,6 +107,7 @@ def recommend(
     actor: str | None = None,
     *,
     assess: Assess,
+    answer_lang: str = "auto",
     n_principles: int = 5,
     n_measures: int = 10,
     n_examples: int = 3,
@@ -111,10 +115,11 @@ def recommend(
 ) -> Recommendation:
     start = time.perf_counter()
 
-    ranking = searcher.search(problem, k=DEPTH)
+    ranking = searcher.search(problem, k=DEPTH, answer_lang=answer_lang)
     raw = assess(ranking)
     scope = Scope(bool(raw.in_scope), float(raw.confidence), str(raw.reason))
     lang = ranking.query_lang
+    shown = ranking.answer_lang or lang
     searches = 1
 
     def done(**parts: object) -> Recommendation:
@@ -124,6 +129,7 @@ def recommend(
             actor=actor,
             scope=scope,
             message="",
+            answer_lang=shown,
             took_ms=round((time.perf_counter() - start) * 1000, 1),
             searches=searches,
             **parts,  # type: ignore[arg-type]
@@ -137,11 +143,11 @@ def recommend(
     actors = _actors_for(actor)
 
     def is_principle(hit: Hit) -> bool:
-        return hit.chunk.doc_id == GUIDELINES_DOC and hit.chunk.kind == "principle"
+        return hit.chunk.work_id == GUIDELINES_DOC and hit.chunk.kind == "principle"
 
     def is_measure(hit: Hit) -> bool:
         return (
-            hit.chunk.doc_id == GUIDELINES_DOC
+            hit.chunk.work_id == GUIDELINES_DOC
             and hit.chunk.kind == "measure"
             and (not actors or hit.chunk.actor in actors)
         )
@@ -151,12 +157,13 @@ def recommend(
     if len(principles) < n_principles:
         searches += 1
         principles = _top_up(principles, searcher.search(
-            problem, k=n_principles, filters=Filters(doc=(GUIDELINES_DOC,), kind=("principle",))
+            problem, k=n_principles, filters=Filters(doc=(GUIDELINES_DOC,), kind=("principle",)), answer_lang=shown
         ).hits, n_principles)
     if len(measures) < n_measures:
         searches += 1
         measures = _top_up(measures, searcher.search(
-            problem, k=n_measures, filters=Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=actors)
+            problem, k=n_measures, filters=Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=actors),
+            answer_lang=shown,
         ).hits, n_measures)
     examples = [h for h in ranking.hits[:probe_k] if h.chunk.kind == EXAMPLE_KIND][:n_examples]
 
@@ -182,7 +189,7 @@ def _actors_for(actor: str | None) -> tuple[str, ...]:
 
 
 def _items(hits: Iterable[Hit]) -> list[Item]:
-    return [Item(chunk=h.chunk, score=float(h.score)) for h in hits]
+    return [Item(chunk=h.chunk, score=float(h.score), original=h.original) for h in hits]
 
 
 def group_by_actor(items: tuple[Item, ...], first: str | None = None) -> tuple[ActorGroup, ...]:
@@ -206,7 +213,8 @@ def count_pillars(items: tuple[Item, ...]) -> tuple[PillarCount, ...]:
     for n, item in enumerate(items):
         first_seen.setdefault(item.chunk.pillar, n)
     keys = sorted(counts, key=lambda k: (-counts[k], first_seen[k]))
-    return tuple(PillarCount(key=k, title=PILLARS[k], count=counts[k]) for k in keys)
+    lang = items[0].chunk.lang if items else "fr"
+    return tuple(PillarCount(key=k, title=pillar_title(k, lang), count=counts[k]) for k in keys)
 
 
 _MESSAGES = {
@@ -233,7 +241,7 @@ LOW_CONFIDENCE = 0.5
 
 
 def _with_message(rec: Recommendation) -> Recommendation:
-    text = _MESSAGES["fr" if rec.query_lang == "fr" else "en"]
+    text = _MESSAGES.get(rec.answer_lang or rec.query_lang, _MESSAGES["en"])
     n_measures = sum(len(g.measures) for g in rec.measures)
     if not rec.scope.in_scope and not has_words(rec.problem):
         message = text["words"]

@@ -24,6 +24,7 @@ from index.errors import QueryError
 from index.models import FILTER_FIELDS, Filters
 from service import schemas
 from service.errors_http import ServiceNotReady
+from service.i18n import scope_reason
 from service.recommend import Assess, Item, SearchBackend, recommend
 from service.tools import tool_definitions
 
@@ -125,15 +126,17 @@ async def search_endpoint(
 def search(body: schemas.SearchRequest, searcher: SearchBackend, assess: Assess) -> schemas.SearchResponse:
     """Passages of the corpus most relevant to a query, in French or English."""
     filters = check_filters(body.filters, searcher.filter_values())
-    result = searcher.search(body.query, k=body.k, filters=filters)
+    result = searcher.search(body.query, k=body.k, filters=filters, answer_lang=body.answer_lang)
     scope = assess(result)
     titles = _titles(searcher)
+    shown = result.answer_lang or result.query_lang
     return schemas.SearchResponse(
         query=result.query,
         query_lang=result.query_lang,
+        answer_lang=shown,
         in_scope=scope.in_scope,
         confidence=round(float(scope.confidence), 3),
-        scope_reason=scope.reason,
+        scope_reason=scope_reason(scope.reason, shown),
         results=[schemas.SearchHit.from_hit(hit, titles) for hit in result.hits],
         took_ms=round(result.took_ms, 1),
     )
@@ -156,13 +159,13 @@ def recommend_route(
 ) -> schemas.RecommendResponse:
     """Principles, measures by actor, city examples and pillars answering a city's problem,
     or `in_scope: false` when the problem lies outside the guidelines."""
-    rec = recommend(searcher, body.problem, actor=body.actor, assess=assess)
+    rec = recommend(searcher, body.problem, actor=body.actor, assess=assess, answer_lang=body.answer_lang)
     titles = _titles(searcher)
 
     def items(values: tuple[Item, ...]) -> list[schemas.RecommendItem]:
         return [
             schemas.RecommendItem(
-                **schemas.ChunkOut.from_chunk(i.chunk, titles).model_dump(), score=i.score
+                **schemas.ChunkOut.from_chunk(i.chunk, titles, i.original).model_dump(), score=i.score
             )
             for i in values
         ]
@@ -170,10 +173,11 @@ def recommend_route(
     return schemas.RecommendResponse(
         problem=rec.problem,
         query_lang=rec.query_lang,
+        answer_lang=rec.answer_lang or rec.query_lang,
         actor=rec.actor,
         in_scope=rec.scope.in_scope,
         confidence=min(1.0, max(0.0, rec.scope.confidence)),
-        scope_reason=rec.scope.reason,
+        scope_reason=scope_reason(rec.scope.reason, rec.answer_lang or rec.query_lang),
         message=rec.message,
         principles=items(rec.principles),
         measures=[

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from ingest.models import ACTORS, PILLARS, Chunk, Document
+from ingest.models import ACTORS, TRANSLATIONS, Chunk, Document, pillar_title
 from index.models import Hit
 
 # Mirrors index.searcher.MAX_QUERY_CHARS; kept here so that the OpenAPI schema states it
@@ -75,10 +75,36 @@ class SearchFilters(_Strict):
     lang: list[str] = Field(default_factory=list, description="Chunk language: fr, en.")
 
 
+AnswerLang = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=12,
+        description="The language results are shown in: `auto` (the question's language), or a "
+        "language code a version of the corpus exists in (`fr`, `en`, …). A passage without a "
+        "version in that language is shown in its original.",
+    ),
+]
+
+
 class SearchRequest(_Strict):
     query: QueryText = Field(description="The problem or question, in French or English.")
     k: JsonInt = Field(10, ge=1, le=MAX_K, description="How many results (1–50).")
     filters: SearchFilters = Field(default_factory=SearchFilters)
+    answer_lang: AnswerLang = "auto"
+
+
+Translation = Literal[TRANSLATIONS]  # type: ignore[valid-type]
+
+
+class OriginalOut(BaseModel):
+    """The authoritative text of a passage shown in translation."""
+
+    id: str
+    text: str
+    lang: str
+    citation: str
+    doc_id: str
 
 
 class ChunkOut(BaseModel):
@@ -97,9 +123,17 @@ class ChunkOut(BaseModel):
     page: int | None
     lang: str
     context: str
+    translation: Translation | None = Field(
+        None,
+        description="Whether `text` is a translation: `unofficial` (Boussole's own), `official` (the "
+        "UN's), or null when it is the authoritative original.",
+    )
+    original: OriginalOut | None = Field(
+        None, description="When `text` is a translation: the authoritative original, to quote or check."
+    )
 
     @classmethod
-    def from_chunk(cls, chunk: Chunk, doc_titles: dict[str, str]) -> "ChunkOut":
+    def from_chunk(cls, chunk: Chunk, doc_titles: dict[str, str], original: Chunk | None = None) -> "ChunkOut":
         return cls(
             id=chunk.id,
             text=chunk.text,
@@ -108,7 +142,7 @@ class ChunkOut(BaseModel):
             doc_title=doc_titles.get(chunk.doc_id, chunk.doc_id),
             kind=chunk.kind,
             pillar=chunk.pillar,
-            pillar_title=PILLARS.get(chunk.pillar) if chunk.pillar else None,
+            pillar_title=pillar_title(chunk.pillar, chunk.lang) if chunk.pillar else None,
             actor=chunk.actor,
             section=list(chunk.section),
             paragraph=chunk.paragraph,
@@ -116,6 +150,11 @@ class ChunkOut(BaseModel):
             page=chunk.page,
             lang=chunk.lang,
             context=chunk.context,
+            translation=chunk.translation,
+            original=OriginalOut(
+                id=original.id, text=original.text, lang=original.lang, citation=original.citation,
+                doc_id=original.doc_id,
+            ) if original is not None else None,
         )
 
 
@@ -133,7 +172,7 @@ class SearchHit(ChunkOut):
     def from_hit(cls, hit: Hit, doc_titles: dict[str, str]) -> "SearchHit":
         """The one serialisation of a hit, shared by the API and `boussole search --json`."""
         return cls(
-            **ChunkOut.from_chunk(hit.chunk, doc_titles).model_dump(),
+            **ChunkOut.from_chunk(hit.chunk, doc_titles, hit.original).model_dump(),
             rank=hit.rank,
             score=float(hit.score),
             similarity=hit.dense_score,
@@ -144,6 +183,7 @@ class SearchHit(ChunkOut):
 class SearchResponse(BaseModel):
     query: str
     query_lang: str = Field(description="Detected language of the query, e.g. fr or en.")
+    answer_lang: str = Field(description="The language results are shown in when a version exists.")
     in_scope: bool = Field(
         description="False when the guidelines do not seem to deal with the query: the results "
         "are then only the closest passages, weak matches to be read with care."
@@ -164,6 +204,7 @@ class RecommendRequest(_Strict):
         description="When given, only measures addressed to this actor (and to all actors) "
         "are returned.",
     )
+    answer_lang: AnswerLang = "auto"
 
 
 class RecommendItem(ChunkOut):
@@ -190,6 +231,7 @@ class ScopeOut(BaseModel):
 class RecommendResponse(BaseModel):
     problem: str
     query_lang: str
+    answer_lang: str = Field(description="The language the answer is shown in when a version exists.")
     actor: str | None
     in_scope: bool
     confidence: float = Field(ge=0.0, le=1.0)

@@ -104,11 +104,13 @@ def test_every_citation_resolves_to_its_chunk(corpus_chunks, sources):
 
 
 def test_citations_are_unambiguous(corpus_chunks):
-    """Two chunks never share a citation: each names one passage."""
-    seen: dict[str, str] = {}
-    clashes = [f"{c.id} and {seen[c.citation]}: {c.citation}" for c in corpus_chunks
-               if seen.setdefault(c.citation, c.id) != c.id]
+    """Two chunks of one document never share a citation: each names one passage. (A
+    passage and its translation do: para. 40 (b) is para. 40 (b) in every language.)"""
+    seen: dict[tuple[str, str], str] = {}
+    clashes = [f"{c.id} and {seen[c.doc_id, c.citation]}: {c.citation}" for c in corpus_chunks
+               if seen.setdefault((c.doc_id, c.citation), c.id) != c.id]
     assert not clashes, "\n".join(clashes)
+    assert {c.doc_id for c in corpus_chunks if c.lang == "en"}, "the corpus has English versions to check"
 
 
 def test_wrong_citations_are_refused(sources):

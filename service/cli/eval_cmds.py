@@ -8,7 +8,7 @@ import click
 
 from service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
 
-SYSTEM_NAMES = ("bm25", "dense", "hybrid", "generic")
+SYSTEM_NAMES = ("bm25", "dense", "hybrid", "originals", "generic")
 
 
 def _progress(message: str) -> None:
@@ -21,7 +21,8 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.command("eval")
 @click.option("--system", "systems", multiple=True,
-              help="bm25, dense, hybrid, generic (repeatable or comma-separated; default: all four).")
+              help="bm25, dense, hybrid, originals (the hybrid over the authoritative texts only, without "
+                   "their translations), generic (repeatable or comma-separated; default: all five).")
 @click.option("--queries", "query_ids", multiple=True, help="Only these query ids (repeatable or comma-separated).")
 @click.option("--limit", type=int, default=None, help="Only the first N queries (after --queries).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,

@@ -58,13 +58,16 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
 def _build_locked(settings: Settings, force: bool) -> None:
     from index.builder import build_index, is_fresh
     from index.embedder import ready_fingerprint
-    from ingest.pipeline import ingest_corpus, write_chunks
+    from ingest.pipeline import alignment_errors, ingest_corpus, write_chunks
 
     with ThreadPoolExecutor(1, thread_name_prefix="boussole-load") as pool:
         # --force rebuilds whatever the corpus says: load the model (about a second, mostly
         # outside the interpreter lock) while the corpus is read.
         loading = pool.submit(_load_embedder, settings) if force else None
         report = ingest_corpus(settings.corpus_dir)
+        misaligned = alignment_errors(report)
+        if misaligned:  # serving a version that cites the wrong paragraphs is worse than no build
+            raise click.ClickException(f"{misaligned[0]} (nothing was built; the index served is unchanged)")
         for error in report.errors:
             click.echo(f"warning: skipped {error}", err=True)
         write_chunks(report, settings.chunks_path, settings.documents_path)
