@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.models import Document
+from ingest.models import TRANSLATIONS, Document
 
 MANIFEST_NAME = "documents.toml"
 REQUIRED = ("id", "title", "lang", "kind", "source")
@@ -41,6 +41,13 @@ def load_manifest(corpus_dir: Path) -> list[Document]:
 def validate_document(doc: Document, where: str) -> None:
     if not DOC_ID_RE.match(doc.id):
         raise IngestError(where, f"document id {doc.id!r} must be lowercase letters, digits and hyphens")
+    if doc.translation is not None and doc.translation not in TRANSLATIONS:
+        raise IngestError(where, f"{doc.id}: translation must be one of {', '.join(TRANSLATIONS)}, not {doc.translation!r}")
+    if doc.version_of and doc.translation is None:
+        raise IngestError(where, f"{doc.id} is a version of {doc.version_of}: say whether it is an official or an "
+                          "unofficial translation (translation = \"official\" | \"unofficial\")")
+    if doc.translation and not doc.version_of:
+        raise IngestError(where, f"{doc.id} is a translation: name the document it translates (version_of = \"…\")")
 
 
 def _toml_str(value: str) -> str:

@@ -55,7 +55,10 @@ class ToolSpec:
 
 _CITES = (
     "each with the citation to quote as written (e.g. 'HSP/HA.2/14, para. 40 (b)'), the "
-    "document title, kind, pillar, actor, text and passage id"
+    "document title, kind, pillar, actor, text and passage id. Passages are shown in the "
+    "question's language (answer_lang 'auto') when a version exists: `translation` then says "
+    "'unofficial' (Boussole's own translation; say so when quoting) and `original` holds the "
+    "authoritative French text and its citation"
 )
 
 TOOLS: tuple[ToolSpec, ...] = (
@@ -143,12 +146,16 @@ def input_schema(spec: ToolSpec, filter_values: dict[str, list[str]] | None = No
     """The argument schema of a tool; with the index's `filter_values`, each search filter
     lists its valid values as an enum, so a model picks a pillar or actor that exists."""
     schema = parameters_schema(spec.request)
-    filters = schema.get("properties", {}).get("filters", {}).get("properties")
-    if filters and filter_values:
+    properties = schema.get("properties", {})
+    filters = properties.get("filters", {}).get("properties")
+    if filter_values and (filters or "answer_lang" in properties):
         schema = copy.deepcopy(schema)
+    if filters and filter_values:
         for name, prop in schema["properties"]["filters"]["properties"].items():
             if filter_values.get(name):
                 prop["items"]["enum"] = list(filter_values[name])
+    if "answer_lang" in properties and filter_values and filter_values.get("lang"):
+        schema["properties"]["answer_lang"]["enum"] = ["auto", *filter_values["lang"]]
     return schema
 
 

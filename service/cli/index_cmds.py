@@ -101,13 +101,16 @@ def _load_embedder(settings: Settings):
 @click.option("--actor", multiple=True, help="national, local-regional, stakeholders or all; repeatable.")
 @click.option("--doc", multiple=True, help="Document id (see `boussole chunks`); repeatable.")
 @click.option("--kind", multiple=True, help="principle, measure, paragraph, definition, …; repeatable.")
-@click.option("--lang", multiple=True, help="Language of the chunks (fr, en); repeatable.")
+@click.option("--lang", multiple=True, help="Only passages matched in this language (fr, en); repeatable.")
+@click.option("--answer-lang", default="auto", show_default=True, envvar="BOUSSOLE_ANSWER_LANG",
+              help="Language to show passages in: auto (the question's), or fr, en, … when a version exists.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @data_dir_option
 @model_option
 @backend_options
 @handle_errors
-def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, model, backend, milvus_uri) -> None:
+def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode, data_dir, model, backend,
+           milvus_uri) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
     _without_numba()
     from index import store
@@ -115,6 +118,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
     from index.models import Filters
     from index.scope import assess_scope, has_words
     from index.searcher import Searcher
+    from service.i18n import scope_reason
 
     settings = Settings.from_env(data_dir=data_dir, model=model, backend=backend, milvus_uri=milvus_uri)
     if settings.backend_choice.name == "faiss":
@@ -123,8 +127,10 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
     else:
         searcher = open_searcher(settings.backend_choice, settings.index_dir, settings.models_dir, model)
     filters = Filters(doc=doc, kind=kind, pillar=pillar, actor=actor, lang=lang)
-    result = searcher.search(query, k=k, filters=filters, mode=mode)
+    result = searcher.search(query, k=k, filters=filters, mode=mode, answer_lang=answer_lang)
     scope = assess_scope(result)
+    shown = result.answer_lang or result.query_lang
+    reason = scope_reason(scope.reason, shown)
     if as_json:
         from service.schemas import SearchHit
 
@@ -132,29 +138,43 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, mode, data_dir, mo
         payload = {
             "query": result.query,
             "query_lang": result.query_lang,
+            "answer_lang": shown,
             "in_scope": scope.in_scope,
             "confidence": round(scope.confidence, 3),
-            "scope_reason": scope.reason,
+            "scope_reason": reason,
             "took_ms": result.took_ms,
             "results": [SearchHit.from_hit(hit, titles).model_dump() for hit in result.hits],
         }
         json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return
+    words = CLI_WORDS.get(shown, CLI_WORDS["en"])
     if not has_words(result.query):  # like the page: nothing to show for "§" or "12345"
-        click.secho(scope.reason, fg="yellow")
+        click.secho(reason, fg="yellow")
         return
     if not scope.in_scope:
-        click.secho(f"Weak matches only. {scope.reason}", fg="yellow")
+        click.secho(f"{words['weak']} {reason}", fg="yellow")
     for hit in result.hits:
         chunk = hit.chunk
         labels = [chunk.kind] + [v for v in (chunk.pillar, chunk.actor) if v]
         click.secho(f"{hit.rank:>2}. {chunk.citation}", bold=True, nl=False)
         click.echo(f"  [{', '.join(labels)}]  score {hit.score:.4f}")
         click.echo(textwrap.indent(textwrap.fill(chunk.text, 96), "    "))
+        if hit.original is not None:
+            note = words[chunk.translation or "unofficial"].format(lang=hit.original.lang)
+            click.secho(f"    ({note}: {hit.original.citation})", dim=True)
         if hit.duplicates:
-            click.echo(f"    (same as: {', '.join(hit.duplicates)})")
+            click.echo(f"    ({words['same']}: {', '.join(hit.duplicates)})")
     click.echo(f"({len(result.hits)} results, query in {result.query_lang}, {result.took_ms:.0f} ms)", err=True)
+
+
+# What `boussole search` says around the passages, in the answer's language.
+CLI_WORDS = {
+    "en": {"weak": "Weak matches only.", "same": "same as", "unofficial": "unofficial translation; original ({lang})",
+           "official": "official translation; original ({lang})"},
+    "fr": {"weak": "Correspondances faibles seulement.", "same": "identique à",
+           "unofficial": "traduction non officielle ; original ({lang})", "official": "traduction officielle ; original ({lang})"},
+}
 
 
 def _without_numba() -> None:

@@ -13,7 +13,7 @@ const STRINGS = {
     actorAny: "tous les acteurs",
     submit: "Chercher",
     results: "Résultats",
-    footer: "Sources : ONU-Habitat, HSP/HA.2/14 et documents associés. Les passages sont cités dans leur langue d'origine, le français.",
+    footer: "Sources : ONU-Habitat, HSP/HA.2/14 et documents associés. Les passages sont affichés dans la langue de la question ; les versions anglaises sont des traductions non officielles de Boussole, le texte français fait foi.",
     searching: "Recherche en cours…",
     empty: "Décrivez d'abord le problème en quelques mots.",
     failed: "La recherche a échoué : ",
@@ -36,6 +36,13 @@ const STRINGS = {
     pillar: "Pilier",
     colon: " : ",
     summary: (p, m, e) => `${p} principe(s), ${m} mesure(s), ${e} exemple(s) de villes.`,
+    translated: (kind, shown, original) =>
+      `Traduction ${shown} ${kind === "official" ? "officielle" : "non officielle"} — original ${original}`,
+    languageName: { fr: "français", en: "anglais" },
+    translationName: { fr: "française", en: "anglaise" },
+    originalCite: "Référence de l'original",
+    switchTo: "Show in English",
+    switchLang: "en",
     actor: {
       "local-regional": "collectivités locales et régionales",
       national: "gouvernements nationaux",
@@ -61,7 +68,7 @@ const STRINGS = {
     actorAny: "all actors",
     submit: "Search",
     results: "Results",
-    footer: "Sources: UN-Habitat, HSP/HA.2/14 and related documents. Passages are quoted in their original language, French.",
+    footer: "Sources: UN-Habitat, HSP/HA.2/14 and related documents. Passages are shown in the language of your question; the English texts are Boussole's unofficial translations, and the French original is the authoritative text.",
     searching: "Searching…",
     empty: "First describe the problem in a few words.",
     failed: "The search failed: ",
@@ -74,7 +81,7 @@ const STRINGS = {
     principles: "Principles",
     measures: "Measures",
     examples: "City examples",
-    examplesNote: "From the report of the AIMF conference (Hue, 2025), in French.",
+    examplesNote: "From the report of the AIMF conference (Hue, 2025).",
     noMeasures: "No measure found for this actor.",
     context: "Show in context",
     hideContext: "Hide context",
@@ -84,6 +91,13 @@ const STRINGS = {
     pillar: "Pillar",
     colon: ": ",
     summary: (p, m, e) => `${p} principle(s), ${m} measure(s), ${e} city example(s).`,
+    translated: (kind, shown, original) =>
+      `${kind === "official" ? "Official" : "Unofficial"} ${shown} translation — ${original} original`,
+    languageName: { fr: "French", en: "English" },
+    translationName: { fr: "French", en: "English" },
+    originalCite: "Reference of the original",
+    switchTo: "Afficher en français",
+    switchLang: "fr",
     actor: {
       "local-regional": "local and regional governments",
       national: "national governments",
@@ -179,10 +193,24 @@ function itemCard(item) {
   return el("article", { class: "item", "data-id": item.id, lang: item.lang },
     el("p", { class: "text" }, item.text),
     el("p", { class: "citation" }, el("span", { class: "label" }, `${t("cite")} `), el("cite", {}, item.citation)),
+    originalDisclosure(item),
     badges(item),
     button,
     panel,
   );
+}
+
+// A translated passage says so, and opens onto the authoritative text it translates.
+function originalDisclosure(item) {
+  if (!item.original) return null;
+  const name = (code, names) => names[code] || code;
+  const summary = t("translated")(item.translation, name(item.lang, t("translationName")),
+    name(item.original.lang, t("languageName")));
+  return el("details", { class: "original" },
+    el("summary", {}, summary),
+    el("blockquote", { lang: item.original.lang }, el("p", {}, item.original.text)),
+    el("p", { class: "citation" }, el("span", { class: "label" }, `${t("originalCite")} `),
+      el("cite", { lang: item.original.lang }, item.original.citation)));
 }
 
 async function toggleContext(item, button, panel) {
@@ -225,7 +253,8 @@ function renderAnswer(data) {
     status.replaceChildren(el("div", { class: "notice out-of-scope" },
       el("p", { class: "notice-title" }, t("outOfScope")),
       el("p", {}, data.message),
-      el("p", { class: "muted" }, `${t("confidence")}${t("colon")}${Math.round(data.confidence * 100)} %`)));
+      el("p", { class: "muted" }, `${t("confidence")}${t("colon")}${Math.round(data.confidence * 100)} %`),
+      languageSwitch()));
     const weak = data.weak_matches || [];
     answer.replaceChildren(...(weak.length ? [el("section", { class: "weak", "aria-labelledby": "h-weak" },
       el("h2", { id: "h-weak" }, t("weakMatches")),
@@ -236,7 +265,8 @@ function renderAnswer(data) {
   const nMeasures = data.measures.reduce((n, g) => n + g.measures.length, 0);
   status.replaceChildren(el("div", { class: "notice" },
     el("p", {}, data.message),
-    el("p", { class: "muted" }, t("summary")(data.principles.length, nMeasures, data.examples.length))));
+    el("p", { class: "muted" }, t("summary")(data.principles.length, nMeasures, data.examples.length)),
+    languageSwitch()));
 
   const parts = [];
   if (data.pillars.length) {
@@ -266,33 +296,54 @@ function renderAnswer(data) {
   answer.replaceChildren(...parts);
 }
 
+// The whole answer again in the other language (the same question, answer_lang flipped).
+function languageSwitch() {
+  const target = t("switchLang");
+  return el("p", { class: "switch" }, el("button", {
+    type: "button", class: "secondary", id: "switch-lang", lang: target,
+    onclick: () => { if (lastRequest) send({ ...lastRequest, answer_lang: target }, "switch-lang"); },
+  }, t("switchTo")));
+}
+
 function showError(message) {
   document.getElementById("answer").replaceChildren();
   document.getElementById("status").replaceChildren(el("div", { class: "notice error" }, el("p", {}, message)));
 }
 
+let lastRequest = null;
+
 async function ask(event) {
   event.preventDefault();
   const problem = document.getElementById("problem").value.trim();
   const actor = document.getElementById("actor").value || null;
-  const button = document.getElementById("submit");
   if (!problem) {
     showError(t("empty"));
     document.getElementById("problem").focus();
     return;
   }
+  const request = actor ? { problem, actor } : { problem };
+  lastRequest = request;
+  await send(request, null);
+}
+
+// POST the question; `refocus` names a control to give the focus back to once the answer
+// is drawn (the language switch is redrawn with it, and a keyboard user stays in place).
+async function send(request, refocus) {
+  const button = document.getElementById("submit");
   const results = document.getElementById("results");
   results.setAttribute("aria-busy", "true");
   button.disabled = true;
   document.getElementById("status").replaceChildren(el("p", {}, t("searching")));
   try {
-    const { ok, data } = await postJSON("/v1/recommend", actor ? { problem, actor } : { problem });
+    const { ok, data } = await postJSON("/v1/recommend", request);
     if (!ok) {
       showError(`${t("failed")}${data.error ? data.error.message : ""}`);
       return;
     }
-    if (data.query_lang === "fr" || data.query_lang === "en") setLanguage(data.query_lang);
+    const shown = data.answer_lang || data.query_lang;
+    if (shown === "fr" || shown === "en") setLanguage(shown);
     renderAnswer(data);
+    if (refocus) document.getElementById(refocus)?.focus();
   } catch (error) {
     showError(t("network"));
   } finally {
