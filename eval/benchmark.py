@@ -165,6 +165,9 @@ class Resolver:
     """Turns a judgment reference (chunk id, principle, or quote) into one chunk id."""
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
+        # Judgments are on the passage, made on the authoritative text: translations carry
+        # their original's grade (eval.runs maps them back), they are never judged apart.
+        chunks = [c for c in chunks if c.translation is None]
         self._ids = {c.id for c in chunks}
         self._by_doc: dict[str, list[tuple[str, str]]] = {}
         for chunk in chunks:

@@ -25,9 +25,11 @@ BEFORE = FusionConfig(
     centre=False, use_weight=0.0, use_hub_penalty=0.0, feedback_terms=20, feedback_weight=0.3,
     pillar_lift=0.0, paragraph_lift=0.0, glossary_weight=0.0,
 )
+# The default before the English versions of the corpus (chosen on the French-only corpus).
+FRENCH_ERA = DEFAULT_FUSION.with_(use_weight=0.5, dense_weight=0.5, twin_dense_mean=False)
 # The previous default: everything up to the structure lift, before the glossary bridge and
 # the USE hub penalty.
-STRUCTURE = DEFAULT_FUSION.with_(glossary_weight=0.0, use_hub_penalty=0.0)
+STRUCTURE = FRENCH_ERA.with_(glossary_weight=0.0, use_hub_penalty=0.0)
 
 # The lever ladder: each lever on top of the ones above it, then the grid around the choice.
 VARIANTS: dict[str, FusionConfig] = {
@@ -49,14 +51,22 @@ VARIANTS: dict[str, FusionConfig] = {
     "  + glossary bridge 0.2": STRUCTURE.with_(glossary_weight=0.2),
     "  + glossary bridge 0.3": STRUCTURE.with_(glossary_weight=0.3),
     "  + glossary bridge 0.3, depth 20": STRUCTURE.with_(glossary_weight=0.3, glossary_depth=20),
-    "  + USE hub penalty z2 λ1": DEFAULT_FUSION.with_(use_hub_penalty=1.0),
-    "  + USE hub penalty z2 λ2 (default)": DEFAULT_FUSION,
-    "  + USE hub penalty z2 λ4": DEFAULT_FUSION.with_(use_hub_penalty=4.0),
-    "  + USE hub penalty z1.5 λ1": DEFAULT_FUSION.with_(use_hub_penalty=1.0, use_hub_z=1.5),
+    "  + USE hub penalty z2 λ1": FRENCH_ERA.with_(use_hub_penalty=1.0),
+    "  + USE hub penalty z2 λ2 (French-era default)": FRENCH_ERA,
+    "  + USE hub penalty z2 λ4": FRENCH_ERA.with_(use_hub_penalty=4.0),
+    "  + USE hub penalty z1.5 λ1": FRENCH_ERA.with_(use_hub_penalty=1.0, use_hub_z=1.5),
+    # With the English versions: how a passage's versions are fused, then the weights again.
+    "versions: best version + 0.25 × second": FRENCH_ERA.with_(twin_weight=0.25),
+    "versions: best version + 0.5 × second": FRENCH_ERA.with_(twin_weight=0.5),
+    "versions: best version + 1 × second": FRENCH_ERA.with_(twin_weight=1.0),
+    "versions: dense = mean of the versions": FRENCH_ERA.with_(twin_dense_mean=True),
+    "  + α 0.6": FRENCH_ERA.with_(twin_dense_mean=True, dense_weight=0.6),
+    "  + USE 0.8, α 0.6 (default)": DEFAULT_FUSION,
+    "  + USE 0.8, α 0.6, second × 0.25": DEFAULT_FUSION.with_(twin_weight=0.25),
     "default, pillar lift 0.1": DEFAULT_FUSION.with_(pillar_lift=0.1),
-    "default, paragraph lift 0.2": DEFAULT_FUSION.with_(paragraph_lift=0.2),
-    "default, α 0.6": DEFAULT_FUSION.with_(dense_weight=0.6),
+    "default, no pillar or list lift": DEFAULT_FUSION.with_(pillar_lift=0.0, paragraph_lift=0.0),
     "default, α 0.7": DEFAULT_FUSION.with_(dense_weight=0.7),
+    "default, PRF weight 0.35": DEFAULT_FUSION.with_(feedback_weight=0.35),
     "default, no PRF": DEFAULT_FUSION.with_(feedback_weight=0.0),
     "default, CSLS on e5 0.1": DEFAULT_FUSION.with_(hubness_penalty=0.1),
 }

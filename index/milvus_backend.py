@@ -172,7 +172,8 @@ def _create_rows(client, target: MilvusTarget, name: str, parts: IndexParts, hns
             rows.append({
                 "row": row,
                 "chunk_id": chunk.id,
-                **{f: getattr(chunk, "doc_id" if f == "doc" else f) or "" for f in FILTER_FIELDS},
+                # `doc` is the document in every language, as the searcher's filter means it
+                **{f: getattr(chunk, "work_id" if f == "doc" else f) or "" for f in FILTER_FIELDS},
                 "chunk": records.chunks_to_text([chunk]),
                 "e5": parts.vectors[row].tolist(),
                 "use": parts.second_vectors[row].tolist(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,7 @@ class Searcher:
         self.languages = sorted({c.lang for c in chunks if c.lang})
         self._twins = [np.array(sorted(v.values()), dtype=np.int64) for v in self._versions]
         self._is_original = np.array([c.translation is None for c in chunks], dtype=bool)
+        self._work_of = {c.doc_id: c.work_id for c in chunks}
         self._by_doc: dict[str, list[int]] = {}
         for i, chunk in enumerate(chunks):
             self._by_doc.setdefault(chunk.doc_id, []).append(i)
@@ -198,8 +199,12 @@ class Searcher:
         return [self.chunks[i] for i in rows[max(0, at - before) : at + after + 1]]
 
     def filter_values(self) -> dict[str, list[str]]:
+        """Valid values per filter. `doc` takes a document's id or any of its versions' ids:
+        each selects the document in every language (`lang` picks a language)."""
         columns = self._columns
-        return {name: sorted({v for v in getattr(columns, name) if v}) for name in FILTER_FIELDS}
+        values = {name: sorted({v for v in getattr(columns, name) if v}) for name in FILTER_FIELDS}
+        values["doc"] = sorted(set(values["doc"]) | set(self._work_of))
+        return values
 
     # -- search --------------------------------------------------------------------
 
@@ -404,6 +409,9 @@ class Searcher:
                     field=name,
                     valid=valid[name],
                 )
+            if name == "doc":  # a version's id stands for its document
+                wanted = tuple(dict.fromkeys(self._work_of.get(d, d) for d in wanted))
+                filters = replace(filters, doc=wanted)
             mask &= np.isin(getattr(self._columns, name), list(wanted))
         return Selection(filters, mask)
 

@@ -3,8 +3,9 @@
 The filters of /v1/search are checked against the values the loaded index holds
 (`routes.check_filters`), so the schema lists those same values as enums; before the index
 is loaded it lists the library's own constants (`ingest.models`) for kind, pillar and
-actor. A client generated from the schema, or a fuzzer, then never sends a value that the
-schema allows and the service refuses.
+actor. Likewise `answer_lang` lists "auto" and the languages the index holds. A client
+generated from the schema, or a fuzzer, then never sends a value that the schema allows and
+the service refuses.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from fastapi.openapi.utils import get_openapi
 from ingest.models import ACTORS, KINDS, PILLARS
 
 FILTERS_SCHEMA = "SearchFilters"
+# Requests whose `answer_lang` takes "auto" or a language the index holds a version in.
+ANSWER_LANG_SCHEMAS = ("SearchRequest", "RecommendRequest")
 
 
 def library_values() -> dict[str, list[str]]:
@@ -31,6 +34,11 @@ def with_filter_enums(schema: dict[str, Any], values: dict[str, list[str]]) -> d
     for name, allowed in values.items():
         if name in props and allowed:
             props[name]["items"] = {"type": "string", "enum": list(allowed)}
+    if values.get("lang"):  # the index's languages; before it loads, any code is accepted by the schema
+        for name in ANSWER_LANG_SCHEMAS:
+            prop = out.get("components", {}).get("schemas", {}).get(name, {}).get("properties", {}).get("answer_lang")
+            if prop is not None:
+                prop["enum"] = ["auto", *values["lang"]]
     return out
 
 

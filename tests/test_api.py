@@ -64,9 +64,12 @@ class FakeSearcher:
         cols = {"doc": "doc_id", "kind": "kind", "pillar": "pillar", "actor": "actor", "lang": "lang"}
         return {f: sorted({getattr(c, cols[f]) for c in FAKE_CHUNKS if getattr(c, cols[f])}) for f in FILTER_FIELDS}
 
-    def search(self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> SearchResult:
+    def search(self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid",
+               answer_lang: str = "auto") -> SearchResult:
         if not query.strip():
             raise QueryError("the query is empty", field="query")
+        if answer_lang not in ("auto", "fr", "en"):
+            raise QueryError(f"no version in {answer_lang!r}", field="answer_lang", valid=["auto", "en", "fr"])
         valid = self.filter_values()
         for name in FILTER_FIELDS:
             unknown = set(getattr(filters, name)) - set(valid[name])
@@ -83,7 +86,9 @@ class FakeSearcher:
                 scored.append((overlap, -c.order, c))
         scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
         hits = [Hit(c, float(s), r, 0.85) for r, (s, _, c) in enumerate(scored[:k], start=1)]
-        return SearchResult(query, "en" if "the" in words else "fr", hits, 1.0)
+        query_lang = "en" if "the" in words else "fr"
+        shown = query_lang if answer_lang == "auto" else answer_lang
+        return SearchResult(query, query_lang, hits, 1.0, answer_lang=shown)
 
     def chunk(self, chunk_id: str) -> Chunk:
         for c in FAKE_CHUNKS:
@@ -344,11 +349,23 @@ def test_cross_lingual_search_through_http(http):
     response = http.post("/v1/search", json={"query": "floods arrive without warning, residents are not alerted", "k": 5})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["query_lang"] == "en"
-    assert "hsp-ha-2-14:40.b" in [r["id"] for r in body["results"]]
-    hit = next(r for r in body["results"] if r["id"] == "hsp-ha-2-14:40.b")
-    assert hit["citation"] == "HSP/HA.2/14, para. 40 (b)"
-    assert hit["doc_title"].startswith("Projet de directives")
+    assert body["query_lang"] == "en" and body["answer_lang"] == "en"
+    assert "hsp-ha-2-14:40.b" in [r["original"]["id"] for r in body["results"] if r["original"]]
+    hit = next(r for r in body["results"] if r["original"] and r["original"]["id"] == "hsp-ha-2-14:40.b")
+    # shown in English, an unofficial translation, the French original one field away
+    assert hit["id"] == "hsp-ha-2-14-en:40.b" and hit["lang"] == "en" and hit["translation"] == "unofficial"
+    assert hit["citation"] == hit["original"]["citation"] == "HSP/HA.2/14, para. 40 (b)"
+    assert hit["doc_title"].startswith("Draft international guidelines") and "unofficial" in hit["doc_title"]
+    assert hit["original"]["lang"] == "fr" and "alerte" in hit["original"]["text"]
+    assert hit["pillar_title"] == "Sustainability, resilience and crisis response"
+    assert body["scope_reason"] == "The guidelines address this kind of problem."
+
+    french = http.post("/v1/search", json={"query": "floods arrive without warning, residents are not alerted",
+                                           "k": 5, "answer_lang": "fr"}).json()
+    first = next(r for r in french["results"] if r["id"] == "hsp-ha-2-14:40.b")
+    assert first["translation"] is None and first["original"] is None and first["lang"] == "fr"
+    assert french["scope_reason"] == "Les Directives traitent ce type de problème."
+    assert [r["id"].replace("-en:", ":") for r in body["results"]] == [r["id"] for r in french["results"]]
 
 
 @slow
@@ -423,8 +440,10 @@ def test_recommend_in_scope(http, problem):
 def test_recommend_flood_problem_points_at_40_b(http):
     body = http.post("/v1/recommend", json={"problem": IN_SCOPE[0]}).json()
     ids = [m["id"] for g in body["measures"] for m in g["measures"]]
-    assert "hsp-ha-2-14:40.b" in ids
-    assert body["query_lang"] == "en"
+    assert "hsp-ha-2-14-en:40.b" in ids
+    assert body["query_lang"] == body["answer_lang"] == "en"
+    assert all(m["lang"] == "en" and m["original"]["lang"] == "fr" for g in body["measures"] for m in g["measures"])
+    assert "measure(s) of the Guidelines" in body["message"]
 
 
 @slow

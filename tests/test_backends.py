@@ -43,7 +43,8 @@ def backend_parts(index_dir, milvus_target):
 
 
 def _column(chunk, name: str) -> str:
-    return getattr(chunk, "doc_id" if name == "doc" else name) or ""
+    # `doc` is the document in every language (a version's rows carry their original's id)
+    return getattr(chunk, "work_id" if name == "doc" else name) or ""
 
 
 def _selection(parts, filters: Filters) -> Selection:
@@ -59,7 +60,7 @@ def _small_docs(parts) -> tuple[str, ...]:
     """The two documents with the fewest chunks (a filter that keeps few rows)."""
     counts: dict[str, int] = {}
     for chunk in parts.chunks:
-        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        counts[chunk.work_id] = counts.get(chunk.work_id, 0) + 1
     return tuple(sorted(counts, key=lambda d: (counts[d], d))[:2])
 
 
@@ -70,7 +71,7 @@ def _filter_cases(parts) -> list[Filters]:
     return [
         Filters(),
         Filters(doc=_small_docs(parts)),
-        Filters(doc=(first.doc_id,), kind=("measure",)),
+        Filters(doc=(first.work_id,), kind=("measure",)),
         Filters(pillar=tuple(pillars[:2]), actor=("local-regional",)),
         Filters(kind=("definition",), lang=(first.lang,)),
     ]

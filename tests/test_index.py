@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 def ids(result) -> list[str]:
-    return [hit.chunk.id for hit in result.hits]
+    """The passages' ids (their authoritative text's), whatever language they are shown in."""
+    return [hit.source.id for hit in result.hits]
 
 
 # -- cross-lingual retrieval ---------------------------------------------------------
@@ -47,13 +48,18 @@ def test_french_elderly_e_services_finds_item_77_f(searcher):
 
 def test_a_matched_definition_brings_the_measures_that_use_its_term(searcher):
     """Vendor lock-in in other words: the glossary's "verrouillage par le fournisseur"
-    matches, and the principle that names it, 80 (c), comes into the first ten."""
-    query = "All our data is locked in one vendor's platform and we cannot switch"
-    without = searcher.search(query, k=50, fusion=searcher.fusion.with_(glossary_weight=0.0))
-    result = searcher.search(query, k=10)
-    assert "hsp-ha-2-14:glossary.verrouillage-par-le-fournisseur" in ids(result)
-    assert "hsp-ha-2-14:80.c" in ids(result)
-    assert ids(without).index("hsp-ha-2-14:80.c") >= 10
+    matches, and the principle that names it, 80 (c), moves up into the first ten. (Since
+    the English version, an English question finds 80 (c) by its own words too: the bridge
+    may only keep it there.)"""
+    ranks = []
+    for query in ("All our data is locked in one vendor's platform and we cannot switch",
+                  "Notre fournisseur de logiciels garde toutes nos données et nous ne pouvons pas changer de société"):
+        without = ids(searcher.search(query, k=50, fusion=searcher.fusion.with_(glossary_weight=0.0)))
+        result = ids(searcher.search(query, k=10))
+        assert "hsp-ha-2-14:glossary.verrouillage-par-le-fournisseur" in result, query
+        assert "hsp-ha-2-14:80.c" in result, query
+        ranks.append((result.index("hsp-ha-2-14:80.c"), without.index("hsp-ha-2-14:80.c") if "hsp-ha-2-14:80.c" in without else 50))
+    assert all(with_ <= without for with_, without in ranks) and any(w < wo for w, wo in ranks), ranks
 
 
 def test_the_first_results_do_not_depend_on_how_many_are_asked(searcher):
@@ -69,9 +75,12 @@ def test_an_outlying_hub_passage_is_held_back(searcher):
     query = "what makes a city smart for its residents?"
     plain = searcher.search(query, k=50, fusion=searcher.fusion.with_(use_hub_penalty=0.0))
     held = searcher.search(query, k=50)
-    hub_rows = [searcher.chunks[i].id for i in np.flatnonzero(hubs)]
-    moved = [cid for cid in hub_rows if cid in ids(plain) and cid in ids(held)]
+    hub_rows = list(dict.fromkeys(
+        searcher.chunks[searcher._representative[searcher._group[i]]].id for i in np.flatnonzero(hubs)))
+    # the hubs among the first ten without the penalty: none rises, and one at least sinks
+    moved = [cid for cid in hub_rows if cid in ids(plain)[:10] and cid in ids(held)]
     assert moved and all(ids(held).index(cid) >= ids(plain).index(cid) for cid in moved)
+    assert any(ids(held).index(cid) > ids(plain).index(cid) for cid in moved)
 
 
 def test_near_duplicates_do_not_fill_the_top_k(searcher):
@@ -79,7 +88,7 @@ def test_near_duplicates_do_not_fill_the_top_k(searcher):
     result = searcher.search(a.text, k=10)
     found = ids(result)
     assert ("hsp-ha-2-14:69.k" in found) != ("hsp-ha-2-14:77.g" in found), (a.text, b.text)
-    folded = [h for h in result.hits if h.chunk.id in ("hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g")][0]
+    folded = [h for h in result.hits if h.source.id in ("hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g")][0]
     assert set(folded.duplicates) & {"hsp-ha-2-14:69.k", "hsp-ha-2-14:77.g"}
 
 

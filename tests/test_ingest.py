@@ -31,7 +31,9 @@ def of(chunks, doc_id):
 
 def test_all_documents_ingest_without_errors(ingest_report):
     assert ingest_report.errors == []
-    assert [d.id for d in ingest_report.documents] == [GUIDE, RES, ROADMAP, STRATEGY, CONF]
+    originals = [GUIDE, RES, ROADMAP, STRATEGY, CONF]
+    assert [d.id for d in ingest_report.documents] == originals + [f"{d}-en" for d in originals]
+    assert [d.version_of for d in ingest_report.documents] == [None] * 5 + originals
 
 
 def test_chunk_counts_per_document_and_kind(corpus_chunks):
@@ -248,11 +250,13 @@ def test_no_chunk_is_only_heading_url_or_footnote(corpus_chunks):
 def test_text_is_clean_and_lengths_bounded(corpus_chunks):
     for c in corpus_chunks:
         assert "  " not in c.text and not c.text.startswith(" "), c.id
-        assert c.lang == "fr", c.id
+        assert c.lang == ("en" if c.translation else "fr"), c.id
     long = {c.id for c in corpus_chunks if len(c.text) > 2000}
-    # only a paragraph carrying its timeline table and three table rows exceed 2,000 characters
+    # only a paragraph carrying its timeline table and three table rows exceed 2,000
+    # characters (in English, the shorter third row does not)
     assert long == {"hsp-eb-2023-16:10", "eb-2020-partnership:table.1", "eb-2020-partnership:table.2",
-                    "eb-2020-partnership:table.3"}
+                    "eb-2020-partnership:table.3", "hsp-eb-2023-16-en:10", "eb-2020-partnership-en:table.1",
+                    "eb-2020-partnership-en:table.2"}
 
 
 def test_ids_and_texts_stable_across_runs(corpus_dir, corpus_chunks):

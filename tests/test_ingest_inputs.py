@@ -17,7 +17,9 @@ from ingest.pipeline import ExtraDocument, ingest_corpus, ingest_document, load_
 from ingest.readers import read_document
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-GOOD_DOCS = ["hsp-ha-2-14", "hsp-ha-2-res-1", "hsp-eb-2023-16", "eb-2020-partnership", "aimf-2025-hue"]
+ORIGINALS = ["hsp-ha-2-14", "hsp-ha-2-res-1", "hsp-eb-2023-16", "eb-2020-partnership", "aimf-2025-hue"]
+# the corpus' documents in manifest order: the French originals, then their English versions
+GOOD_DOCS = ORIGINALS + [f"{d}-en" for d in ORIGINALS]
 
 
 # -- English UN-style guidelines ---------------------------------------------------------------
@@ -74,6 +76,8 @@ def test_extra_document_ingested_with_the_corpus(corpus_dir, ingest_report):
     report = ingest_corpus(corpus_dir, extra=[ExtraDocument(FIXTURES / "en-guidelines-sample.txt", doc)])
     assert [d.id for d in report.documents] == GOOD_DOCS + ["en-sample"]
     assert len(report.chunks) == len(ingest_report.chunks) + 20  # the English sample: 20 chunks (test_english_structure)
+    sample = [c for c in report.chunks if c.doc_id == "en-sample"]
+    assert all(c.key.startswith("en-sample:") and c.translation is None for c in sample)
 
 
 # -- PDF generated here, read back through pypdf ------------------------------------------------

@@ -206,6 +206,7 @@ def _without_filter_enums(schema: dict[str, Any]) -> dict[str, Any]:
     schema = copy.deepcopy(schema)
     for prop in schema.get("properties", {}).get("filters", {}).get("properties", {}).values():
         prop["items"].pop("enum", None)
+    schema.get("properties", {}).get("answer_lang", {}).pop("enum", None)  # the index's languages
     return schema
 
 

@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT_DIR = Path(os.environ.get("BOUSSOLE_SCREENSHOTS", "/tmp"))
 PROBLEM_FR = "Nos habitants âgés n'arrivent pas à utiliser les services administratifs en ligne"
+PROBLEM_EN = "Our older residents cannot use the city's new online services"
 
 
 def on_ci() -> bool:
@@ -130,6 +131,63 @@ def test_english_interface_and_out_of_scope_message(browser, server):
     assert page.locator("#answer section.weak article.item").count() == 5
     assert "weak matches" in page.locator("#h-weak").inner_text()
     assert page.locator("#h-principles, #h-measures").count() == 0
+    assert not errors, errors
+    assert not outside, outside
+
+
+def tab_to(page, selector: str, limit: int = 60) -> None:
+    """Press Tab until the element matching `selector` has the focus: keyboard only."""
+    for _ in range(limit):
+        if page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_english_question_english_answer_french_original_and_switch(browser, server):
+    """Keyboard only: an English question gets English passages, each translated one saying
+    so and opening onto the authoritative French text; the switch shows the whole answer
+    in French, and back."""
+    page, outside, errors = new_page(browser, "en-GB")
+    page.goto(server.url + "/")
+    page.keyboard.type(PROBLEM_EN)  # the problem box has the focus on load
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#answer article.item", timeout=60_000)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Principles").is_visible()
+    langs = page.locator("#answer article.item").evaluate_all("(items) => items.map((i) => i.lang)")
+    assert langs and set(langs) == {"en"}, langs
+    citations = page.locator("#answer article.item > p.citation cite").all_inner_texts()
+    assert any(c.startswith("HSP/HA.2/14, para.") for c in citations), citations
+    assert not any("pilier" in c or "principe" in c or "annexe" in c for c in citations), citations
+    assert "Passages are shown in the language of your question" in page.locator("footer").inner_text()
+
+    first = page.locator("#answer details.original").first
+    summary = first.locator("summary")
+    assert summary.inner_text() == "Unofficial English translation — French original"
+    tab_to(page, "#answer details.original summary")
+    page.keyboard.press("Enter")
+    assert first.get_attribute("open") is not None
+    original = first.locator("blockquote")
+    assert original.get_attribute("lang") == "fr" and original.is_visible()
+    item_id = page.locator("#answer article.item").first.get_attribute("data-id")
+    french = page.request.get(f"{server.url}/v1/chunks/{item_id.replace('-en:', ':')}").json()["chunk"]
+    assert original.inner_text().strip() == french["text"] and french["lang"] == "fr"
+    page.screenshot(path=str(SCREENSHOT_DIR / "boussole-en.png"))
+
+    tab_to(page, "#switch-lang")
+    assert page.locator("#switch-lang").inner_text() == "Afficher en français"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("html[lang=fr] #answer article.item[lang=fr]", timeout=60_000)
+    page.wait_for_selector("#answer article.item[lang=fr]", timeout=60_000)
+    assert page.get_by_role("heading", name="Principes").is_visible()
+    assert page.locator("#answer article.item[lang=en]").count() == 0
+    assert page.locator("#answer details.original").count() == 0  # French is the original
+    assert page.evaluate("document.activeElement.id") == "switch-lang"  # focus kept for the keyboard
+    assert page.locator("#switch-lang").inner_text() == "Show in English"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("html[lang=en] #answer article.item[lang=en]", timeout=60_000)
+    assert page.locator("#answer article.item[lang=en]").count() >= 1
     assert not errors, errors
     assert not outside, outside
 

@@ -57,7 +57,6 @@ const STRINGS = {
       all: "Mesures adressées à tous les acteurs",
       unspecified: "Autres mesures",
     },
-    pillarTitle: {},
   },
   en: {
     skip: "Skip to results",
@@ -112,16 +111,6 @@ const STRINGS = {
       all: "Measures addressed to all actors",
       unspecified: "Other measures",
     },
-    pillarTitle: {
-      "thematic-1": "Shared prosperity",
-      "thematic-2": "Sustainability, resilience and crisis response",
-      "thematic-3": "Citizen participation and collaboration",
-      "thematic-4": "Digital human rights, equity and inclusion",
-      "enabling-1": "Governance and regulation",
-      "enabling-2": "Digital public infrastructure, data and services",
-      "enabling-3": "Digital literacy and capacity building",
-      "enabling-4": "Budgeting and financing",
-    },
   },
 };
 
@@ -156,8 +145,9 @@ function setLanguage(next) {
     : "Boussole – people-centred smart cities";
 }
 
-function pillarTitle(key, fallback) {
-  return t("pillarTitle")[key] || fallback || key;
+// The server gives each pillar's title in the answer's language.
+function pillarTitle(key, title) {
+  return title || key;
 }
 
 async function postJSON(url, body) {
