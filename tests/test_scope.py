@@ -188,9 +188,12 @@ def test_cli_shows_no_passages_for_a_lone_symbol(data_dir):
     from service.cli import cli
 
     runner = CliRunner()
-    symbol = runner.invoke(cli, ["search", "§", "--data-dir", str(data_dir)])
+    symbol = runner.invoke(cli, ["search", "§", "--data-dir", str(data_dir), "--answer-lang", "en"])
     assert symbol.exit_code == 0, symbol.output
     assert "not a question" in symbol.output
     assert "HSP/HA.2/14" not in symbol.output  # no citation: no passage was printed
+    # a lone symbol has no language: "auto" falls back to the corpus' original, French
+    auto = runner.invoke(cli, ["search", "§", "--data-dir", str(data_dir)])
+    assert auto.exit_code == 0 and "ni une question" in auto.output, auto.output
     question = runner.invoke(cli, ["search", "inondations sans alerte", "-k", "2", "--data-dir", str(data_dir)])
     assert question.exit_code == 0 and "HSP/HA.2/14" in question.output

@@ -1,0 +1,222 @@
+"""The answer benchmark: is what /v1/recommend shows what an official must see, and only that?
+
+    python -m eval.answers [--data-dir data] [--half held-out] [--show]
+
+`eval/benchmark/answers.toml` holds 64 problems (32 per language), each with the
+guidelines' items an official must see and the items acceptable to show (its header says
+how they were judged). For each problem the answer is composed exactly as the API composes
+it (`service.recommend.recommend`, shown in the problem's language) and scored:
+
+- must-recall: the share of the problem's `must` items among the principles and measures shown;
+- precision: the share of the principles and measures shown that are `must` or `good`;
+- shown: how many principles and measures the answer shows;
+- example: for problems with a relevant city example, whether one is shown.
+
+A translation shown in place of its original counts as the original (judgments are on the
+passage). Figures are means over problems, per half and language, held-out first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.benchmark import BENCHMARK_DIR, BenchmarkError
+
+ANSWERS_FILE = BENCHMARK_DIR / "answers.toml"
+HALVES = ("held-out", "tuning")
+LANGS = ("fr", "en")
+SHOWN_KINDS = ("principle", "measure")
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str
+    lang: str
+    half: str
+    topic: str
+    text: str
+    must: tuple[str, ...]
+    good: tuple[str, ...]
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AnswerScore:
+    problem: Problem
+    shown: tuple[str, ...]  # ids (authoritative) of the principles and measures shown, in order
+    examples_shown: tuple[str, ...]
+
+    @property
+    def must_recall(self) -> float:
+        return sum(1 for m in self.problem.must if m in self.shown) / len(self.problem.must)
+
+    @property
+    def precision(self) -> float | None:
+        """None for an answer that shows nothing (there is nothing to be precise about)."""
+        if not self.shown:
+            return None
+        fitting = set(self.problem.must) | set(self.problem.good)
+        return sum(1 for s in self.shown if s in fitting) / len(self.shown)
+
+    @property
+    def example_hit(self) -> bool | None:
+        """None when the problem has no relevant city example."""
+        if not self.problem.examples:
+            return None
+        return any(e in self.problem.examples for e in self.examples_shown)
+
+    @property
+    def missed(self) -> tuple[str, ...]:
+        return tuple(m for m in self.problem.must if m not in self.shown)
+
+    @property
+    def off_topic(self) -> tuple[str, ...]:
+        fitting = set(self.problem.must) | set(self.problem.good)
+        return tuple(s for s in self.shown if s not in fitting)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    half: str
+    lang: str  # "all" for both
+    problems: int
+    must_recall: float
+    precision: float
+    shown: float
+    empty: int  # answers that showed no principle or measure
+    example_rate: float | None  # share of problems with a relevant example that showed one
+    with_examples: int
+
+
+def load_problems(path: Path = ANSWERS_FILE) -> list[Problem]:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BenchmarkError(f"{path}: {exc}") from exc
+    problems = []
+    for entry in data.get("problem", []):
+        try:
+            problems.append(Problem(
+                id=entry["id"], lang=entry["lang"], half=entry["half"], topic=entry.get("topic", ""),
+                text=entry["text"], must=tuple(entry["must"]), good=tuple(entry.get("good", ())),
+                examples=tuple(entry.get("examples", ())),
+            ))
+        except KeyError as exc:
+            raise BenchmarkError(f"{path}: problem {entry.get('id', '?')} lacks {exc}") from exc
+    return problems
+
+
+def check_problems(problems: Sequence[Problem], chunks: Iterable) -> list[str]:
+    """What makes the answer set unusable against these chunks; empty when sound."""
+    kinds = {c.id: c.kind for c in chunks if c.translation is None}
+    errors, seen = [], set()
+    for p in problems:
+        if p.id in seen:
+            errors.append(f"{p.id}: duplicate id")
+        seen.add(p.id)
+        if p.lang not in LANGS or p.half not in HALVES:
+            errors.append(f"{p.id}: lang {p.lang!r} / half {p.half!r}")
+        if not p.must:
+            errors.append(f"{p.id}: no must item")
+        if set(p.must) & set(p.good):
+            errors.append(f"{p.id}: {sorted(set(p.must) & set(p.good))} both must and good")
+        for ref in p.must + p.good:
+            if kinds.get(ref) not in SHOWN_KINDS:
+                errors.append(f"{p.id}: {ref} is not a principle or measure of the corpus")
+        for ref in p.examples:
+            if kinds.get(ref) != "city-example":
+                errors.append(f"{p.id}: {ref} is not a city example of the corpus")
+    return errors
+
+
+Compose = Callable[[Problem], object]  # a problem → a service.recommend.Recommendation
+
+
+def score(problem: Problem, recommendation) -> AnswerScore:
+    """The recommendation's principles and measures (authoritative ids) against the judgments."""
+    def source(item) -> str:
+        return (item.original or item.chunk).id
+
+    shown = [source(i) for i in recommendation.principles]
+    shown += [source(i) for group in recommendation.measures for i in group.measures]
+    return AnswerScore(problem, tuple(shown), tuple(source(i) for i in recommendation.examples))
+
+
+def run(problems: Sequence[Problem], compose: Compose) -> list[AnswerScore]:
+    return [score(p, compose(p)) for p in problems]
+
+
+def summarise(scores: Sequence[AnswerScore]) -> list[AnswerRow]:
+    rows = []
+    for half in HALVES:
+        for lang in (*LANGS, "all"):
+            subset = [s for s in scores if s.problem.half == half and (lang == "all" or s.problem.lang == lang)]
+            if not subset:
+                continue
+            precisions = [s.precision for s in subset if s.precision is not None]
+            hits = [s.example_hit for s in subset if s.example_hit is not None]
+            rows.append(AnswerRow(
+                half=half, lang=lang, problems=len(subset),
+                must_recall=statistics.mean(s.must_recall for s in subset),
+                precision=statistics.mean(precisions) if precisions else 0.0,
+                shown=statistics.mean(len(s.shown) for s in subset),
+                empty=sum(1 for s in subset if not s.shown),
+                example_rate=(sum(hits) / len(hits)) if hits else None,
+                with_examples=len(hits),
+            ))
+    return rows
+
+
+def text_table(rows: Sequence[AnswerRow]) -> str:
+    lines = ["half      lang  problems  must-recall  precision  shown  empty  example",
+             "--------  ----  --------  -----------  ---------  -----  -----  -------"]
+    for r in rows:
+        example = f"{r.example_rate:.2f} of {r.with_examples}" if r.example_rate is not None else "-"
+        lines.append(f"{r.half:<8}  {r.lang:<4}  {r.problems:>8}  {r.must_recall:>11.3f}  {r.precision:>9.3f}  "
+                     f"{r.shown:>5.1f}  {r.empty:>5}  {example}")
+    return "\n".join(lines)
+
+
+def compose_with(searcher, **options) -> Compose:
+    """The API's composition (service.recommend), in the problem's language."""
+    from index.scope import assess_scope
+    from service.recommend import recommend
+
+    return lambda p: recommend(searcher, p.text, assess=assess_scope, answer_lang=p.lang, **options)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from index import store
+    from index.searcher import Searcher
+    from ingest.pipeline import ingest_corpus
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--corpus-dir", type=Path, default=Path("corpus"))
+    parser.add_argument("--half", choices=HALVES, help="only this half")
+    parser.add_argument("--show", action="store_true", help="print each answer's misses and off-topic items")
+    args = parser.parse_args(argv)
+    problems = load_problems()
+    errors = check_problems(problems, ingest_corpus(args.corpus_dir).chunks)
+    if errors:
+        raise SystemExit("answers.toml does not match the chunks:\n  " + "\n  ".join(errors))
+    if args.half:
+        problems = [p for p in problems if p.half == args.half]
+    searcher = Searcher.open(store.resolve(args.data_dir / "index"), args.data_dir / "models")
+    scores = run(problems, compose_with(searcher))
+    print(text_table(summarise(scores)))
+    if args.show:
+        for s in scores:
+            print(f"\n{s.problem.id} {s.problem.lang} {s.problem.half} {s.problem.topic}: recall {s.must_recall:.2f} "
+                  f"precision {s.precision if s.precision is not None else '-'} shown {len(s.shown)}")
+            print(f"  missed: {' '.join(s.missed) or '-'}")
+            print(f"  off-topic: {' '.join(s.off_topic) or '-'}")
+
+
+if __name__ == "__main__":
+    main()
