@@ -190,6 +190,55 @@ def compose_with(searcher, **options) -> Compose:
     return lambda p: recommend(searcher, p.text, assess=assess_scope, answer_lang=p.lang, **options)
 
 
+class _Memo:
+    """A searcher whose answers are remembered: the sweep composes each problem's answer
+    many times from the same rankings."""
+
+    def __init__(self, searcher) -> None:
+        self._searcher = searcher
+        self._seen: dict[tuple, object] = {}
+
+    def search(self, query, k=10, filters=None, mode="hybrid", answer_lang="auto"):
+        key = (query, k, filters, mode, answer_lang)
+        if key not in self._seen:
+            kwargs = {"filters": filters} if filters is not None else {}
+            self._seen[key] = self._searcher.search(query, k=k, mode=mode, answer_lang=answer_lang, **kwargs)
+        return self._seen[key]
+
+    def __getattr__(self, name):
+        return getattr(self._searcher, name)
+
+
+def f_score(row: AnswerRow) -> float:
+    """Harmonic mean of must-recall and precision: the sweep's objective."""
+    total = row.must_recall + row.precision
+    return 2 * row.must_recall * row.precision / total if total else 0.0
+
+
+SWEEP_LIMIT = 8.0  # mean principles and measures shown: the most an official should have to read
+
+
+def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow, AnswerRow]]:
+    """Every AnswerCut of the grid with its tuning and held-out rows (all languages),
+    best tuning F first among those showing at most SWEEP_LIMIT items on the tuning half."""
+    from service.cut import DEFAULT_CUT
+
+    memo = _Memo(searcher)
+    grid = [
+        DEFAULT_CUT.with_(ratio=r, least_principles=lp, most_principles=mp, least_measures=lm, most_measures=mm)
+        for r in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+        for lp in (0, 1) for mp in (2, 3, 5)
+        for lm in (1, 2, 3) for mm in (3, 5, 8, 10)
+        if lp <= mp and lm <= mm
+    ]
+    out = []
+    for cut in grid:
+        rows = {(r.half, r.lang): r for r in summarise(run(problems, compose_with(memo, answer_cut=cut)))}
+        out.append((cut, rows[("tuning", "all")], rows[("held-out", "all")]))
+    fits = [o for o in out if o[1].shown <= SWEEP_LIMIT]
+    return sorted(fits, key=lambda o: -f_score(o[1])) + [o for o in out if o[1].shown > SWEEP_LIMIT]
+
+
 def main(argv: list[str] | None = None) -> None:
     from index import store
     from index.searcher import Searcher
@@ -200,6 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus-dir", type=Path, default=Path("corpus"))
     parser.add_argument("--half", choices=HALVES, help="only this half")
     parser.add_argument("--show", action="store_true", help="print each answer's misses and off-topic items")
+    parser.add_argument("--sweep", action="store_true",
+                        help="score a grid of answer cuts; the tuning half chooses, held-out beside it")
     args = parser.parse_args(argv)
     problems = load_problems()
     errors = check_problems(problems, ingest_corpus(args.corpus_dir).chunks)
@@ -208,6 +259,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.half:
         problems = [p for p in problems if p.half == args.half]
     searcher = Searcher.open(store.resolve(args.data_dir / "index"), args.data_dir / "models")
+    if args.sweep:
+        print("ratio  least/most principles  least/most measures   tuning: recall precision shown F   "
+              "held-out: recall precision shown F")
+        for cut, tuning, held in sweep(searcher, problems)[:25]:
+            print(f"{cut.ratio:>5}  {cut.least_principles}/{cut.most_principles:<20}  "
+                  f"{cut.least_measures}/{cut.most_measures:<18}  {tuning.must_recall:.3f} {tuning.precision:.3f} "
+                  f"{tuning.shown:4.1f} {f_score(tuning):.3f}   {held.must_recall:.3f} {held.precision:.3f} "
+                  f"{held.shown:4.1f} {f_score(held):.3f}")
+        return
     scores = run(problems, compose_with(searcher))
     print(text_table(summarise(scores)))
     if args.show:

@@ -37,6 +37,7 @@ class EvalConfig:
     window_overlap: int = 200
     generic_cache_dir: Path | None = None  # default: {data_dir}/cache/eval-generic
     backend: BackendChoice = BackendChoice()  # milvus: the data folder's index is published there first
+    answers: bool = True  # also score /v1/recommend's answers (eval.answers) on a full run
 
     @property
     def output_dir(self) -> Path:
@@ -50,6 +51,7 @@ class EvalOutcome:
     paths: dict[str, Path]
     benchmark: Benchmark
     notes: dict[str, object] = field(default_factory=dict)
+    answers: list = field(default_factory=list)  # eval.answers.AnswerRow: the answer benchmark, held-out first
 
 
 def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | None = None) -> Benchmark:
@@ -125,7 +127,17 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     original_of = {c.id: originals.get(c.key, c.id) for c in ingested.chunks}
     runs = run_systems(config.systems, queries, searcher, embedder, baseline, config.depth, say, original_of)
     report = evaluate(benchmark, runs, stat_test=config.stat_test, alpha=config.alpha)
+    answers = []
+    if searcher is not None and config.answers and not config.query_ids and config.limit is None:
+        from eval import answers as answer_set
+
+        problems = answer_set.load_problems()
+        errors = answer_set.check_problems(problems, ingested.chunks)
+        if errors:
+            raise BenchmarkError("answers.toml does not match the current chunks:\n  " + "\n  ".join(errors[:20]))
+        say(f"composing the answers to {len(problems)} problems (eval/benchmark/answers.toml)")
+        answers = answer_set.summarise(answer_set.run(problems, answer_set.compose_with(searcher)))
     notes["total_seconds"] = round(time.perf_counter() - started, 1)
     report.notes = notes
     paths = write_outputs(report, runs, config.output_dir)
-    return EvalOutcome(report, runs, paths, benchmark, notes)
+    return EvalOutcome(report, runs, paths, benchmark, notes, answers)

@@ -30,7 +30,7 @@ from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
 from index.retriever import IndexParts, Selection
 from index.scope import ScopeFeatures, ScopeModel, neighbour_margin
 from index.text import defined_term, lexical_text
-from ingest.models import Chunk
+from ingest.models import EVERY_ACTOR, Chunk
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 200
@@ -204,6 +204,7 @@ class Searcher:
         columns = self._columns
         values = {name: sorted({v for v in getattr(columns, name) if v}) for name in FILTER_FIELDS}
         values["doc"] = sorted(set(values["doc"]) | set(self._work_of))
+        values["actor"] = [*values["actor"], EVERY_ACTOR]  # "all": every actor, no restriction
         return values
 
     # -- search --------------------------------------------------------------------
@@ -409,6 +410,9 @@ class Searcher:
                     field=name,
                     valid=valid[name],
                 )
+            if name == "actor" and EVERY_ACTOR in wanted:  # every actor: no restriction
+                filters = replace(filters, actor=())
+                continue
             if name == "doc":  # a version's id stands for its document
                 wanted = tuple(dict.fromkeys(self._work_of.get(d, d) for d in wanted))
                 filters = replace(filters, doc=wanted)

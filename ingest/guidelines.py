@@ -24,9 +24,9 @@ ENABLING_RE = re.compile(r"piliers? habilitants?|enabling pillars?", re.I)
 PILLAR_HEADING_RE = re.compile(r"^(\d)\.\s+\S")
 PRINCIPLES_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Principles)\b", re.I)
 MEASURES_RE = re.compile(r"^\(?[a-z]\)\s+(Mesures|Measures)\b", re.I)
-# Who a measures paragraph addresses; "all" is tested first ("Toutes les parties prenantes").
+# Who a measures paragraph addresses; "joint" is tested first ("Toutes les parties prenantes").
 ACTOR_PATTERNS = (
-    ("all", re.compile(r"^(Tous les acteurs|Toutes les parties prenantes|Tous les niveaux|All (relevant )?(actors|stakeholders)|All levels)", re.I)),
+    ("joint", re.compile(r"^(Tous les acteurs|Toutes les parties prenantes|Tous les niveaux|All (relevant )?(actors|stakeholders)|All levels)", re.I)),
     ("national", re.compile(r"^(Les )?(pouvoirs publics|gouvernements|autorités) nationa(ux|les)|^(National|Central) (governments?|authorities)", re.I)),
     ("local-regional", re.compile(r"^(Les )?(collectivités|autorités|administrations|gouvernements) locales? et régionales?|^Local and regional (governments?|authorities)|^(Sub-?national|Local) governments", re.I)),
     ("stakeholders", re.compile(r"^(Les )?parties prenantes|^(Relevant |Other )?stakeholders", re.I)),
@@ -155,6 +155,10 @@ def enrich(doc: Document, chunk: Chunk, leads: dict[str, str]) -> Chunk:
         kind = "measure"
     if in_measures and chunk.paragraph:
         actor = actor_of(leads.get(chunk.paragraph, ""))
+        if actor is None and not chunk.item:
+            actor = actor_of(chunk.text)
+        if actor == "joint" and not chunk.item:
+            kind = "measure"  # what all actors together are encouraged to do: a measure without a letter
     return replace(chunk, pillar=pillar, kind=kind, actor=actor, citation=citation)
 
 

@@ -8,8 +8,11 @@ from typing import Any
 # Chunk kinds. Guidelines use the first five; resolutions "preamble"; conference reports
 # "city-example" for a city's actual practice (ingest/README.md gives the rule).
 KINDS = ("principle", "measure", "paragraph", "definition", "implementation-step", "preamble", "city-example")
-# Who a measure is addressed to.
-ACTORS = ("national", "local-regional", "stakeholders", "all")
+# Who a measure is addressed to; "joint": all actors together (paras 32, 38, 44, 51, 73,
+# 74 of the guidelines, "Tous les acteurs concernés …"). Not "all", which a reader (and the
+# API's `actor` argument) takes to mean "every actor".
+ACTORS = ("national", "local-regional", "stakeholders", "joint")
+EVERY_ACTOR = "all"  # as a filter or `actor` argument: no restriction
 # The eight pillars of the guidelines: stable keys used in filters, ids and the API.
 PILLARS = {
     "thematic-1": "Prospérité partagée",

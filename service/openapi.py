@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ingest.models import ACTORS, KINDS, PILLARS
+from ingest.models import ACTORS, EVERY_ACTOR, KINDS, PILLARS
 
 FILTERS_SCHEMA = "SearchFilters"
 # Requests whose `answer_lang` takes "auto" or a language the index holds a version in.
@@ -24,7 +24,7 @@ ANSWER_LANG_SCHEMAS = ("SearchRequest", "RecommendRequest")
 
 
 def library_values() -> dict[str, list[str]]:
-    return {"kind": list(KINDS), "pillar": list(PILLARS), "actor": list(ACTORS)}
+    return {"kind": list(KINDS), "pillar": list(PILLARS), "actor": [*ACTORS, EVERY_ACTOR]}
 
 
 def with_filter_enums(schema: dict[str, Any], values: dict[str, list[str]]) -> dict[str, Any]:

@@ -11,20 +11,26 @@ their other principles and measures), and every part of the answer is read off t
 ranking, so the principles, the measures and the examples rest on the same evidence:
 1. Scope: the searcher's verdict (index.scope). Out of scope, the answer carries no
    principles or measures, only the closest passages, marked as weak matches.
-2. Principles: the guidelines' principles, in ranking order, top `n_principles`.
-3. Measures: the guidelines' measures, top `n_measures`, grouped by actor, local and
-   regional governments first (the page is for city officials). With `actor`, only that
-   actor's measures and those addressed to all actors, the actor's group first.
-4. City examples: chunks of kind "city-example" (a city's actual practice) that rank
-   among the top `probe_k` passages overall: related to the problem as much as the
-   guidelines' own text is, not merely the best of a small document.
-5. Pillars: those of the returned principles and measures, most frequent first.
-When the ranking's depth holds too few principles or measures for the actor asked, a
-filtered search of the same problem tops the list up (the query vectors are cached).
+2. Principles and measures: the guidelines' own, in ranking order, near-identical ones
+   folded, each kind cut where the evidence stops (service.cut: the items scoring at
+   least a ratio of the kind's best, within a minimum and a maximum, chosen on the answer
+   benchmark's tuning half). Measures are grouped by actor, local and regional
+   governments first (the page is for city officials). With `actor`, only that actor's
+   measures and the joint ones (addressed to all actors together), the actor's group
+   first; `actor="all"` means every actor, like no actor.
+3. City examples: chunks of kind "city-example" (a city's actual practice) scoring like
+   the items shown (the same ratio of the best item's score): related to the problem as
+   much as the guidelines' own text is, not merely the best of a small document.
+4. Pillars: those of the shown principles and measures, most frequent first.
+5. More: the next principles and measures below the cut, for a reader who asks.
+When the ranking's depth holds fewer principles or measures than the minimum for the
+actor asked, a filtered search of the same problem tops the list up (the query vectors
+are cached).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -33,14 +39,16 @@ from typing import Protocol
 
 from index.models import Filters, Hit, Scope, SearchResult
 from index.scope import has_words
-from ingest.models import PILLARS, Chunk, Document, pillar_title
+from ingest.models import EVERY_ACTOR, PILLARS, Chunk, Document, pillar_title
+from service.cut import DEFAULT_CUT, AnswerCut, cut, fold_contained
 
 GUIDELINES_DOC = "hsp-ha-2-14"
 EXAMPLE_KIND = "city-example"
 DEPTH = 100  # how deep the one ranking is read
 N_WEAK = 5  # closest passages shown when the problem is out of scope
 # Group order for measures: the page's readers are city officials.
-ACTOR_ORDER = ("local-regional", "national", "stakeholders", "all")
+JOINT = "joint"  # measures addressed to all actors together
+ACTOR_ORDER = ("local-regional", "national", "stakeholders", JOINT)
 
 
 class SearchBackend(Protocol):
@@ -94,6 +102,7 @@ class Recommendation:
     examples: tuple[Item, ...] = ()
     pillars: tuple[PillarCount, ...] = ()
     weak_matches: tuple[Item, ...] = ()  # out of scope only: the closest passages, not advice
+    more: tuple[Item, ...] = ()  # principles and measures below the cut, best first, for "more"
     took_ms: float = 0.0
     searches: int = field(default=0, compare=False)  # how many searches it took
 
@@ -108,11 +117,9 @@ def recommend(
     *,
     assess: Assess,
     answer_lang: str = "auto",
-    n_principles: int = 5,
-    n_measures: int = 10,
-    n_examples: int = 3,
-    probe_k: int = 30,
+    answer_cut: AnswerCut = DEFAULT_CUT,
 ) -> Recommendation:
+    """The answer to `problem`: what fits, cut where the evidence stops (service.cut)."""
     start = time.perf_counter()
 
     ranking = searcher.search(problem, k=DEPTH, answer_lang=answer_lang)
@@ -152,20 +159,29 @@ def recommend(
             and (not actors or hit.chunk.actor in actors)
         )
 
-    principles = [h for h in ranking.hits if is_principle(h)][:n_principles]
-    measures = [h for h in ranking.hits if is_measure(h)][:n_measures]
-    if len(principles) < n_principles:
+    cut_ = answer_cut
+    principles = [h for h in ranking.hits if is_principle(h)]
+    measures = [h for h in ranking.hits if is_measure(h)]
+    if len(principles) < cut_.least_principles:
         searches += 1
         principles = _top_up(principles, searcher.search(
-            problem, k=n_principles, filters=Filters(doc=(GUIDELINES_DOC,), kind=("principle",)), answer_lang=shown
-        ).hits, n_principles)
-    if len(measures) < n_measures:
+            problem, k=cut_.most_principles, filters=Filters(doc=(GUIDELINES_DOC,), kind=("principle",)),
+            answer_lang=shown,
+        ).hits, cut_.most_principles)
+    if len(measures) < cut_.least_measures:
         searches += 1
         measures = _top_up(measures, searcher.search(
-            problem, k=n_measures, filters=Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=actors),
+            problem, k=cut_.most_measures, filters=Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=actors),
             answer_lang=shown,
-        ).hits, n_measures)
-    examples = [h for h in ranking.hits[:probe_k] if h.chunk.kind == EXAMPLE_KIND][:n_examples]
+        ).hits, cut_.most_measures)
+    principles = _fold(principles, cut_.fold_containment, cut_.most_principles + cut_.more)
+    measures = _fold(measures, cut_.fold_containment, cut_.most_measures + cut_.more)
+    principles, more_principles = cut(principles, _score, cut_.ratio, cut_.least_principles, cut_.most_principles)
+    measures, more_measures = cut(measures, _score, cut_.ratio, cut_.least_measures, cut_.most_measures)
+    more = sorted(more_principles + more_measures, key=lambda h: -h.score)[: cut_.more]
+    # A city example is shown when it fits as well as the items shown do.
+    floor = cut_.ratio * max((h.score for h in principles + measures), default=0.0)
+    examples = [h for h in ranking.hits if h.chunk.kind == EXAMPLE_KIND and h.score >= floor][: cut_.most_examples]
 
     principle_items = tuple(_items(principles))
     measure_items = tuple(_items(measures))
@@ -174,7 +190,27 @@ def recommend(
         measures=group_by_actor(measure_items, first=actor),
         examples=tuple(_items(examples)),
         pillars=count_pillars(principle_items + measure_items),
+        more=tuple(_items(more)),
     )
+
+
+def _score(hit: Hit) -> float:
+    return hit.score
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(hit: Hit) -> frozenset[str]:
+    """The words of the authoritative text: folding does not depend on the answer's
+    language (translations of two near-identical items need not be near-identical)."""
+    return frozenset(_WORD.findall(hit.source.text.lower()))
+
+
+def _fold(hits: list[Hit], threshold: float, limit: int) -> list[Hit]:
+    """Near-identical items (one's words all in a better one's, same actor) shown once;
+    only as far down the ranking as the answer and its "more" can reach."""
+    return fold_contained(hits, _words, lambda h: (h.chunk.kind, h.chunk.actor), threshold, limit)
 
 
 def _top_up(hits: list[Hit], more: Iterable[Hit], n: int) -> list[Hit]:
@@ -183,9 +219,11 @@ def _top_up(hits: list[Hit], more: Iterable[Hit], n: int) -> list[Hit]:
 
 
 def _actors_for(actor: str | None) -> tuple[str, ...]:
-    if actor is None:
+    """The measures' actors an `actor` argument keeps: that actor's and the joint ones
+    (addressed to all actors together); None or "all" (every actor) keeps every measure."""
+    if actor is None or actor == EVERY_ACTOR:
         return ()
-    return (actor,) if actor == "all" else (actor, "all")
+    return (actor,) if actor == JOINT else (actor, JOINT)
 
 
 def _items(hits: Iterable[Hit]) -> list[Item]:

@@ -186,6 +186,7 @@ def recommend_route(
         examples=items(rec.examples),
         pillars=[schemas.PillarOut(key=p.key, title=p.title, count=p.count) for p in rec.pillars],
         weak_matches=items(rec.weak_matches),
+        more=items(rec.more),
         took_ms=rec.took_ms,
     )
 

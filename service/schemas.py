@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from ingest.models import ACTORS, TRANSLATIONS, Chunk, Document, pillar_title
+from ingest.models import ACTORS, EVERY_ACTOR, TRANSLATIONS, Chunk, Document, pillar_title
 from index.models import Hit
 
 # Mirrors index.searcher.MAX_QUERY_CHARS; kept here so that the OpenAPI schema states it
@@ -21,6 +21,7 @@ MAX_QUERY_CHARS = 2000
 MAX_K = 50
 
 Actor = Literal[ACTORS]  # type: ignore[valid-type]  # the library's tuple, not a copy
+ActorChoice = Literal[(*ACTORS, EVERY_ACTOR)]  # type: ignore[valid-type]
 
 # A query is refused when nothing is left after str.strip(), which also strips the ASCII
 # separators \x1c-\x1f and \x85 that JSON Schema's (ECMA-262) \s does not know; the
@@ -199,10 +200,11 @@ class SearchResponse(BaseModel):
 
 class RecommendRequest(_Strict):
     problem: QueryText = Field(description="The city's problem in plain French or English.")
-    actor: Actor | None = Field(
+    actor: ActorChoice | None = Field(
         None,
-        description="When given, only measures addressed to this actor (and to all actors) "
-        "are returned.",
+        description="Whose measures to return: `local-regional`, `national` or `stakeholders` "
+        "(with the `joint` measures, addressed to all actors together), `joint` alone, or "
+        "`all` (every actor: the same as leaving it out).",
     )
     answer_lang: AnswerLang = "auto"
 
@@ -247,6 +249,11 @@ class RecommendResponse(BaseModel):
         default_factory=list,
         description="Only when in_scope is false: the closest passages, which are weak "
         "matches and not recommendations.",
+    )
+    more: list[RecommendItem] = Field(
+        default_factory=list,
+        description="Principles and measures that fit less well than those of the answer (below "
+        "its cut), best first: for a reader who asks for more, not part of the recommendation.",
     )
     took_ms: float
 

@@ -69,8 +69,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         "(described in plain French or English): it returns what UN-Habitat's International "
         "Guidelines on People-Centred Smart Cities (HSP/HA.2/14) recommend — the relevant "
         "principles, the measures grouped by the actor they are addressed to (local-regional, "
-        f"national, stakeholders, all), related city examples and the pillars involved, {_CITES}. "
-        "Give `actor` to keep only the measures for that actor. When in_scope is false the "
+        f"national, stakeholders, joint = all actors together), related city examples and the "
+        f"pillars involved, {_CITES}. The answer stops where the evidence stops (a few items); "
+        "`more` lists the next ones, weaker matches. Give `actor` to keep only the measures for "
+        "that actor (and the joint ones); `all` means every actor. When in_scope is false the "
         "guidelines do not cover the problem: say so instead of giving advice (weak_matches "
         "then lists the closest passages, which are not recommendations).",
         request=schemas.RecommendRequest,

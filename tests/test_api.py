@@ -23,6 +23,7 @@ from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
 from ingest.models import ACTORS, Chunk, Document
 from service import routes, schemas
 from service.app import create_app
+from service.cut import DEFAULT_CUT
 from service.settings import Settings
 
 GUIDE = "hsp-ha-2-14"
@@ -45,7 +46,7 @@ FAKE_CHUNKS = [
     _chunk(1, "measure", "Alerter les habitants des inondations par des systèmes d'alerte.", "local-regional", "thematic-2", item="b"),
     _chunk(2, "measure", "Financer les systèmes d'alerte précoce contre les inondations.", "national", "enabling-4", para="39", item="a"),
     _chunk(3, "measure", "Partager les données sur les inondations.", "stakeholders", "enabling-2", para="41", item="c"),
-    _chunk(4, "measure", "Tous coopèrent pour l'alerte aux inondations.", "all", "thematic-2", para="42", item="d"),
+    _chunk(4, "measure", "Tous coopèrent pour l'alerte aux inondations.", "joint", "thematic-2", para="42", item="d"),
     _chunk(5, "city-example", "À Hué, un système d'alerte aux inondations prévient les habitants.",
            doc="aimf-2025-hue", para="12"),
 ]
@@ -222,7 +223,7 @@ def test_unknown_actor_in_recommend_lists_the_valid_ones(client):
     error = assert_error_shape(
         client.post("/v1/recommend", json={"problem": "inondations", "actor": "mayor"}), 422, "invalid_value")
     assert error["field"] == "actor"
-    assert set(error["valid"]) == set(ACTORS)
+    assert set(error["valid"]) == set(ACTORS) | {"all"}
 
 
 def test_library_errors_keep_the_shape_in_the_fast_app(client):
@@ -276,7 +277,10 @@ def test_recommend_groups_measures_local_first(client):
     assert body["in_scope"] is True
     assert [p["id"] for p in body["principles"]] == ["hsp-ha-2-14:38"]
     actors = [g["actor"] for g in body["measures"]]
-    assert actors == ["local-regional", "national", "stakeholders", "all"]
+    # the stakeholders' measure shares one word of three with the problem, under half the
+    # best measure's score: below the cut, kept in `more`
+    assert actors == ["local-regional", "national", "joint"]
+    assert [m["id"] for m in body["more"]] == ["hsp-ha-2-14:41.c"]
     assert body["examples"][0]["doc_id"] == "aimf-2025-hue"
     assert body["pillars"][0] == {"key": "thematic-2", "title": "Durabilité, résilience et réponse aux crises", "count": 3}
     assert all(m["citation"] for g in body["measures"] for m in g["measures"])
@@ -284,7 +288,11 @@ def test_recommend_groups_measures_local_first(client):
 
 def test_recommend_with_actor_keeps_that_actor_and_all(client):
     body = client.post("/v1/recommend", json={"problem": "alerte inondations", "actor": "national"}).json()
-    assert [g["actor"] for g in body["measures"]] == ["national", "all"]
+    assert [g["actor"] for g in body["measures"]] == ["national", "joint"]
+    # "all" means every actor, as leaving it out does
+    every = client.post("/v1/recommend", json={"problem": "alerte inondations", "actor": "all"}).json()
+    unset = client.post("/v1/recommend", json={"problem": "alerte inondations"}).json()
+    assert every["measures"] == unset["measures"] and len(every["measures"]) >= 3
 
 
 def test_recommend_out_of_scope_has_no_recommendations(client):
@@ -426,10 +434,15 @@ def test_recommend_in_scope(http, problem):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["in_scope"] is True, body["message"]
-    assert 1 <= len(body["principles"]) <= 5
+    assert DEFAULT_CUT.least_principles <= len(body["principles"]) <= DEFAULT_CUT.most_principles
     assert all(p["kind"] == "principle" and p["citation"] for p in body["principles"])
     measures = [m for g in body["measures"] for m in g["measures"]]
-    assert 1 <= len(measures) <= 10
+    assert DEFAULT_CUT.least_measures <= len(measures) <= DEFAULT_CUT.most_measures
+    # the next items wait behind "more", weaker than the weakest shown of their kind
+    shown = body["principles"] + measures
+    assert len(body["more"]) <= DEFAULT_CUT.more
+    assert all(m["score"] <= max(i["score"] for i in shown) for m in body["more"])
+    assert not {m["id"] for m in body["more"]} & {i["id"] for i in shown}
     assert all(m["kind"] == "measure" and m["actor"] and m["citation"].startswith("HSP/HA.2/14")
                for m in measures)
     assert all(g["actor"] == m["actor"] for g in body["measures"] for m in g["measures"])
@@ -450,7 +463,7 @@ def test_recommend_flood_problem_points_at_40_b(http):
 def test_recommend_for_one_actor(http):
     body = http.post("/v1/recommend", json={"problem": IN_SCOPE[2], "actor": "local-regional"}).json()
     assert body["measures"][0]["actor"] == "local-regional"
-    assert {g["actor"] for g in body["measures"]} <= {"local-regional", "all"}
+    assert {g["actor"] for g in body["measures"]} <= {"local-regional", "joint"}
 
 
 @slow
@@ -573,7 +586,7 @@ def test_schema_lists_the_filter_values_the_service_accepts(http):
             response = http.post("/v1/search", json={"query": "ville", "k": 1, "filters": {name: [value]}})
             assert response.status_code == 200, (name, value, response.text)
     actor = http.get("/openapi.json").json()["components"]["schemas"]["RecommendRequest"]["properties"]["actor"]
-    assert set(actor["anyOf"][0]["enum"]) == set(ACTORS)
+    assert set(actor["anyOf"][0]["enum"]) == set(ACTORS) | {"all"}
 
 
 @slow

@@ -41,7 +41,11 @@ def test_chunk_counts_per_document_and_kind(corpus_chunks):
     # 002: 237 lettered items = 40 principles + 176 measures + 21 others, of which the
     # enumerations 6.a–f and 84.a–c are read with their paragraph (6, 84): 12 item chunks
     # left (12.a–d, 24.a–b, 86.a–f); 33 glossary terms; 8 table measures (1.1 … 3.3).
-    assert counts[GUIDE] == {"measure": 176, "principle": 40, "paragraph": 71, "definition": 33, "implementation-step": 8}
+    # Measures: the 176 lettered ones and the 6 joint paragraphs addressed to all actors
+    # together (32, 38, 44, 51, 73, 74).
+    assert counts[GUIDE] == {"measure": 182, "principle": 40, "paragraph": 65, "definition": 33, "implementation-step": 8}
+    joint = sorted((c.id for c in of(corpus_chunks, GUIDE) if c.actor == "joint"), key=lambda i: int(i.split(":")[1]))
+    assert joint == [f"{GUIDE}:{n}" for n in (32, 38, 44, 51, 73, 74)]
     # Res. 2/1: 10 preambular clauses; operative 1 (lead-in) + 1 (a)–(g) + 2–9.
     assert counts[RES] == {"preamble": 10, "paragraph": 16}
     assert counts[ROADMAP] == {"paragraph": 21}
@@ -65,7 +69,7 @@ def test_eight_pillars_each_with_principles_and_measures(corpus_chunks):
     assert set(principles) == set(PILLARS) and set(measures) == set(PILLARS)
     assert principles == {"thematic-1": 6, "thematic-2": 5, "thematic-3": 5, "thematic-4": 5,
                           "enabling-1": 4, "enabling-2": 5, "enabling-3": 5, "enabling-4": 5}
-    assert all(c.actor in ("national", "local-regional", "stakeholders", "all") for c in guide if c.kind == "measure")
+    assert all(c.actor in ("national", "local-regional", "stakeholders", "joint") for c in guide if c.kind == "measure")
     assert all(c.actor is None for c in guide if c.kind == "principle")
 
 

@@ -95,7 +95,7 @@ async def conversation(client: Client, filters: dict[str, list[str]], documents:
     search_filters = tools["search_guidelines"].input_schema["properties"]["filters"]["properties"]
     assert {name: prop["items"]["enum"] for name, prop in search_filters.items()} == filters
     actor = tools["recommend_measures"].input_schema["properties"]["actor"]
-    assert {"national", "local-regional", "stakeholders", "all"} <= set(json.dumps(actor).replace('"', " ").split())
+    assert {"national", "local-regional", "stakeholders", "joint", "all"} <= set(json.dumps(actor).replace('"', " ").split())
 
     resources = (await client.list_resources()).resources
     assert [r.uri for r in resources] == [f"boussole://documents/{d}" for d in documents]
@@ -109,7 +109,7 @@ async def conversation(client: Client, filters: dict[str, list[str]], documents:
     assert rec["in_scope"] is True and rec["principles"] and rec["measures"]
     assert rec["measures"][0]["actor"] == "local-regional"
     for group in rec["measures"]:
-        assert group["actor"] in ("local-regional", "all")
+        assert group["actor"] in ("local-regional", "joint")
         for item in group["measures"]:
             assert_cited(item)
             assert item["kind"] == "measure" and item["pillar"] and item["actor"] == group["actor"]
@@ -142,7 +142,7 @@ async def conversation(client: Client, filters: dict[str, list[str]], documents:
     ))
     assert "thematic-9" in message and all(p in message for p in filters["pillar"])
     message = error_text(await client.call_tool("recommend_measures", {"problem": PROBLEM, "actor": "mayor"}))
-    assert "'actor' must be one of: national, local-regional, stakeholders, all" in message
+    assert "'actor' must be one of: national, local-regional, stakeholders, joint, all" in message
     assert "'query' is required" in error_text(await client.call_tool("search_guidelines", {"k": 3}))
     assert "'k' must be at most 50" in error_text(await client.call_tool("search_guidelines", {"query": "x", "k": 500}))
     assert "no-such-passage" in error_text(await client.call_tool("get_passage", {"id": "no-such-passage"}))

@@ -109,6 +109,16 @@ def test_ask_a_problem_read_the_answer_open_the_context(browser, server):
     page.wait_for_selector(f"#{panel_id} ol.neighbours li.current", timeout=30_000)
     assert button.get_attribute("aria-expanded") == "true"
     assert page.locator(f"#{panel_id} ol.neighbours li").count() >= 2
+    # one summary line, and the answer stops: the next items wait behind "more"
+    assert page.locator("#status .notice p").count() == 2  # the summary and the language switch
+    shown = page.locator("#answer article.item:visible").count()
+    assert page.locator("#more-items").is_hidden()
+    tab_to(page, "#show-more")
+    page.keyboard.press("Enter")
+    assert page.locator("#more-items").is_visible()
+    assert page.evaluate("document.activeElement.id") == "h-more"
+    assert page.locator("#more-items article.item").count() >= 1
+    assert page.locator("#answer article.item:visible").count() > shown
     button.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOT_DIR / "boussole-fr.png"))
     page.screenshot(path=str(SCREENSHOT_DIR / "boussole-fr-full.png"), full_page=True)

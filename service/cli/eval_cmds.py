@@ -76,6 +76,12 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
     report = outcome.report
     click.echo("Figures to quote: the held-out half (held-out, held-out-fr, held-out-en); no tuned number "
                "looked at it. 'all', 'fr' and 'en' mix in the tuning half.\n")
+    if outcome.answers:
+        from eval.answers import text_table as answer_table
+
+        click.echo("The answer (/v1/recommend, shown in the problem's language) on eval/benchmark/answers.toml:")
+        click.echo(answer_table(outcome.answers) + "\n")
+        click.echo("The ranking (passages) on eval/benchmark/queries.jsonl:")
     click.echo(text_table(report))
     lost = report.not_beaten()
     if lost:

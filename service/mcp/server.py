@@ -51,7 +51,8 @@ PROMPT = types.Prompt(
         ),
         types.PromptArgument(
             name="actor",
-            description="Optional: national, local-regional, stakeholders or all.",
+            description="Optional: local-regional, national, stakeholders, joint (all actors together), "
+            "or all (every actor, the default).",
             required=False,
         ),
     ],

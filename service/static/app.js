@@ -35,7 +35,6 @@ const STRINGS = {
     cite: "Référence",
     pillar: "Pilier",
     colon: " : ",
-    summary: (p, m, e) => `${p} principe(s), ${m} mesure(s), ${e} exemple(s) de villes.`,
     translated: (kind, shown, original) =>
       `Traduction ${shown} ${kind === "official" ? "officielle" : "non officielle"} — original ${original}`,
     languageName: { fr: "français", en: "anglais" },
@@ -47,16 +46,18 @@ const STRINGS = {
       "local-regional": "collectivités locales et régionales",
       national: "gouvernements nationaux",
       stakeholders: "parties prenantes",
-      all: "tous les acteurs",
+      joint: "tous les acteurs ensemble",
       unspecified: "acteur non précisé",
     },
     actorGroup: {
       "local-regional": "Ce que les collectivités locales et régionales sont invitées à faire",
       national: "Ce que les gouvernements nationaux sont invités à faire",
       stakeholders: "Ce que les parties prenantes sont encouragées à faire",
-      all: "Mesures adressées à tous les acteurs",
+      joint: "Ce que tous les acteurs sont invités à faire ensemble",
       unspecified: "Autres mesures",
     },
+    more: (n) => `Afficher ${n} autre(s) principe(s) et mesure(s), moins proches du problème`,
+    moreTitle: "Autres principes et mesures (correspondance plus faible)",
   },
   en: {
     skip: "Skip to results",
@@ -89,7 +90,6 @@ const STRINGS = {
     cite: "Reference",
     pillar: "Pillar",
     colon: ": ",
-    summary: (p, m, e) => `${p} principle(s), ${m} measure(s), ${e} city example(s).`,
     translated: (kind, shown, original) =>
       `${kind === "official" ? "Official" : "Unofficial"} ${shown} translation — ${original} original`,
     languageName: { fr: "French", en: "English" },
@@ -101,16 +101,18 @@ const STRINGS = {
       "local-regional": "local and regional governments",
       national: "national governments",
       stakeholders: "stakeholders",
-      all: "all actors",
+      joint: "all actors together",
       unspecified: "actor not specified",
     },
     actorGroup: {
       "local-regional": "What local and regional governments are asked to do",
       national: "What national governments are asked to do",
       stakeholders: "What stakeholders are encouraged to do",
-      all: "Measures addressed to all actors",
+      joint: "What all actors are asked to do together",
       unspecified: "Other measures",
     },
+    more: (n) => `Show ${n} more principle(s) and measure(s), weaker matches`,
+    moreTitle: "More principles and measures (weaker matches)",
   },
 };
 
@@ -252,10 +254,8 @@ function renderAnswer(data) {
       weak.map(itemCard))] : []));
     return;
   }
-  const nMeasures = data.measures.reduce((n, g) => n + g.measures.length, 0);
   status.replaceChildren(el("div", { class: "notice" },
     el("p", {}, data.message),
-    el("p", { class: "muted" }, t("summary")(data.principles.length, nMeasures, data.examples.length)),
     languageSwitch()));
 
   const parts = [];
@@ -283,7 +283,28 @@ function renderAnswer(data) {
       el("p", { class: "muted" }, t("examplesNote")),
       data.examples.map(itemCard)));
   }
+  const more = data.more || [];
+  if (more.length) parts.push(moreSection(more));
   answer.replaceChildren(...parts);
+}
+
+// The next principles and measures below the answer's cut, behind a button: the answer
+// stops where the evidence stops, a reader who wants more asks for it.
+function moreSection(items) {
+  const list = el("section", { id: "more-items", class: "more", "aria-labelledby": "h-more", hidden: true },
+    el("h2", { id: "h-more" }, t("moreTitle")),
+    items.map(itemCard));
+  const button = el("button", {
+    type: "button", class: "secondary", id: "show-more", "aria-expanded": "false", "aria-controls": "more-items",
+  }, t("more")(items.length));
+  button.addEventListener("click", () => {
+    list.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    button.hidden = true;
+    list.querySelector("h2").setAttribute("tabindex", "-1");
+    list.querySelector("h2").focus();
+  });
+  return el("div", {}, el("p", { class: "switch" }, button), list);
 }
 
 // The whole answer again in the other language (the same question, answer_lang flipped).

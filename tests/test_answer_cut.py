@@ -1,0 +1,63 @@
+"""Where the answer stops (service.cut) and how the answer benchmark scores it
+(eval.answers): pure functions on real corpus text, no model."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+from eval.answers import Problem, check_problems, load_problems, score, summarise
+from service.cut import DEFAULT_CUT, cut, fold_contained
+
+
+def test_cut_keeps_what_scores_near_the_best_within_bounds():
+    items = [10.0, 9.0, 6.0, 4.9, 4.0, 1.0]
+    shown, rest = cut(items, float, ratio=0.5, least=1, most=8)
+    assert shown == [10.0, 9.0, 6.0] and rest == [4.9, 4.0, 1.0]  # 4.9 < 0.5 × 10
+    assert cut(items, float, ratio=0.5, least=1, most=2)[0] == [10.0, 9.0]  # at most
+    assert cut(items, float, ratio=0.95, least=2, most=8)[0] == [10.0, 9.0]  # at least
+    assert cut([], float, 0.5, 1, 8) == ([], [])
+
+
+def test_near_identical_items_are_folded_only_within_one_actor(corpus_chunks):
+    by_id = {c.id: c for c in corpus_chunks}
+    words = lambda c: frozenset(re.findall(r"\w+", c.text.lower()))  # noqa: E731
+    group = lambda c: (c.kind, c.actor)  # noqa: E731
+    # 80 (e) is 80 (d) and one more sentence: shown once, as the better-ranked one
+    pair = [by_id["hsp-ha-2-14:80.e"], by_id["hsp-ha-2-14:80.d"]]
+    assert fold_contained(pair, words, group, DEFAULT_CUT.fold_containment) == pair[:1]
+    # 54 (f) (national governments) and 55 (b) (local and regional) say nearly the same to two actors
+    pair = [by_id["hsp-ha-2-14:54.f"], by_id["hsp-ha-2-14:55.b"]]
+    assert fold_contained(pair, words, group, DEFAULT_CUT.fold_containment) == pair
+    # two different measures of one list are both kept
+    pair = [by_id["hsp-ha-2-14:40.a"], by_id["hsp-ha-2-14:40.b"]]
+    assert fold_contained(pair, words, group, DEFAULT_CUT.fold_containment) == pair
+
+
+def test_the_answer_set_is_balanced_and_resolves(corpus_chunks):
+    problems = load_problems()
+    assert check_problems(problems, corpus_chunks) == []
+    assert len(problems) >= 60
+    for lang in ("fr", "en"):
+        for half in ("tuning", "held-out"):
+            assert sum(p.lang == lang and p.half == half for p in problems) >= 15, (lang, half)
+    assert all(1 <= len(p.must) <= 8 for p in problems)
+
+
+def test_a_translation_shown_counts_as_its_original():
+    problem = Problem("x1", "en", "held-out", "t", "text", must=("d:1.a", "d:2.b"), good=("d:3",), examples=("c:p1",))
+
+    def item(cid, original=None):
+        return SimpleNamespace(chunk=SimpleNamespace(id=cid), original=SimpleNamespace(id=original) if original else None)
+
+    rec = SimpleNamespace(
+        principles=[item("d-en:1.a", "d:1.a")],
+        measures=[SimpleNamespace(measures=[item("d-en:3", "d:3"), item("d-en:9", "d:9")])],
+        examples=[item("c-en:p1", "c:p1")],
+    )
+    s = score(problem, rec)
+    assert s.shown == ("d:1.a", "d:3", "d:9")
+    assert s.must_recall == 0.5 and s.precision == 2 / 3 and s.example_hit is True
+    assert s.missed == ("d:2.b",) and s.off_topic == ("d:9",)
+    row = next(r for r in summarise([s]) if r.lang == "all")
+    assert (row.problems, row.shown, row.empty) == (1, 3, 0)
