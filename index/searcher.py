@@ -20,7 +20,6 @@ from index.feedback import document_frequencies, feedback_terms
 from index.fusion import (
     collapse_twins,
     convex_combination,
-    language_weights,
     structure_lift,
     suppress_near_duplicates,
     term_bridge,
@@ -123,6 +122,7 @@ class Searcher:
         self._twins = [np.array(sorted(v.values()), dtype=np.int64) for v in self._versions]
         self._is_original = np.array([c.translation is None for c in chunks], dtype=bool)
         self._work_of = {c.doc_id: c.work_id for c in chunks}
+        self._row_langs, self._row_lang_codes = np.unique(np.array([c.lang or "" for c in chunks]), return_inverse=True)
         self._by_doc: dict[str, list[int]] = {}
         for i, chunk in enumerate(chunks):
             self._by_doc.setdefault(chunk.doc_id, []).append(i)
@@ -293,7 +293,7 @@ class Searcher:
     def _fuse(self, dense, lexical, probs, depth, allowed, config: FusionConfig) -> list[tuple[int, float]]:
         """Dense + language-weighted BM25, then pseudo-relevance feedback, then the glossary's
         terms, then structure."""
-        first = convex_combination(dense, lexical, config.dense_weight, language_weights(probs, self._columns.lang))
+        first = convex_combination(dense, lexical, config.dense_weight, self._language_weights(probs))
         terms = feedback_terms(
             [row for row, _ in first[: config.feedback_docs]], self._lexical_tokens, self._df, config.feedback_terms
         )
@@ -310,6 +310,10 @@ class Searcher:
             ranked, self._pillars, self._paragraphs, config.pillar_lift, config.paragraph_lift, config.lift_depth
         )
 
+    def _language_weights(self, probs: dict[str, float]) -> np.ndarray:
+        """index.fusion.language_weights over this index's rows, from per-row language codes."""
+        return np.array([probs.get(lang, 0.0) for lang in self._row_langs], dtype=np.float32)[self._row_lang_codes]
+
     def _dense_query(self, e5: np.ndarray, probs: dict[str, float], config: FusionConfig) -> np.ndarray:
         if not config.centre:
             return e5
@@ -322,11 +326,12 @@ class Searcher:
             rows |= {row for row, _ in self._second_dense.search(quse, depth, allowed)}
         if not rows:
             return []
-        if config.twin_dense_mean:  # every version of a candidate, to average over them
-            rows = {int(r) for row in rows for r in self._twins[self._group[row]]}
-            if allowed is not None:
-                rows = {r for r in rows if allowed.mask[r]}
         index = np.fromiter(rows, dtype=np.int64)
+        if config.twin_dense_mean:  # every version of a candidate, to average over them
+            wanted = np.isin(self._group, self._group[index])
+            if allowed is not None:
+                wanted &= allowed.mask
+            index = np.flatnonzero(wanted)
         scores = self._vectors[index] @ qdense
         if config.hubness_penalty:
             scores = scores - config.hubness_penalty * self._hubness()[index]
