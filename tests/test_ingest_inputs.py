@@ -48,7 +48,7 @@ def test_english_pillars_kinds_actors(english):
     assert english["en-sample:7.a"].pillar == "enabling-1"
     actors = {k: english[k].actor for k in ("en-sample:4.b", "en-sample:5.a", "en-sample:6.a", "en-sample:8.a")}
     assert actors == {"en-sample:4.b": "national", "en-sample:5.a": "local-regional",
-                      "en-sample:6.a": "stakeholders", "en-sample:8.a": "all"}
+                      "en-sample:6.a": "stakeholders", "en-sample:8.a": "joint"}
     # short sub-items ("Simplified registration for start-ups;") are read with their item
     item = english["en-sample:4.a"]
     assert (item.kind, item.item, item.citation) == ("measure", "a", "HSP/HA.9/99, para. 4 (a)")
@@ -194,7 +194,7 @@ def test_cli_writes_good_documents_and_exits_nonzero_on_errors(tmp_path):
     result = CliRunner().invoke(cli, ["ingest", "--corpus-dir", str(corpus), "--data-dir", str(data)])
     assert result.exit_code == 1
     assert "encrypted" in result.output and "empty.txt" in result.output and "unknown extension" in result.output
-    assert "hsp-ha-2-14" in result.output and "measure 176" in result.output
+    assert "hsp-ha-2-14" in result.output and "measure 182" in result.output
     assert sorted(p.name for p in data.iterdir()) == ["chunks.jsonl", "documents.json"]  # no temp files left
     assert {c.doc_id for c in load_chunks(data / "chunks.jsonl")} == set(GOOD_DOCS)
     assert [d.id for d in load_documents(data / "documents.json")] == GOOD_DOCS
