@@ -31,15 +31,17 @@ def reciprocal_rank_fusion(
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
-def language_weights(query_lang_probs: dict[str, float], row_langs: np.ndarray) -> np.ndarray:
+def language_weights(query_lang_probs: dict[str, float], langs: Sequence[str], codes: np.ndarray) -> np.ndarray:
     """BM25's weight per row: the probability that the query is in that row's language.
+    Rows are given as `codes` into `langs` (np.unique's `return_inverse`), computed once
+    per index: a search then costs one lookup per language, not one per row.
 
     BM25 on an English query against French text matches proper nouns and noise; a plain
     RRF would let that noise pull good dense results down. Scaling BM25 by P(same language)
     keeps it at full strength for same-language queries and fades it when the languages
     differ or the query's language is unclear.
     """
-    return np.array([query_lang_probs.get(lang, 0.0) for lang in row_langs], dtype=np.float32)
+    return np.array([query_lang_probs.get(lang, 0.0) for lang in langs], dtype=np.float32)[codes]
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -20,6 +20,7 @@ from index.feedback import document_frequencies, feedback_terms
 from index.fusion import (
     collapse_twins,
     convex_combination,
+    language_weights,
     structure_lift,
     suppress_near_duplicates,
     term_bridge,
@@ -293,7 +294,9 @@ class Searcher:
     def _fuse(self, dense, lexical, probs, depth, allowed, config: FusionConfig) -> list[tuple[int, float]]:
         """Dense + language-weighted BM25, then pseudo-relevance feedback, then the glossary's
         terms, then structure."""
-        first = convex_combination(dense, lexical, config.dense_weight, self._language_weights(probs))
+        first = convex_combination(
+            dense, lexical, config.dense_weight, language_weights(probs, self._row_langs, self._row_lang_codes)
+        )
         terms = feedback_terms(
             [row for row, _ in first[: config.feedback_docs]], self._lexical_tokens, self._df, config.feedback_terms
         )
@@ -309,10 +312,6 @@ class Searcher:
         return structure_lift(
             ranked, self._pillars, self._paragraphs, config.pillar_lift, config.paragraph_lift, config.lift_depth
         )
-
-    def _language_weights(self, probs: dict[str, float]) -> np.ndarray:
-        """index.fusion.language_weights over this index's rows, from per-row language codes."""
-        return np.array([probs.get(lang, 0.0) for lang in self._row_langs], dtype=np.float32)[self._row_lang_codes]
 
     def _dense_query(self, e5: np.ndarray, probs: dict[str, float], config: FusionConfig) -> np.ndarray:
         if not config.centre:
