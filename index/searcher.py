@@ -120,7 +120,6 @@ class Searcher:
             if self._representative[g] < 0 or (chunk.translation is None and chunks[self._representative[g]].translation):
                 self._representative[g] = row
         self.languages = sorted({c.lang for c in chunks if c.lang})
-        self._twins = [np.array(sorted(v.values()), dtype=np.int64) for v in self._versions]
         self._is_original = np.array([c.translation is None for c in chunks], dtype=bool)
         self._work_of = {c.doc_id: c.work_id for c in chunks}
         self._row_langs, self._row_lang_codes = np.unique(np.array([c.lang or "" for c in chunks]), return_inverse=True)
@@ -284,13 +283,6 @@ class Searcher:
             )
         return requested
 
-    def versions(self, chunk_id: str) -> dict[str, Chunk]:
-        """The chunk and its translations, by language."""
-        row = self._row.get(chunk_id)
-        if row is None:
-            raise ChunkNotFound(f"no chunk with id {chunk_id!r}")
-        return {lang: self.chunks[r] for lang, r in self._versions[self._group[row]].items()}
-
     def _fuse(self, dense, lexical, probs, depth, allowed, config: FusionConfig) -> list[tuple[int, float]]:
         """Dense + language-weighted BM25, then pseudo-relevance feedback, then the glossary's
         terms, then structure."""
@@ -340,8 +332,8 @@ class Searcher:
             scores = scores - config.use_hub_penalty * self._outlying_use_hubs(config.use_hub_z)[index]
         if config.twin_dense_mean:
             groups = self._group[index]
-            sums = np.bincount(groups, weights=scores, minlength=len(self._twins))
-            counts = np.bincount(groups, minlength=len(self._twins))
+            sums = np.bincount(groups, weights=scores, minlength=len(self._versions))
+            counts = np.bincount(groups, minlength=len(self._versions))
             scores = sums[groups] / counts[groups]
         order = np.lexsort((index, -scores))[:depth]
         return [(int(index[i]), float(scores[i])) for i in order]
