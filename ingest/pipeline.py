@@ -47,8 +47,9 @@ def ingest_corpus(corpus_dir: Path, extra: list[ExtraDocument] | None = None) ->
         report.errors.append(exc)
         entries = []
     entries += [(e.path, e.document) for e in extra or []]
-    refused = {e.path for e in check_versions([d for _, d in entries])}
-    report.errors.extend(e for e in check_versions([d for _, d in entries]))
+    problems = check_versions([d for _, d in entries])  # errors name the refused version's source
+    report.errors.extend(problems)
+    refused = {e.path for e in problems}
     seen: set[str] = set()
     by_doc: dict[str, list[Chunk]] = {}
     # Originals first, so that every version finds its original's chunks to align with.
