@@ -1,6 +1,6 @@
 """The answer benchmark: is what /v1/recommend shows what an official must see, and only that?
 
-    python -m eval.answers [--data-dir data] [--half held-out] [--show]
+    python -m boussole.eval.answers [--data-dir data] [--half held-out] [--show]
 
 `eval/benchmark/answers.toml` holds 64 problems (32 per language), each with the
 guidelines' items an official must see and the items acceptable to show (its header says
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.benchmark import BENCHMARK_DIR, BenchmarkError
+from boussole.eval.benchmark import BENCHMARK_DIR, BenchmarkError
 
 ANSWERS_FILE = BENCHMARK_DIR / "answers.toml"
 HALVES = ("held-out", "tuning")
@@ -184,8 +184,8 @@ def text_table(rows: Sequence[AnswerRow]) -> str:
 
 def compose_with(searcher, **options) -> Compose:
     """The API's composition (service.recommend), in the problem's language."""
-    from index.scope import assess_scope
-    from service.recommend import recommend
+    from boussole.index.scope import assess_scope
+    from boussole.service.recommend import recommend
 
     return lambda p: recommend(searcher, p.text, assess=assess_scope, answer_lang=p.lang, **options)
 
@@ -221,7 +221,7 @@ SWEEP_LIMIT = 8.0  # mean principles and measures shown: the most an official sh
 def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow, AnswerRow]]:
     """Every AnswerCut of the grid with its tuning and held-out rows (all languages),
     best tuning F first among those showing at most SWEEP_LIMIT items on the tuning half."""
-    from service.cut import DEFAULT_CUT
+    from boussole.service.cut import DEFAULT_CUT
 
     memo = _Memo(searcher)
     grid = [
@@ -240,9 +240,9 @@ def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow
 
 
 def main(argv: list[str] | None = None) -> None:
-    from index import store
-    from index.searcher import Searcher
-    from ingest.pipeline import ingest_corpus
+    from boussole.index import store
+    from boussole.index.searcher import Searcher
+    from boussole.ingest.pipeline import ingest_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data"))

@@ -1,6 +1,6 @@
 """The judged benchmark: judgments (TOML, by hand) → BEIR files (queries, qrels, corpus).
 
-    python -m eval.benchmark build      # re-resolve judgments.toml against the current chunks
+    python -m boussole.eval.benchmark build      # re-resolve judgments.toml against the current chunks
 
 BEIR layout (what BEIR's GenericDataLoader, MTEB custom tasks and ir-measures read):
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ingest.atomic import atomic_write_text
-from ingest.models import Chunk
+from boussole.ingest.atomic import atomic_write_text
+from boussole.ingest.models import Chunk
 
 BENCHMARK_DIR = Path(__file__).resolve().parent / "benchmark"
 JUDGMENTS_FILE = "judgments.toml"
@@ -346,7 +346,7 @@ def summary(benchmark: Benchmark) -> dict:
 
 def rebuild(directory: Path = BENCHMARK_DIR, corpus_dir: Path | None = None) -> Benchmark:
     """Re-resolve the judgments against freshly ingested chunks and rewrite queries/qrels."""
-    from ingest.pipeline import ingest_corpus
+    from boussole.ingest.pipeline import ingest_corpus
 
     corpus_dir = corpus_dir or Path(__file__).resolve().parent.parent / "corpus"
     chunks = ingest_corpus(corpus_dir).chunks

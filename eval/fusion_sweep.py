@@ -1,6 +1,6 @@
 """Choose the ranking's configuration on half of the benchmark, report it on the other half.
 
-    python -m eval.fusion_sweep [--data-dir data]
+    python -m boussole.eval.fusion_sweep [--data-dir data]
 
 Needs are split by number (eval.benchmark.half_of: odd → tuning half, even → held-out
 half), so the French and English versions of one need stay on the same side. Every
@@ -18,7 +18,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from index.config import DEFAULT_FUSION, FusionConfig
+from boussole.index.config import DEFAULT_FUSION, FusionConfig
 
 # Before this configuration: plain e5, no second encoder, no structure lift, 20 PRF terms.
 BEFORE = FusionConfig(
@@ -75,13 +75,13 @@ VARIANTS: dict[str, FusionConfig] = {
 def main(argv: list[str] | None = None) -> None:
     from ranx import Qrels, Run, evaluate
 
-    from eval.benchmark import half_of, load_benchmark
-    from eval.runs import QueryVectorCache, ranked_ids
-    from index.builder import build_index
-    from index.embedder import load_embedder
-    from index.searcher import Searcher
-    from index.use_embedder import UseEmbedder
-    from ingest.pipeline import ingest_corpus
+    from boussole.eval.benchmark import half_of, load_benchmark
+    from boussole.eval.runs import QueryVectorCache, ranked_ids
+    from boussole.index.builder import build_index
+    from boussole.index.embedder import load_embedder
+    from boussole.index.searcher import Searcher
+    from boussole.index.use_embedder import UseEmbedder
+    from boussole.ingest.pipeline import ingest_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data"))

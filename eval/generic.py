@@ -33,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ingest.models import Chunk
+from boussole.ingest.models import Chunk
 
 ANCHOR = 60  # folded characters used as start/end anchors when a chunk is not found whole
 

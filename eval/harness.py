@@ -1,6 +1,6 @@
 """One evaluation run, end to end: benchmark → index (reused or built) → systems → report.
 
-    from eval.harness import EvalConfig, run_evaluation
+    from boussole.eval.harness import EvalConfig, run_evaluation
     outcome = run_evaluation(EvalConfig(data_dir=Path("data")))
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
-from eval.report import Report, evaluate, write_outputs
-from eval.runs import DEPTH, SYSTEMS, QueryVectorCache, SystemRun, run_systems
-from index.backends import BackendChoice
+from boussole.eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
+from boussole.eval.report import Report, evaluate, write_outputs
+from boussole.eval.runs import DEPTH, SYSTEMS, QueryVectorCache, SystemRun, run_systems
+from boussole.index.backends import BackendChoice
 
 Progress = Callable[[str], None]
 
@@ -63,11 +63,11 @@ def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | Non
 
 def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedder=None) -> EvalOutcome:
     """Run the configured systems over the (selected) benchmark and write every output."""
-    from index.backends import open_searcher, publish_if_milvus
-    from index.builder import build_index, is_fresh
-    from index.cache import EmbeddingCache
-    from index.embedder import load_embedder
-    from ingest.pipeline import document_text, ingest_corpus
+    from boussole.index.backends import open_searcher, publish_if_milvus
+    from boussole.index.builder import build_index, is_fresh
+    from boussole.index.cache import EmbeddingCache
+    from boussole.index.embedder import load_embedder
+    from boussole.ingest.pipeline import document_text, ingest_corpus
 
     say = progress or (lambda _m: None)
     started = time.perf_counter()
@@ -76,7 +76,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     problems = validate(load_benchmark(config.benchmark_dir), (c.id for c in ingested.chunks))
     if problems:
         raise BenchmarkError(
-            "the benchmark does not match the current chunks (re-judge or run `python -m eval.benchmark build`):\n  "
+            "the benchmark does not match the current chunks (re-judge or run `python -m boussole.eval.benchmark build`):\n  "
             + "\n  ".join(problems[:20])
         )
     models_dir = config.data_dir / "models"
@@ -100,7 +100,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
         notes["backend"] = config.backend.name
     baseline = None
     if "generic" in config.systems:
-        from eval.generic import GenericBaseline
+        from boussole.eval.generic import GenericBaseline
 
         say("generic baseline: fixed-size windows over document_text, embedding (cached)")
         t0 = time.perf_counter()
@@ -129,7 +129,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     report = evaluate(benchmark, runs, stat_test=config.stat_test, alpha=config.alpha)
     answers = []
     if searcher is not None and config.answers and not config.query_ids and config.limit is None:
-        from eval import answers as answer_set
+        from boussole.eval import answers as answer_set
 
         problems = answer_set.load_problems()
         errors = answer_set.check_problems(problems, ingested.chunks)

@@ -1,6 +1,6 @@
 """Pooling for judgment: what the systems retrieved that the judgments do not cover yet.
 
-    python -m eval.pool RUNS_DIR [--depth 30] [--need n01]
+    python -m boussole.eval.pool RUNS_DIR [--depth 30] [--need n01]
 
 For each information need, the union of the top `depth` chunks of every run (both query
 languages), minus the chunks already judged relevant, with the systems and best rank that
@@ -15,7 +15,7 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from eval.benchmark import BENCHMARK_DIR, load_benchmark
+from boussole.eval.benchmark import BENCHMARK_DIR, load_benchmark
 
 
 def read_trec(path: Path) -> dict[str, list[str]]:
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--need", action="append", default=[])
     parser.add_argument("--corpus-dir", type=Path, default=Path("corpus"))
     args = parser.parse_args()
-    from ingest.pipeline import ingest_corpus
+    from boussole.ingest.pipeline import ingest_corpus
 
     text = {c.id: c.text for c in ingest_corpus(args.corpus_dir).chunks}
     needs = {q.need: q.text for q in load_benchmark(BENCHMARK_DIR).queries.values() if q.lang == "en"}

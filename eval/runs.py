@@ -14,8 +14,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from eval.benchmark import Query
-from ingest.atomic import atomic_write_text
+from boussole.eval.benchmark import Query
+from boussole.ingest.atomic import atomic_write_text
 
 SEARCH_MODES = ("bm25", "dense", "hybrid")
 # "originals": the hybrid over the authoritative texts alone, i.e. without the translations
@@ -83,7 +83,7 @@ def as_scores(ids: Sequence[str], depth: int = DEPTH) -> dict[str, float]:
 
 def run_searcher(searcher, queries: Sequence[Query], mode: str, depth: int = DEPTH) -> SystemRun:
     """One of the index's own modes; the scope signal is recorded for modes with cosines."""
-    from index.scope import assess_scope
+    from boussole.index.scope import assess_scope
 
     started = time.perf_counter()
     run: dict[str, dict[str, float]] = {}

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import store
-from index.retriever import BACKENDS, IndexParts
-from ingest.errors import BoussoleError
+from boussole.index import store
+from boussole.index.retriever import BACKENDS, IndexParts
+from boussole.ingest.errors import BoussoleError
 
 
 class BackendError(BoussoleError):
@@ -31,7 +31,7 @@ class BackendChoice:
         return cls(name, milvus_uri, milvus_alias)
 
     def target(self):
-        from index.milvus_backend import MilvusTarget
+        from boussole.index.milvus_backend import MilvusTarget
 
         try:
             return MilvusTarget(self.milvus_uri or "", self.milvus_alias)
@@ -42,10 +42,10 @@ class BackendChoice:
 def open_parts(choice: BackendChoice, index_dir: Path) -> IndexParts:
     """The version served now: the folder `index_dir` points at, or the alias's collection."""
     if choice.name == "milvus":
-        from index.milvus_backend import open_alias
+        from boussole.index.milvus_backend import open_alias
 
         return open_alias(choice.target())
-    from index.faiss_backend import open_folder
+    from boussole.index.faiss_backend import open_folder
 
     return open_folder(store.resolve(index_dir))
 
@@ -53,7 +53,7 @@ def open_parts(choice: BackendChoice, index_dir: Path) -> IndexParts:
 def served_version(choice: BackendChoice, index_dir: Path) -> str | None:
     """The name of the version served now (None when there is none), cheaply."""
     if choice.name == "milvus":
-        from index.milvus_backend import connect, served_collection
+        from boussole.index.milvus_backend import connect, served_collection
 
         target = choice.target()
         client = connect(target)
@@ -67,7 +67,7 @@ def served_version(choice: BackendChoice, index_dir: Path) -> str | None:
 
 def open_searcher(choice: BackendChoice, index_dir: Path, models_dir: Path, model: str | None = None, embedder=None):
     """A Searcher over the version served now by the chosen backend."""
-    from index.searcher import Searcher, check_model
+    from boussole.index.searcher import Searcher, check_model
 
     if choice.name == "faiss":
         return Searcher.open(store.resolve(index_dir), models_dir, model, embedder=embedder)
@@ -81,6 +81,6 @@ def publish_if_milvus(choice: BackendChoice, index_dir: Path):
     alias to it (None for the faiss backend, whose build already swapped the pointer)."""
     if choice.name != "milvus":
         return None
-    from index.milvus_backend import publish
+    from boussole.index.milvus_backend import publish
 
     return publish(store.resolve(index_dir), choice.target())

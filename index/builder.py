@@ -15,18 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from index import store
-from index.cache import EmbeddingCache, text_key
-from index.calibrate import CALIBRATION_METHOD, calibrate, embed_calibration_questions
-from index.calibration import load_calibration
-from index.centring import centre
-from index.config import DEFAULT_FUSION, FusionConfig
-from index.dense import DenseIndex
-from index.embedder import Embedder
-from index.lexical import LexicalIndex
-from index.text import embedding_text, lexical_text, second_encoder_text
-from ingest import records
-from ingest.models import Chunk, Document
+from boussole.index import store
+from boussole.index.cache import EmbeddingCache, text_key
+from boussole.index.calibrate import CALIBRATION_METHOD, calibrate, embed_calibration_questions
+from boussole.index.calibration import load_calibration
+from boussole.index.centring import centre
+from boussole.index.config import DEFAULT_FUSION, FusionConfig
+from boussole.index.dense import DenseIndex
+from boussole.index.embedder import Embedder
+from boussole.index.lexical import LexicalIndex
+from boussole.index.text import embedding_text, lexical_text, second_encoder_text
+from boussole.ingest import records
+from boussole.ingest.models import Chunk, Document
 
 Progress = Callable[[str], None]
 
@@ -72,7 +72,7 @@ def is_fresh(
         store.verify_files(index_dir, manifest)
     except Exception:  # noqa: BLE001 - any unreadable index is simply not fresh
         return False
-    from index.use_embedder import use_fingerprint
+    from boussole.index.use_embedder import use_fingerprint
 
     return (
         manifest.corpus_hash == corpus_hash(chunks, documents, fusion)
@@ -140,7 +140,7 @@ def _build_locked(
 ) -> BuildReport:
     started = time.perf_counter()
     if second is None:
-        from index.use_embedder import UseEmbedder
+        from boussole.index.use_embedder import UseEmbedder
 
         second = UseEmbedder()
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)

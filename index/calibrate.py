@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.cache import EmbeddingCache, text_key
-from index.calibration import LANGS, CalibrationSet
-from index.errors import IndexCorrupt
-from index.scope import ScopeModel, cross_validated_safety, fit_scope_model, held_out_margins, topic_groups
+from boussole.index.cache import EmbeddingCache, text_key
+from boussole.index.calibration import LANGS, CalibrationSet
+from boussole.index.errors import IndexCorrupt
+from boussole.index.scope import ScopeModel, cross_validated_safety, fit_scope_model, held_out_margins, topic_groups
 
 # Raised whenever what `calibrate` computes from the same calibration set changes, so that
 # the indexes built before are stale (index.builder.corpus_hash hashes it).
@@ -164,7 +164,7 @@ def hubness(passages: np.ndarray, calibration: CalibrationVectors, k: int = 10) 
     """Each passage's mean similarity to its k nearest (centred) calibration questions: the
     CSLS penalty term of Conneau et al. (2018), "Word Translation Without Parallel Data".
     A passage close to many questions at once is a hub that crowds unrelated answers."""
-    from index.centring import centre
+    from boussole.index.centring import centre
 
     questions = np.concatenate(
         [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from index.errors import ModelError
+from boussole.index.errors import ModelError
 
 
 def _trie_unit_offset(offset: int) -> int:

@@ -1,11 +1,11 @@
 """FusionConfig: every tuned number of the ranking, in one place.
 
-The searcher, the sweep (`python -m eval.fusion_sweep`) and the evaluation all read this
+The searcher, the sweep (`python -m boussole.eval.fusion_sweep`) and the evaluation all read this
 one object, and `boussole build` records it in the index manifest, so a figure can always
 be traced to the configuration that produced it.
 
 Where the defaults come from: each was chosen on the benchmark's tuning half (needs with
-an odd number) with `python -m eval.fusion_sweep`, and is reported on the held-out half
+an odd number) with `python -m boussole.eval.fusion_sweep`, and is reported on the held-out half
 (even needs), which no choice looked at; the language means are computed from the
 calibration set (index/calibration.toml), never from the benchmark. The README's
 "Evaluation" section gives the held-out figures.
@@ -29,7 +29,7 @@ class FusionConfig:
     hubness_penalty: float = 0.0
     # dense = centred e5 cosine + use_weight · USE cosine. 0.5 on the French-only corpus;
     # 0.8 with the English versions (tuning half, with dense_weight 0.6 and twin_dense_mean:
-    # nDCG@10 0.492 → 0.510; python -m eval.fusion_sweep).
+    # nDCG@10 0.492 → 0.510; python -m boussole.eval.fusion_sweep).
     use_weight: float = 0.8
     # USE hub penalty (index.calibrate.outlying_hubs): passages whose USE hubness against the
     # calibration questions lies over mean + use_hub_z·sd lose use_hub_penalty × the excess.
@@ -50,7 +50,7 @@ class FusionConfig:
     glossary_depth: int = 10
     # Passages in several languages (index.fusion.collapse_twins): a passage's score is its
     # best version's plus twin_weight × its second best's. Measured on the tuning half at
-    # 0, 0.25, 0.5 and 1 (python -m eval.fusion_sweep): within noise once twin_dense_mean is on; 0.
+    # 0, 0.25, 0.5 and 1 (python -m boussole.eval.fusion_sweep): within noise once twin_dense_mean is on; 0.
     twin_weight: float = 0.0
     # Dense score of a passage = the mean of its versions' dense scores (each version is
     # another view of the same text), given to every version before the fusion (tuning half).

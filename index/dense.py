@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.errors import IndexCorrupt
+from boussole.index.errors import IndexCorrupt
 
 if TYPE_CHECKING:
-    from index.retriever import Selection
+    from boussole.index.retriever import Selection
 
 
 class DenseIndex:

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.charsmap import precompiled_charsmap
-from index.errors import ModelError
+from boussole.index.charsmap import precompiled_charsmap
+from boussole.index.errors import ModelError
 
 MODEL_ID = "multilingual-e5-small"
 SOURCE_FILE = "e5-small-q4.bin"

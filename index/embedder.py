@@ -20,8 +20,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from index.e5_build import MARKER_FILE, MODEL_ID, build_e5_small, is_current, read_marker
-from index.errors import ModelError
+from boussole.index.e5_build import MARKER_FILE, MODEL_ID, build_e5_small, is_current, read_marker
+from boussole.index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
 # int8 ONNX is the default for queries (passages are always fp32: index.onnx_embedder);
@@ -229,8 +229,8 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
     """
     models_dir = Path(models_dir)
     if model == DEFAULT_MODEL:
-        from index.onnx_build import is_current as onnx_is_current
-        from index.onnx_build import onnx_folder
+        from boussole.index.onnx_build import is_current as onnx_is_current
+        from boussole.index.onnx_build import onnx_folder
 
         folder = models_dir / DEFAULT_MODEL
         if not is_current(folder):
@@ -268,8 +268,8 @@ def load_embedder(
         if chosen == "torch":
             say(f"loading {path}")
             return SentenceTransformerEmbedder(path, model_id=DEFAULT_MODEL, progress_bar=progress_bar)
-        from index.onnx_build import build_onnx
-        from index.onnx_embedder import OnnxEmbedder
+        from boussole.index.onnx_build import build_onnx
+        from boussole.index.onnx_embedder import OnnxEmbedder
 
         onnx = build_onnx(path, folder_fingerprint(path), progress=progress)
         say(f"loading {onnx} ({chosen})")

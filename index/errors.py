@@ -1,6 +1,6 @@
 """Index-layer errors, all subclasses of the project's BoussoleError."""
 
-from ingest.errors import BoussoleError
+from boussole.ingest.errors import BoussoleError
 
 
 class IndexNotFound(BoussoleError):

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index import store
-from index.calibrate import CalibrationVectors
-from index.dense import DenseIndex
-from index.errors import IndexCorrupt
-from index.lexical import LexicalIndex
-from index.retriever import IndexParts
-from index.scope import ScopeModel
-from ingest.records import RecordsUnreadable, read_chunks, read_documents
+from boussole.index import store
+from boussole.index.calibrate import CalibrationVectors
+from boussole.index.dense import DenseIndex
+from boussole.index.errors import IndexCorrupt
+from boussole.index.lexical import LexicalIndex
+from boussole.index.retriever import IndexParts
+from boussole.index.scope import ScopeModel
+from boussole.ingest.records import RecordsUnreadable, read_chunks, read_documents
 
 
 def open_folder(index_dir: Path, manifest: store.Manifest | None = None) -> IndexParts:

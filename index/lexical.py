@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.analysis import analyse
-from index.errors import IndexCorrupt
+from boussole.index.analysis import analyse
+from boussole.index.errors import IndexCorrupt
 
 if TYPE_CHECKING:
-    from index.retriever import Selection
+    from boussole.index.retriever import Selection
 
 
 class LexicalIndex:

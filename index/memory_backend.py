@@ -11,17 +11,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.builder import embed_chunks, new_manifest
-from index.cache import EmbeddingCache
-from index.calibrate import calibrate
-from index.calibration import load_calibration
-from index.centring import centre
-from index.config import DEFAULT_FUSION, FusionConfig
-from index.embedder import Embedder
-from index.lexical import LexicalIndex
-from index.retriever import IndexParts, Selection
-from index.text import lexical_text, second_encoder_text
-from ingest.models import Chunk, Document
+from boussole.index.builder import embed_chunks, new_manifest
+from boussole.index.cache import EmbeddingCache
+from boussole.index.calibrate import calibrate
+from boussole.index.calibration import load_calibration
+from boussole.index.centring import centre
+from boussole.index.config import DEFAULT_FUSION, FusionConfig
+from boussole.index.embedder import Embedder
+from boussole.index.lexical import LexicalIndex
+from boussole.index.retriever import IndexParts, Selection
+from boussole.index.text import lexical_text, second_encoder_text
+from boussole.ingest.models import Chunk, Document
 
 
 class MemoryDense:

@@ -33,16 +33,16 @@ from pathlib import Path
 
 import numpy as np
 
-from index import store
-from index.calibrate import CalibrationVectors
-from index.errors import IndexCorrupt, IndexNotFound
-from index.lexical import LexicalIndex
-from index.models import FILTER_FIELDS
-from index.retriever import IndexParts, Selection
-from index.scope import ScopeModel
-from index.text import lexical_text
-from ingest import records
-from ingest.errors import BoussoleError
+from boussole.index import store
+from boussole.index.calibrate import CalibrationVectors
+from boussole.index.errors import IndexCorrupt, IndexNotFound
+from boussole.index.lexical import LexicalIndex
+from boussole.index.models import FILTER_FIELDS
+from boussole.index.retriever import IndexParts, Selection
+from boussole.index.scope import ScopeModel
+from boussole.index.text import lexical_text
+from boussole.ingest import records
+from boussole.ingest.errors import BoussoleError
 
 DEFAULT_ALIAS = "boussole"
 ENCODER_FIELDS = ("e5", "use")
@@ -126,7 +126,7 @@ def publish(index_dir: Path, target: MilvusTarget, hnsw: bool = False) -> Publis
     """Copy the sealed version folder `index_dir` into a new collection and point the alias
     at it. A version already served is left as it is; older collections beyond the
     previous one are dropped. `hnsw` trades exactness for speed at millions of rows."""
-    from index.faiss_backend import open_folder
+    from boussole.index.faiss_backend import open_folder
 
     parts = open_folder(index_dir)
     client = connect(target)

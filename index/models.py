@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.models import Chunk
+from boussole.ingest.models import Chunk
 
 FILTER_FIELDS = ("doc", "kind", "pillar", "actor", "lang")
 

@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from index.errors import ModelError
+from boussole.index.errors import ModelError
 
 MARKER_FILE = "boussole_onnx.json"
 FP32_FILE = "model.onnx"

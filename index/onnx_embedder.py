@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import ModelError
-from index.onnx_build import FP32_FILE, INT8_FILE, read_marker
+from boussole.index.errors import ModelError
+from boussole.index.onnx_build import FP32_FILE, INT8_FILE, read_marker
 
 PRECISIONS = {"int8": INT8_FILE, "fp32": FP32_FILE}
 # Texts per forward pass. int8: one. Dynamic quantisation scales each layer's activations
@@ -40,7 +40,7 @@ DOCUMENT_BATCH = 1
 def build_workers() -> int:
     """Forward passes run at once when encoding passages: BOUSSOLE_BUILD_WORKERS, else one
     per available CPU."""
-    from index.embedder import available_cores, count_from_env  # index.embedder imports this module lazily
+    from boussole.index.embedder import available_cores, count_from_env  # index.embedder imports this module lazily
 
     return count_from_env("BOUSSOLE_BUILD_WORKERS", available_cores())
 

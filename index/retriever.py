@@ -22,11 +22,11 @@ from typing import Protocol
 
 import numpy as np
 
-from index.calibrate import CalibrationVectors
-from index.models import Filters
-from index.scope import ScopeModel
-from index.store import Manifest
-from ingest.models import Chunk, Document
+from boussole.index.calibrate import CalibrationVectors
+from boussole.index.models import Filters
+from boussole.index.scope import ScopeModel
+from boussole.index.store import Manifest
+from boussole.ingest.models import Chunk, Document
 
 BACKENDS = ("faiss", "milvus")
 

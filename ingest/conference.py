@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ingest.clean import FootnoteMarkers, clean_inline
-from ingest.layout import Layout
-from ingest.models import Chunk, Document
-from ingest.un_chunks import citation_base
+from boussole.ingest.clean import FootnoteMarkers, clean_inline
+from boussole.ingest.layout import Layout
+from boussole.ingest.models import Chunk, Document
+from boussole.ingest.un_chunks import citation_base
 
 MD_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 # A heading that numbers a part of the programme: "## 2. Qu'est-ce qu'est une ville intelligente ?"

@@ -11,11 +11,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from ingest.clean import FootnoteMarkers, clean_inline, join_lines
-from ingest.layout import Layout, Line
-from ingest.models import Chunk, Document
-from ingest.un_chunks import chunk_un_document, citation_base
-from ingest.un_structure import parse_blocks
+from boussole.ingest.clean import FootnoteMarkers, clean_inline, join_lines
+from boussole.ingest.layout import Layout, Line
+from boussole.ingest.models import Chunk, Document
+from boussole.ingest.un_chunks import chunk_un_document, citation_base
+from boussole.ingest.un_structure import parse_blocks
 
 # Pillar groups: "A. Piliers thématiques" / "Thematic pillars"; "B. Piliers habilitants" / "Enabling pillars".
 THEMATIC_RE = re.compile(r"piliers? th[ée]matiques?|thematic pillars?", re.I)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.clean import is_url_line, superscript_to_ascii
-from ingest.readers import SourceText
+from boussole.ingest.clean import is_url_line, superscript_to_ascii
+from boussole.ingest.readers import SourceText
 
 # Footnote text in flowing text: "¹ Voir …", "<sup>1</sup> CEB/…", "\* HSP/EB.2020/19."
 FLOW_NOTE_RE = re.compile(

@@ -6,8 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from ingest.errors import IngestError
-from ingest.models import TRANSLATIONS, Document
+from boussole.ingest.errors import IngestError
+from boussole.ingest.models import TRANSLATIONS, Document
 
 MANIFEST_NAME = "documents.toml"
 REQUIRED = ("id", "title", "lang", "kind", "source")

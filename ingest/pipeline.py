@@ -8,15 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ingest import records
-from ingest.clean import FootnoteMarkers
-from ingest.errors import IngestError
-from ingest.language import detect_language
-from ingest.layout import analyse_layout
-from ingest.manifest import load_manifest
-from ingest.models import Chunk, Document
-from ingest.readers import read_document
-from ingest.versions import AlignmentError, align, check_versions, keyed
+from boussole.ingest import records
+from boussole.ingest.clean import FootnoteMarkers
+from boussole.ingest.errors import IngestError
+from boussole.ingest.language import detect_language
+from boussole.ingest.layout import analyse_layout
+from boussole.ingest.manifest import load_manifest
+from boussole.ingest.models import Chunk, Document
+from boussole.ingest.readers import read_document
+from boussole.ingest.versions import AlignmentError, align, check_versions, keyed
 
 
 @dataclass
@@ -85,11 +85,11 @@ def alignment_errors(report: IngestReport) -> list[IngestError]:
 
 def ingest_document(path: Path, doc: Document) -> list[Chunk]:
     """One document → its chunks, with language set. Raises IngestError."""
-    from ingest.conference import chunk_conference
-    from ingest.guidelines import chunk_guidelines
-    from ingest.resolution import chunk_resolution
-    from ingest.un_chunks import chunk_un_document
-    from ingest.un_structure import parse_blocks
+    from boussole.ingest.conference import chunk_conference
+    from boussole.ingest.guidelines import chunk_guidelines
+    from boussole.ingest.resolution import chunk_resolution
+    from boussole.ingest.un_chunks import chunk_un_document
+    from boussole.ingest.un_structure import parse_blocks
 
     source = read_document(path)
     layout = analyse_layout(source, doc.symbol)

@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from ingest.atomic import atomic_write_text
-from ingest.errors import BoussoleError
-from ingest.models import Chunk, Document
+from boussole.ingest.atomic import atomic_write_text
+from boussole.ingest.errors import BoussoleError
+from boussole.ingest.models import Chunk, Document
 
 SCHEMA_VERSION = 1
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ingest.clean import FootnoteMarkers, clean_inline, join_lines
-from ingest.layout import Layout, Line
-from ingest.models import Chunk, Document
-from ingest.un_chunks import chunk_un_document, citation_base
-from ingest.un_structure import PARA_RE, parse_blocks
+from boussole.ingest.clean import FootnoteMarkers, clean_inline, join_lines
+from boussole.ingest.layout import Layout, Line
+from boussole.ingest.models import Chunk, Document
+from boussole.ingest.un_chunks import chunk_un_document, citation_base
+from boussole.ingest.un_structure import PARA_RE, parse_blocks
 
 # "L'Assemblée du Programme …," / "The United Nations Habitat Assembly," — ends with a comma.
 ENACTING_RE = re.compile(r"^(L[’']Assemblée|Le Conseil|The\b.*\b(Assembly|Council)|L[’']Assemblée générale)\b.*,\s*$")

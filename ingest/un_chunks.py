@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.clean import FootnoteMarkers, clean_inline, join_lines, strip_markup
-from ingest.models import Chunk, Document
-from ingest.un_structure import Block, heading_text
+from boussole.ingest.clean import FootnoteMarkers, clean_inline, join_lines, strip_markup
+from boussole.ingest.models import Chunk, Document
+from boussole.ingest.un_structure import Block, heading_text
 
 # Lead-ins that only introduce a list: they carry no content of their own.
 BARE_LEAD_RE = re.compile(

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.clean import strip_markup
-from ingest.layout import Line
+from boussole.ingest.clean import strip_markup
+from boussole.ingest.layout import Line
 
 # A list dash in front of an item marker in markdown ("- b) Veiller …").
 LIST_DASH_RE = re.compile(r"^\s*[-–]\s+(?=\(?[a-z]{1,4}\)\s)")

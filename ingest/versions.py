@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ingest.errors import IngestError
-from ingest.models import Chunk, Document
+from boussole.ingest.errors import IngestError
+from boussole.ingest.models import Chunk, Document
 
 LANGUAGE_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "ar": "Arabic", "zh": "Chinese", "ru": "Russian"}
 

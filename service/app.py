@@ -4,7 +4,7 @@
 the lifespan and put on `app.state`, routes reach it through `routes.get_searcher` (a
 dependency tests override), errors go through `errors_http`, and chat assistants reach the
 same searcher through the MCP server at /mcp (`service.mcp`). `uvicorn --factory
-service.app:create_app_from_env` and `boussole serve` both use it.
+boussole.service.app:create_app_from_env` and `boussole serve` both use it.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from index import store
-from ingest.errors import BoussoleError
-from service import docs, errors_http, openapi, routes
-from service.mcp import http as mcp_http
-from service.middleware import HeadAsGet, SecurityHeaders
-from service.recommend import SearchBackend
-from service.reloader import RETIRE_GRACE, IndexReloader
-from service.settings import Settings
-from service.timeouts import BodyReadTimeout
-from service.workers import SearchWorkers
+from boussole.index import store
+from boussole.ingest.errors import BoussoleError
+from boussole.service import docs, errors_http, openapi, routes
+from boussole.service.mcp import http as mcp_http
+from boussole.service.middleware import HeadAsGet, SecurityHeaders
+from boussole.service.recommend import SearchBackend
+from boussole.service.reloader import RETIRE_GRACE, IndexReloader
+from boussole.service.settings import Settings
+from boussole.service.timeouts import BodyReadTimeout
+from boussole.service.workers import SearchWorkers
 
 log = logging.getLogger("boussole.service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -51,15 +51,15 @@ def open_index(settings: Settings) -> SearchBackend:
     A first search warms up the lazily initialised parts (language detection's profiles)
     before any concurrent request arrives, and leaves /readyz's probe query cached.
     """
-    from index.embedder import load_embedder
-    from index.searcher import Searcher
-    from index.store import read_manifest
-    from service.batching import BatchingEmbedder
+    from boussole.index.embedder import load_embedder
+    from boussole.index.searcher import Searcher
+    from boussole.index.store import read_manifest
+    from boussole.service.batching import BatchingEmbedder
 
     parts = None
     if settings.backend != "faiss":  # the alias is resolved once, as the pointer is below
-        from index.backends import open_parts
-        from index.searcher import check_model
+        from boussole.index.backends import open_parts
+        from boussole.index.searcher import check_model
 
         parts = open_parts(settings.backend_choice, settings.index_dir)
         check_model(parts.manifest, settings.model, parts.location)
@@ -69,7 +69,7 @@ def open_index(settings: Settings) -> SearchBackend:
         manifest = read_manifest(index_dir)
         if settings.model != manifest.model_id:  # refused before loading any model
             return Searcher.open(index_dir, settings.models_dir, model=settings.model)
-    from index.use_embedder import UseEmbedder
+    from boussole.index.use_embedder import UseEmbedder
 
     model = load_embedder(manifest.model_id, settings.models_dir, encoder=settings.encoder)
     # int8 encodes one question per forward pass (index.onnx_embedder): waiting for company
@@ -201,5 +201,5 @@ def create_app(
 
 
 def create_app_from_env() -> FastAPI:
-    """For `uvicorn --factory service.app:create_app_from_env` (settings from BOUSSOLE_*)."""
+    """For `uvicorn --factory boussole.service.app:create_app_from_env` (settings from BOUSSOLE_*)."""
     return create_app(Settings.from_env())

@@ -22,7 +22,7 @@ class AnswerCut:
     """How much of the ranking an answer shows.
 
     Chosen on the tuning half of the answer benchmark (eval/benchmark/answers.toml, its 32
-    tuning problems) with `python -m eval.answers --sweep`: the setting with the best
+    tuning problems) with `python -m boussole.eval.answers --sweep`: the setting with the best
     harmonic mean of must-recall and precision (0.364) among those showing at most 8
     principles and measures on average (ratios 0-0.9, 0-1 to 2-5 principles, 1-3 to 3-10
     measures). Reported on the held-out half; ties on `least` went to the larger minimum.

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.errors import (
+from boussole.index.errors import (
     ChunkNotFound,
     IndexCorrupt,
     IndexMismatch,
@@ -24,8 +24,8 @@ from index.errors import (
     ModelError,
     QueryError,
 )
-from ingest.errors import BoussoleError
-from service.batching import Overloaded
+from boussole.ingest.errors import BoussoleError
+from boussole.service.batching import Overloaded
 
 log = logging.getLogger("boussole.service")
 

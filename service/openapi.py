@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ingest.models import ACTORS, EVERY_ACTOR, KINDS, PILLARS
+from boussole.ingest.models import ACTORS, EVERY_ACTOR, KINDS, PILLARS
 
 FILTERS_SCHEMA = "SearchFilters"
 # Requests whose `answer_lang` takes "auto" or a language the index holds a version in.

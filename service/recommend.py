@@ -37,10 +37,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from index.models import Filters, Hit, Scope, SearchResult
-from index.scope import has_words
-from ingest.models import EVERY_ACTOR, PILLARS, Chunk, Document, pillar_title
-from service.cut import DEFAULT_CUT, AnswerCut, cut, fold_contained
+from boussole.index.models import Filters, Hit, Scope, SearchResult
+from boussole.index.scope import has_words
+from boussole.ingest.models import EVERY_ACTOR, PILLARS, Chunk, Document, pillar_title
+from boussole.service.cut import DEFAULT_CUT, AnswerCut, cut, fold_contained
 
 GUIDELINES_DOC = "hsp-ha-2-14"
 EXAMPLE_KIND = "city-example"

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index import store
-from ingest.errors import BoussoleError
-from service.errors_http import ServiceNotReady
-from service.recommend import SearchBackend
-from service.settings import Settings
+from boussole.index import store
+from boussole.ingest.errors import BoussoleError
+from boussole.service.errors_http import ServiceNotReady
+from boussole.service.recommend import SearchBackend
+from boussole.service.settings import Settings
 
 log = logging.getLogger("boussole.service")
 RETIRE_GRACE = 10.0  # seconds a replaced searcher stays open for readers without a lease
@@ -58,7 +58,7 @@ def served_info(settings: Settings) -> IndexInfo:
     collection (path None; nothing when Milvus cannot be reached this time)."""
     if settings.backend == "faiss":
         return current_info(settings.index_dir)
-    from index.backends import served_version
+    from boussole.index.backends import served_version
 
     try:
         return IndexInfo(served_version(settings.backend_choice, settings.index_dir), None, None)

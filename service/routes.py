@@ -20,13 +20,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from index.errors import QueryError
-from index.models import FILTER_FIELDS, Filters
-from service import schemas
-from service.errors_http import ServiceNotReady
-from service.i18n import scope_reason
-from service.recommend import Assess, Item, SearchBackend, recommend
-from service.tools import tool_definitions
+from boussole.index.errors import QueryError
+from boussole.index.models import FILTER_FIELDS, Filters
+from boussole.service import schemas
+from boussole.service.errors_http import ServiceNotReady
+from boussole.service.i18n import scope_reason
+from boussole.service.recommend import Assess, Item, SearchBackend, recommend
+from boussole.service.tools import tool_definitions
 
 ERRORS = {
     status: {"model": schemas.ErrorResponse, "description": description}
@@ -65,7 +65,7 @@ async def get_searcher(request: Request) -> AsyncIterator[SearchBackend]:
 
 def get_scope_assessor() -> Assess:
     """index.scope.assess_scope; tests override it to pin the in/out-of-scope verdict."""
-    from index.scope import assess_scope
+    from boussole.index.scope import assess_scope
 
     return assess_scope
 

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from ingest.models import ACTORS, EVERY_ACTOR, TRANSLATIONS, Chunk, Document, pillar_title
-from index.models import Hit
+from boussole.ingest.models import ACTORS, EVERY_ACTOR, TRANSLATIONS, Chunk, Document, pillar_title
+from boussole.index.models import Hit
 
 # Mirrors index.searcher.MAX_QUERY_CHARS; kept here so that the OpenAPI schema states it
 # and the check happens before the model is touched. tests/test_api.py checks they agree.

@@ -14,7 +14,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import errors_http
+from boussole.service import errors_http
 
 DEFAULT_BODY_TIMEOUT = 10.0  # seconds between two chunks of a request body
 

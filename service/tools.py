@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from service import schemas
+from boussole.service import schemas
 
 
 class PassageRequest(BaseModel):

@@ -21,14 +21,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from service.batching import Overloaded
+from boussole.service.batching import Overloaded
 
 T = TypeVar("T")
 
 
 def default_search_threads() -> int:
     """BOUSSOLE_SEARCH_THREADS, else one per available CPU."""
-    from index.embedder import available_cores, count_from_env
+    from boussole.index.embedder import available_cores, count_from_env
 
     return count_from_env("BOUSSOLE_SEARCH_THREADS", available_cores())
 

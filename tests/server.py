@@ -40,7 +40,7 @@ def boussole_command() -> list[str]:
     found = shutil.which("boussole")
     if found:
         return [found]
-    return [sys.executable, "-c", "from service.cli import cli; cli()"]
+    return [sys.executable, "-c", "from boussole.service.cli import cli; cli()"]
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from eval.answers import Problem, check_problems, load_problems, score, summarise
-from service.cut import DEFAULT_CUT, cut, fold_contained
+from boussole.eval.answers import Problem, check_problems, load_problems, score, summarise
+from boussole.service.cut import DEFAULT_CUT, cut, fold_contained
 
 
 def test_cut_keeps_what_scores_near_the_best_within_bounds():

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from index.errors import ChunkNotFound, IndexNotFound, QueryError
-from index.models import FILTER_FIELDS, Filters, Hit, SearchResult
-from ingest.models import ACTORS, Chunk, Document
-from service import routes, schemas
-from service.app import create_app
-from service.cut import DEFAULT_CUT
-from service.settings import Settings
+from boussole.index.errors import ChunkNotFound, IndexNotFound, QueryError
+from boussole.index.models import FILTER_FIELDS, Filters, Hit, SearchResult
+from boussole.ingest.models import ACTORS, Chunk, Document
+from boussole.service import routes, schemas
+from boussole.service.app import create_app
+from boussole.service.cut import DEFAULT_CUT
+from boussole.service.settings import Settings
 
 GUIDE = "hsp-ha-2-14"
 
@@ -143,7 +143,7 @@ def assert_error_shape(response, status: int, code: str | None = None) -> dict:
 
 
 def test_schema_constants_follow_the_library():
-    from index.searcher import MAX_QUERY_CHARS
+    from boussole.index.searcher import MAX_QUERY_CHARS
 
     assert schemas.MAX_QUERY_CHARS == MAX_QUERY_CHARS
     assert set(typing.get_args(schemas.Actor)) == set(ACTORS)
@@ -253,7 +253,7 @@ def test_startup_without_index_fails_with_a_clear_message(tmp_path, caplog):
 def test_serve_refuses_to_start_without_index(tmp_path):
     from click.testing import CliRunner
 
-    from service.cli import cli
+    from boussole.service.cli import cli
 
     result = CliRunner().invoke(cli, ["serve", "--data-dir", str(tmp_path)])
     assert result.exit_code != 0

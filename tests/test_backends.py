@@ -11,13 +11,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from index import store
-from index.faiss_backend import open_folder
-from index.memory_backend import MemoryDense
-from index.milvus_backend import MilvusTarget, open_alias, publish
-from index.models import FILTER_FIELDS, Filters
-from index.retriever import Selection
-from index.searcher import Searcher
+from boussole.index import store
+from boussole.index.faiss_backend import open_folder
+from boussole.index.memory_backend import MemoryDense
+from boussole.index.milvus_backend import MilvusTarget, open_alias, publish
+from boussole.index.models import FILTER_FIELDS, Filters
+from boussole.index.retriever import Selection
+from boussole.index.searcher import Searcher
 
 pytestmark = pytest.mark.slow
 BACKENDS = ("faiss", "milvus")

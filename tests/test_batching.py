@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.embedder import load_embedder
-from service.batching import BatchingEmbedder, Overloaded
+from boussole.index.embedder import load_embedder
+from boussole.service.batching import BatchingEmbedder, Overloaded
 
 # Different lengths and languages, so batches need padding; none from the benchmark.
 TEXTS = [
@@ -126,8 +126,8 @@ def test_a_search_runs_both_encoders_at_once(index_dir, models_dir):
     """The second encoder is queued first and e5 runs while it works: e5 here waits for the
     second encoder to have started, which a search that encodes one after the other never
     lets happen. The results equal those of the plain, sequential searcher."""
-    from index.searcher import Searcher
-    from index.use_embedder import UseEmbedder
+    from boussole.index.searcher import Searcher
+    from boussole.index.use_embedder import UseEmbedder
 
     plain = Searcher.open(index_dir, models_dir)
     use_started = threading.Event()

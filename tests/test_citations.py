@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.citations import CitationError, letters, locate, printed
-from ingest.clean import strip_markup, superscript_to_ascii
-from ingest.layout import analyse_layout
-from ingest.manifest import load_manifest
-from ingest.models import Document
-from ingest.pipeline import ingest_document
-from ingest.readers import read_document
+from boussole.ingest.citations import CitationError, letters, locate, printed
+from boussole.ingest.clean import strip_markup, superscript_to_ascii
+from boussole.ingest.layout import analyse_layout
+from boussole.ingest.manifest import load_manifest
+from boussole.ingest.models import Document
+from boussole.ingest.pipeline import ingest_document
+from boussole.ingest.readers import read_document
 
 # A footnote line: its label, then the start of its text ("28 Résolution …", "¹ Voir …").
 NOTE_LINE_RE = re.compile(r"^\s*(?P<label>\d{1,3}|\*{1,4})\s+(?P<text>\S.*)$")

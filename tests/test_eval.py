@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from eval.benchmark import (
+from boussole.eval.benchmark import (
     BENCHMARK_DIR,
     PILLAR_KEYS,
     Benchmark,
@@ -26,10 +26,10 @@ from eval.benchmark import (
     validate,
     write_beir,
 )
-from eval.generic import GenericBaseline, locate, map_windows, to_chunk_ranking, windows
-from eval.report import evaluate
-from eval.runs import SystemRun
-from ingest.models import Chunk
+from boussole.eval.generic import GenericBaseline, locate, map_windows, to_chunk_ranking, windows
+from boussole.eval.report import evaluate
+from boussole.eval.runs import SystemRun
+from boussole.ingest.models import Chunk
 
 # -- the benchmark files ----------------------------------------------------------------
 
@@ -240,7 +240,7 @@ SUBSET = ("n45-fr", "n45-en", "n21-fr", "n21-en", "n38-en", "n61-fr", "x02-fr", 
 
 @pytest.mark.slow
 def test_harness_on_a_subset_writes_every_output(data_dir, tmp_path):
-    from eval.harness import EvalConfig, run_evaluation
+    from boussole.eval.harness import EvalConfig, run_evaluation
 
     config = EvalConfig(data_dir=data_dir, out_dir=tmp_path / "out", query_ids=SUBSET,
                         generic_cache_dir=tmp_path / "cache")
@@ -266,7 +266,7 @@ def test_harness_on_a_subset_writes_every_output(data_dir, tmp_path):
 
 
 def test_halves_split_needs_by_number():
-    from eval.benchmark import half_of
+    from boussole.eval.benchmark import half_of
 
     assert [half_of(n) for n in ("n01", "n02", "n45", "n38", "x03")] == [
         "tuning", "held-out", "tuning", "held-out", "tuning"]

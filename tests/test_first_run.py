@@ -14,7 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from service.cli import cli
+from boussole.service.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -76,8 +76,8 @@ def test_installed_command_is_where_the_readme_says():
 
 @pytest.fixture(scope="module")
 def chunks_data(tmp_path_factory, ingest_report) -> Path:
-    from ingest.pipeline import write_chunks
-    from service.settings import Settings
+    from boussole.ingest.pipeline import write_chunks
+    from boussole.service.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("chunks-data"))
     write_chunks(ingest_report, settings.chunks_path, settings.documents_path)
@@ -126,7 +126,7 @@ def test_faiss_loader_fallbacks_are_not_logged():
     about the AVX-512 / AVX2 builds (routine fallbacks that read like errors)."""
     code = (
         "import logging\n"
-        "from service.cli.logs import configure_logging\n"
+        "from boussole.service.cli.logs import configure_logging\n"
         "configure_logging('info')\n"
         "before = logging.getLogger().level\n"
         "import faiss\n"
@@ -141,7 +141,7 @@ def test_faiss_loader_fallbacks_are_not_logged():
 def test_importing_the_cli_leaves_logging_alone():
     code = (
         "import logging\n"
-        "import service.cli, service.cli.logs, service.app\n"
+        "import boussole.service.cli, boussole.service.cli.logs, boussole.service.app\n"
         "assert not logging.getLogger().handlers, logging.getLogger().handlers\n"
         "assert not logging.getLogger('faiss.loader').filters\n"
     )

@@ -5,8 +5,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from index.feedback import document_frequencies, feedback_terms
-from index.fusion import (
+from boussole.index.feedback import document_frequencies, feedback_terms
+from boussole.index.fusion import (
     RRF_K,
     convex_combination,
     language_weights,
@@ -68,7 +68,7 @@ def test_feedback_terms_prefer_frequent_and_rare_words():
 
 
 def test_structure_lift_by_hand():
-    from index.fusion import structure_lift
+    from boussole.index.fusion import structure_lift
 
     ranked = [(0, 1.0), (1, 0.8), (2, 0.7), (3, 0.5)]
     pillars = ["thematic-2", "enabling-1", "thematic-2", "thematic-2"]
@@ -84,7 +84,7 @@ def test_structure_lift_by_hand():
 
 
 def test_centring_removes_a_shared_direction():
-    from index.centring import centre, query_mean, unit
+    from boussole.index.centring import centre, query_mean, unit
 
     shared = np.array([1.0, 0.0, 0.0])
     a, b = unit(np.array([[1.0, 1.0, 0.0]]))[0], unit(np.array([[1.0, 0.0, 1.0]]))[0]
@@ -97,7 +97,7 @@ def test_centring_removes_a_shared_direction():
 
 
 def test_term_bridge_by_hand():
-    from index.fusion import term_bridge
+    from boussole.index.fusion import term_bridge
 
     ranked = [(0, 1.0), (1, 0.8), (2, 0.5), (3, 0.4)]
     # row 1 is a definition; its term's BM25 ranking finds rows 3 (best) and 4 (unranked so far)
@@ -112,8 +112,8 @@ def test_term_bridge_by_hand():
 
 
 def test_outlying_hubs_penalise_only_the_outlier():
-    from index.calibrate import outlying_hubs
-    from index.centring import unit
+    from boussole.index.calibrate import outlying_hubs
+    from boussole.index.centring import unit
 
     rng = np.random.default_rng(0)
     questions = unit(rng.normal(size=(40, 16)))
@@ -126,8 +126,8 @@ def test_outlying_hubs_penalise_only_the_outlier():
 
 
 def test_defined_term_reads_the_glossary_entry():
-    from index.text import defined_term
-    from ingest.models import Chunk
+    from boussole.index.text import defined_term
+    from boussole.ingest.models import Chunk
 
     definition = Chunk(id="d:glossary.x", doc_id="d", text="Interopérabilité : La capacité de systèmes à échanger.",
                        lang="fr", citation="d", kind="definition", order=1)

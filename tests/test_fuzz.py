@@ -17,8 +17,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from service.app import create_app
-from service.settings import Settings
+from boussole.service.app import create_app
+from boussole.service.settings import Settings
 
 pytestmark = pytest.mark.slow
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import store
-from index.builder import build_index, embed_chunks
-from index.centring import centre
-from index.cache import EmbeddingCache
-from index.errors import IndexCorrupt, IndexMismatch, IndexNotFound
-from index.searcher import Searcher
+from boussole.index import store
+from boussole.index.builder import build_index, embed_chunks
+from boussole.index.centring import centre
+from boussole.index.cache import EmbeddingCache
+from boussole.index.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from boussole.index.searcher import Searcher
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest.errors import IngestError
-from ingest.manifest import load_manifest
-from ingest.models import Chunk, Document
-from ingest.pipeline import ExtraDocument, ingest_corpus, ingest_document, load_chunks, load_documents, write_chunks
-from ingest.readers import read_document
+from boussole.ingest.errors import IngestError
+from boussole.ingest.manifest import load_manifest
+from boussole.ingest.models import Chunk, Document
+from boussole.ingest.pipeline import ExtraDocument, ingest_corpus, ingest_document, load_chunks, load_documents, write_chunks
+from boussole.ingest.readers import read_document
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ORIGINALS = ["hsp-ha-2-14", "hsp-ha-2-res-1", "hsp-eb-2023-16", "eb-2020-partnership", "aimf-2025-hue"]
@@ -187,7 +187,7 @@ def test_bad_documents_do_not_stop_good_ones(tmp_path, ingest_report):
 
 
 def test_cli_writes_good_documents_and_exits_nonzero_on_errors(tmp_path):
-    from service.cli import cli
+    from boussole.service.cli import cli
 
     corpus = _corpus_with_bad_files(tmp_path)
     data = tmp_path / "data"
@@ -229,7 +229,7 @@ def test_chunks_round_trip(tmp_path, ingest_report):
 
 # -- CLI: adding a document, listing chunks ------------------------------------------------------
 def test_cli_adds_a_document_and_lists_chunks(tmp_path):
-    from service.cli import cli
+    from boussole.service.cli import cli
 
     corpus = tmp_path / "corpus"
     shutil.copytree(Path(__file__).resolve().parent.parent / "corpus", corpus)
@@ -260,7 +260,7 @@ def test_cli_adds_a_document_and_lists_chunks(tmp_path):
 
 
 def test_cli_refuses_a_bad_file_without_touching_the_corpus(tmp_path):
-    from service.cli import cli
+    from boussole.service.cli import cli
 
     corpus = tmp_path / "corpus"
     shutil.copytree(Path(__file__).resolve().parent.parent / "corpus", corpus)
@@ -275,7 +275,7 @@ def test_cli_refuses_a_bad_file_without_touching_the_corpus(tmp_path):
 
 
 def test_chunks_without_ingest_is_a_clear_error(tmp_path):
-    from service.cli import cli
+    from boussole.service.cli import cli
 
     result = CliRunner().invoke(cli, ["chunks", "--data-dir", str(tmp_path)])
     assert result.exit_code != 0 and "boussole ingest" in result.output

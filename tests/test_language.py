@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.language import detect_language, language_probabilities
+from boussole.index.language import detect_language, language_probabilities
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,9 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
-from ingest.models import Document
-from service.mcp.server import build_server
-from service.tools import TOOLS, output_schema, parameters_schema
+from boussole.ingest.models import Document
+from boussole.service.mcp.server import build_server
+from boussole.service.tools import TOOLS, output_schema, parameters_schema
 
 slow = pytest.mark.slow
 

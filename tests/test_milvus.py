@@ -15,9 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from index import store
-from index.errors import IndexCorrupt, IndexNotFound
-from index.milvus_backend import (
+from boussole.index import store
+from boussole.index.errors import IndexCorrupt, IndexNotFound
+from boussole.index.milvus_backend import (
     MilvusTarget,
     MilvusUnavailable,
     collection_name,
@@ -27,8 +27,8 @@ from index.milvus_backend import (
     publish,
     served_collection,
 )
-from index.models import Filters
-from index.retriever import Selection
+from boussole.index.models import Filters
+from boussole.index.retriever import Selection
 
 pytestmark = pytest.mark.slow
 BOUSSOLE = [str(Path(sys.executable).parent / "boussole")]
@@ -157,9 +157,9 @@ def test_build_search_and_serve_from_milvus(milvus_uri, data_dir, tmp_path, sear
     from the environment) and the API serve from the alias, with the faiss backend's hits."""
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
-    from service.reloader import served_info
-    from service.settings import Settings
+    from boussole.service.app import create_app
+    from boussole.service.reloader import served_info
+    from boussole.service.settings import Settings
 
     data = tmp_path / "data"
     shutil.copytree(data_dir, data, symlinks=True)
@@ -192,8 +192,8 @@ def test_build_search_and_serve_from_milvus(milvus_uri, data_dir, tmp_path, sear
 
 
 def test_a_replica_reloads_when_the_alias_moves(milvus_uri, versions):
-    from service.reloader import IndexReloader, served_info
-    from service.settings import Settings
+    from boussole.service.reloader import IndexReloader, served_info
+    from boussole.service.settings import Settings
 
     target = MilvusTarget(milvus_uri, "replica")
     publish(versions[0], target)

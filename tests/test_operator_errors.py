@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from index import store
+from boussole.index import store
 from lifecycle_helpers import copy_data, env_for, run_boussole, served_version
 from server import free_port
-from service.app import create_app
-from service.cli import cli
-from service.settings import Settings
+from boussole.service.app import create_app
+from boussole.service.cli import cli
+from boussole.service.settings import Settings
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_full_disk_during_build_on_a_small_tmpfs(data, tmp_path):
 
 
 def test_full_disk_injected_in_process_and_debug_shows_the_traceback(data, monkeypatch):
-    from index.dense import DenseIndex
+    from boussole.index.dense import DenseIndex
 
     def full(self, path):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lifecycle_helpers import NEW_CHUNK, NEW_TEXT, changed_corpus, copy_data, env_for, run_boussole, served_version
-from service.app import create_app
-from service.settings import Settings
+from boussole.service.app import create_app
+from boussole.service.settings import Settings
 
 slow = pytest.mark.slow
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.calibration import load_calibration, random_strings
-from index.scope import (
+from boussole.index.calibration import load_calibration, random_strings
+from boussole.index.scope import (
     ScopeFeatures,
     assess_scope,
     cross_validated_safety,
@@ -54,7 +54,7 @@ def test_probe_questions_are_not_calibration_questions():
 
 
 def test_calibration_set_does_not_repeat_benchmark_queries():
-    from eval.benchmark import BENCHMARK_DIR
+    from boussole.eval.benchmark import BENCHMARK_DIR
 
     bench = {json.loads(line)["text"].casefold() for line in (BENCHMARK_DIR / "queries.jsonl").open()}
     assert not bench & {q.casefold() for q in load_calibration().texts()}
@@ -185,7 +185,7 @@ def test_fitted_threshold_keeps_every_in_scope_calibration_point():
 def test_cli_shows_no_passages_for_a_lone_symbol(data_dir):
     from click.testing import CliRunner
 
-    from service.cli import cli
+    from boussole.service.cli import cli
 
     runner = CliRunner()
     symbol = runner.invoke(cli, ["search", "§", "--data-dir", str(data_dir), "--answer-lang", "en"])

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from fakes import FakeEmbedder
-from index.errors import ChunkNotFound, QueryError
-from index.memory_backend import build_parts
-from index.models import Filters
-from index.searcher import MAX_QUERY_CHARS, Searcher
+from boussole.index.errors import ChunkNotFound, QueryError
+from boussole.index.memory_backend import build_parts
+from boussole.index.models import Filters
+from boussole.index.searcher import MAX_QUERY_CHARS, Searcher
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.manifest import load_manifest
-from ingest.pipeline import alignment_errors, ingest_corpus
-from ingest.versions import AlignmentError
+from boussole.ingest.manifest import load_manifest
+from boussole.ingest.pipeline import alignment_errors, ingest_corpus
+from boussole.ingest.versions import AlignmentError
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 BOUSSOLE = str(Path(sys.executable).parent / "boussole")  # the installed command, as a user runs it

@@ -6,7 +6,7 @@ inside the commands so that `boussole --help` is instant.
 
 import click
 
-from service.cli import corpus_cmds, eval_cmds, index_cmds, mcp_cmds, serve_cmds
+from boussole.service.cli import corpus_cmds, eval_cmds, index_cmds, mcp_cmds, serve_cmds
 
 
 @click.group()

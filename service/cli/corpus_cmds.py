@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from service.cli.errors import reader_went_away
-from service.cli.options import corpus_dir_option, data_dir_option
+from boussole.service.cli.errors import reader_went_away
+from boussole.service.cli.options import corpus_dir_option, data_dir_option
 
 
 def _settings(data_dir: Path | None, corpus_dir: Path | None):
-    from service.settings import Settings
+    from boussole.service.settings import Settings
 
     return Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir)
 
@@ -44,8 +44,8 @@ def ingest_cmd(path, title, symbol, short_title, lang, kind, doc_id, date, versi
 
     A language version of a document (--version-of) takes the original's symbol, kind and
     dates unless given, and is refused unless every paragraph and item matches."""
-    from ingest.errors import BoussoleError
-    from ingest.pipeline import ingest_corpus, write_chunks
+    from boussole.ingest.errors import BoussoleError
+    from boussole.ingest.pipeline import ingest_corpus, write_chunks
 
     settings = _settings(data_dir, corpus_dir)
     if path is None and (version_of or official):
@@ -77,14 +77,14 @@ def _add_document(corpus_dir: Path, path: Path, title, symbol, short_title, lang
     """Validate the file by ingesting it alone (a version: and aligning it with its
     original), then copy it and record it in the manifest. A file that fails is never
     added: the corpus stays as it was."""
-    from ingest.errors import IngestError
-    from ingest.guidelines import slugify
-    from ingest.language import detect_language
-    from ingest.manifest import append_to_manifest, load_manifest, validate_document
-    from ingest.models import Document
-    from ingest.pipeline import ingest_document
-    from ingest.readers import read_document
-    from ingest.versions import align, check_versions, keyed
+    from boussole.ingest.errors import IngestError
+    from boussole.ingest.guidelines import slugify
+    from boussole.ingest.language import detect_language
+    from boussole.ingest.manifest import append_to_manifest, load_manifest, validate_document
+    from boussole.ingest.models import Document
+    from boussole.ingest.pipeline import ingest_document
+    from boussole.ingest.readers import read_document
+    from boussole.ingest.versions import align, check_versions, keyed
 
     if not path.exists():
         raise IngestError(str(path), "no such file")
@@ -138,7 +138,7 @@ def _add_document(corpus_dir: Path, path: Path, title, symbol, short_title, lang
 @data_dir_option
 def chunks_cmd(doc_id, as_json, data_dir) -> None:
     """List the chunks written by `boussole ingest`."""
-    from ingest.pipeline import load_chunks
+    from boussole.ingest.pipeline import load_chunks
 
     settings = _settings(data_dir, None)
     if not settings.chunks_path.exists():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
+from boussole.service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
 
 SYSTEM_NAMES = ("bm25", "dense", "hybrid", "originals", "generic")
 
@@ -40,11 +40,11 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
     """Run the retrievers over the judged benchmark and report nDCG@10, Recall@10/50, MRR@10
     per language, the no-good-match signal on out-of-scope queries, and paired tests of the
     hybrid against each baseline. Reuses the index in DATA_DIR (built if missing or stale)."""
-    from eval.benchmark import BENCHMARK_DIR, BenchmarkError
-    from eval.harness import EvalConfig, run_evaluation
-    from eval.report import text_table
-    from ingest.errors import BoussoleError
-    from service.settings import Settings
+    from boussole.eval.benchmark import BENCHMARK_DIR, BenchmarkError
+    from boussole.eval.harness import EvalConfig, run_evaluation
+    from boussole.eval.report import text_table
+    from boussole.ingest.errors import BoussoleError
+    from boussole.service.settings import Settings
 
     settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend,
                                  milvus_uri=milvus_uri)
@@ -77,7 +77,7 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
     click.echo("Figures to quote: the held-out half (held-out, held-out-fr, held-out-en); no tuned number "
                "looked at it. 'all', 'fr' and 'en' mix in the tuning half.\n")
     if outcome.answers:
-        from eval.answers import text_table as answer_table
+        from boussole.eval.answers import text_table as answer_table
 
         click.echo("The answer (/v1/recommend, shown in the problem's language) on eval/benchmark/answers.toml:")
         click.echo(answer_table(outcome.answers) + "\n")
@@ -116,9 +116,9 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
 def export_beir(directory, data_dir, corpus_dir) -> None:
     """Write the current chunks as a BEIR dataset in DIRECTORY (corpus.jsonl) with the judged
     queries.jsonl and qrels/test.tsv, loadable by BEIR, MTEB custom tasks and ir-measures."""
-    from eval.benchmark import load_benchmark, validate, write_beir
-    from ingest.pipeline import ingest_corpus
-    from service.settings import Settings
+    from boussole.eval.benchmark import load_benchmark, validate, write_beir
+    from boussole.ingest.pipeline import ingest_corpus
+    from boussole.service.settings import Settings
 
     settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir)
     chunks = ingest_corpus(settings.corpus_dir).chunks

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import click
 
-from service.cli.errors import handle_errors
-from service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
-from service.settings import Settings
+from boussole.service.cli.errors import handle_errors
+from boussole.service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
+from boussole.service.settings import Settings
 
 
 def _progress(message: str) -> None:
@@ -34,8 +34,8 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
     With `--backend milvus`, the version is then copied into a new Milvus collection and
     the alias switched to it in one step; replicas serving the alias pick it up.
     """
-    from index import store
-    from index.backends import publish_if_milvus
+    from boussole.index import store
+    from boussole.index.backends import publish_if_milvus
 
     settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend,
                                  milvus_uri=milvus_uri)
@@ -56,9 +56,9 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
 
 
 def _build_locked(settings: Settings, force: bool) -> None:
-    from index.builder import build_index, is_fresh
-    from index.embedder import ready_fingerprint
-    from ingest.pipeline import alignment_errors, ingest_corpus, write_chunks
+    from boussole.index.builder import build_index, is_fresh
+    from boussole.index.embedder import ready_fingerprint
+    from boussole.ingest.pipeline import alignment_errors, ingest_corpus, write_chunks
 
     with ThreadPoolExecutor(1, thread_name_prefix="boussole-load") as pool:
         # --force rebuilds whatever the corpus says: load the model (about a second, mostly
@@ -88,7 +88,7 @@ def _build_locked(settings: Settings, force: bool) -> None:
 
 
 def _load_embedder(settings: Settings):
-    from index.embedder import load_embedder
+    from boussole.index.embedder import load_embedder
 
     return load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
 
@@ -113,12 +113,12 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode,
            milvus_uri) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
     _without_numba()
-    from index import store
-    from index.backends import open_searcher
-    from index.models import Filters
-    from index.scope import assess_scope, has_words
-    from index.searcher import Searcher
-    from service.i18n import scope_reason
+    from boussole.index import store
+    from boussole.index.backends import open_searcher
+    from boussole.index.models import Filters
+    from boussole.index.scope import assess_scope, has_words
+    from boussole.index.searcher import Searcher
+    from boussole.service.i18n import scope_reason
 
     settings = Settings.from_env(data_dir=data_dir, model=model, backend=backend, milvus_uri=milvus_uri)
     if settings.backend_choice.name == "faiss":
@@ -132,7 +132,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode,
     shown = result.answer_lang or result.query_lang
     reason = scope_reason(scope.reason, shown)
     if as_json:
-        from service.schemas import SearchHit
+        from boussole.service.schemas import SearchHit
 
         titles = {d.id: d.title for d in searcher.documents}
         payload = {
@@ -203,13 +203,13 @@ def _encoders(index_dir, settings: Settings, mode: str) -> tuple:
     index: the e5 session in a thread (ONNX Runtime builds it outside the interpreter
     lock), USE's weights in another (mostly decompression), its tokenizer from the models
     folder's pickle. (None, None), as before, for keyword search or another model."""
-    from index.store import read_manifest
+    from boussole.index.store import read_manifest
 
     manifest = read_manifest(index_dir)
     if mode == "bm25" or settings.model != manifest.model_id:
         return None, None  # Searcher.open refuses another model with the right message
-    from index.embedder import load_embedder
-    from index.use_embedder import UseEmbedder
+    from boussole.index.embedder import load_embedder
+    from boussole.index.use_embedder import UseEmbedder
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="boussole-load")
     e5 = pool.submit(load_embedder, manifest.model_id, settings.models_dir, encoder=settings.encoder)
@@ -227,7 +227,7 @@ def index_group() -> None:
 @handle_errors
 def index_status(data_dir) -> None:
     """List the index versions kept in the data folder; * marks the one served."""
-    from index import store
+    from boussole.index import store
 
     settings = Settings.from_env(data_dir=data_dir)
     current = store.resolve(settings.index_dir)
@@ -251,7 +251,7 @@ def index_rollback(data_dir) -> None:
 
     A running `boussole serve` switches to it within seconds, without a restart.
     """
-    from index import store
+    from boussole.index import store
 
     settings = Settings.from_env(data_dir=data_dir)
     with store.build_lock(settings.index_dir):

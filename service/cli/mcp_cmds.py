@@ -6,8 +6,8 @@ import logging
 
 import click
 
-from service.cli.options import data_dir_option, model_option
-from service.settings import Settings
+from boussole.service.cli.options import data_dir_option, model_option
+from boussole.service.settings import Settings
 
 
 @click.command("mcp")
@@ -18,8 +18,8 @@ def mcp(data_dir, model: str | None) -> None:
     for HTTP clients, `boussole serve` serves the same server at /mcp)."""
     import anyio
 
-    from ingest.errors import BoussoleError
-    from service.mcp.stdio import serve_stdio
+    from boussole.ingest.errors import BoussoleError
+    from boussole.service.mcp.stdio import serve_stdio
 
     settings = Settings.from_env(data_dir=data_dir, model=model)
     if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):

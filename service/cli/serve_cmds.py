@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from service.cli.errors import handle_errors
-from service.cli.logs import configure_logging
-from service.cli.options import backend_options, data_dir_option, model_option
-from service.settings import Settings
+from boussole.service.cli.errors import handle_errors
+from boussole.service.cli.logs import configure_logging
+from boussole.service.cli.options import backend_options, data_dir_option, model_option
+from boussole.service.settings import Settings
 
 # Well above the 300 half-open connections the service must survive, well below the
 # process's file-descriptor limit; each open connection costs a few KiB.
@@ -73,9 +73,9 @@ def serve(
     """
     import uvicorn
 
-    from index import store
-    from index.errors import IndexBusy
-    from service.app import create_app, open_index
+    from boussole.index import store
+    from boussole.index.errors import IndexBusy
+    from boussole.service.app import create_app, open_index
 
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, model=model, backend=backend,
                                  milvus_uri=milvus_uri)

@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.errors_http import ServiceNotReady
-from service.mcp.server import build_server
-from service.recommend import SearchBackend
+from boussole.service.errors_http import ServiceNotReady
+from boussole.service.mcp.server import build_server
+from boussole.service.recommend import SearchBackend
 
 PATH = "/mcp"
 

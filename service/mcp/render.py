@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service import schemas
+from boussole.service import schemas
 
 PASSAGE_URI = "boussole://passages/{id}"
 DOCUMENT_URI = "boussole://documents/{id}"

@@ -22,12 +22,12 @@ from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
-from index.models import Filters
-from ingest.errors import BoussoleError
-from service import errors_http, routes, schemas
-from service.mcp import render
-from service.recommend import SearchBackend
-from service.tools import BY_NAME, TOOLS, PassageRequest, input_schema, output_schema
+from boussole.index.models import Filters
+from boussole.ingest.errors import BoussoleError
+from boussole.service import errors_http, routes, schemas
+from boussole.service.mcp import render
+from boussole.service.recommend import SearchBackend
+from boussole.service.tools import BY_NAME, TOOLS, PassageRequest, input_schema, output_schema
 
 log = logging.getLogger("boussole.mcp")
 

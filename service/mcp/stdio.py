@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from mcp.server.stdio import stdio_server
 
-from service.settings import Settings
+from boussole.service.settings import Settings
 
 
 async def serve_stdio(settings: Settings) -> None:
-    from service.app import create_app
+    from boussole.service.app import create_app
 
     app = create_app(settings)
     async with stdio_server() as (read_stream, write_stream):
