@@ -35,7 +35,7 @@ def run_build(tree: Path, models_dir: Path) -> tuple[float, float | None]:
         data.mkdir()
         (data / "models").symlink_to(models_dir.resolve(), target_is_directory=True)
         env = {**os.environ, "PYTHONPATH": str(tree)}
-        code = "import sys; from service.cli import cli; sys.argv[0] = 'boussole'; cli()"
+        code = "import sys; from boussole.service.cli import cli; sys.argv[0] = 'boussole'; cli()"
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", code, "build", "--force", "--data-dir", str(data)],

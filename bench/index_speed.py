@@ -32,11 +32,11 @@ def _peak_rss_mb() -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from index.builder import build_index
-    from index.embedder import load_embedder
-    from index.searcher import Searcher
-    from ingest.pipeline import ingest_corpus
-    from service.settings import Settings
+    from boussole.index.builder import build_index
+    from boussole.index.embedder import load_embedder
+    from boussole.index.searcher import Searcher
+    from boussole.ingest.pipeline import ingest_corpus
+    from boussole.service.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None)

@@ -21,15 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.benchmark import load_benchmark
-from eval.report import evaluate
-from eval.runs import QueryVectorCache, run_systems
-from index import store
-from index.embedder import load_embedder
-from index.faiss_backend import open_folder
-from index.retriever import Selection
-from index.searcher import Searcher
-from index.text import lexical_text
+from boussole.eval.benchmark import load_benchmark
+from boussole.eval.report import evaluate
+from boussole.eval.runs import QueryVectorCache, run_systems
+from boussole.index import store
+from boussole.index.embedder import load_embedder
+from boussole.index.faiss_backend import open_folder
+from boussole.index.retriever import Selection
+from boussole.index.searcher import Searcher
+from boussole.index.text import lexical_text
 
 ANALYZER = {"tokenizer": "standard", "filter": ["lowercase", {"type": "stemmer", "language": "french"}]}
 
@@ -41,7 +41,7 @@ class MilvusLexical:
         self._client, self._collection, self.size = client, collection, size
 
     def search(self, query: str, lang: str, k: int, allowed: Selection | None = None) -> list[tuple[int, float]]:
-        from index.milvus_backend import filter_expression
+        from boussole.index.milvus_backend import filter_expression
 
         found = self._client.search(
             self._collection, data=[query], anns_field="sparse", limit=min(k, self.size),

@@ -35,8 +35,8 @@ def create_app(data_dir: Path, corpus_dir: Path):
     from fastapi import FastAPI
     from sentence_transformers import SentenceTransformer
 
-    from index.embedder import default_threads
-    from ingest.pipeline import document_text, ingest_corpus
+    from boussole.index.embedder import default_threads
+    from boussole.ingest.pipeline import document_text, ingest_corpus
 
     import torch
 
