@@ -52,3 +52,17 @@ def test_the_app_loads_from_anywhere_without_heavy_or_evaluation_modules(tmp_pat
     assert Path(where).resolve().is_relative_to(ROOT), where
     assert heavy == "[]", heavy
     assert bare == "[]", bare
+
+
+def test_the_evaluation_commands_plug_into_the_cli_from_their_own_layer():
+    """`boussole eval` is declared by the eval layer (entry point), not imported by the service."""
+    from click.testing import CliRunner
+
+    from boussole.service.cli import cli, plugin_commands
+
+    assert {name: command.callback.__module__ for name, command in plugin_commands().items()} == {
+        "eval": "boussole.eval.cli", "export-beir": "boussole.eval.cli"}
+    listed = CliRunner().invoke(cli, ["--help"])
+    assert listed.exit_code == 0 and "eval " in listed.output and "export-beir" in listed.output
+    helped = CliRunner().invoke(cli, ["eval", "--help"])
+    assert helped.exit_code == 0 and "nDCG@10" in helped.output

@@ -1,4 +1,9 @@
-"""`boussole eval` and `boussole export-beir`: a thin layer over the `eval` package."""
+"""`boussole eval` and `boussole export-beir`: a thin layer over the `eval` package.
+
+Plugged into the `boussole` command by the `boussole.commands` entry point (pyproject.toml):
+the evaluation sits above the service, which never imports it. Only click and the CLI's
+shared options are imported here; the evaluation itself loads inside the commands.
+"""
 
 from __future__ import annotations
 
