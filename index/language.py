@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from boussole.ingest.language import LANGUAGES as SUPPORTED
+from boussole.language import LANGUAGES as SUPPORTED
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 _FRENCH_LETTERS = re.compile(r"[éèêëàâçùûüôîïœ]", re.IGNORECASE)
 # Function words that are frequent in one language and rare in the other.

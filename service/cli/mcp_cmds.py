@@ -18,7 +18,7 @@ def mcp(data_dir, model: str | None) -> None:
     for HTTP clients, `boussole serve` serves the same server at /mcp)."""
     import anyio
 
-    from boussole.ingest.errors import BoussoleError
+    from boussole.errors import BoussoleError
     from boussole.service.mcp.stdio import serve_stdio
 
     settings = Settings.from_env(data_dir=data_dir, model=model)
