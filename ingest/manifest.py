@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from boussole.errors import IngestError
+from boussole.ingest.errors import IngestError
 from boussole.ingest.models import TRANSLATIONS, Document
 
 MANIFEST_NAME = "documents.toml"

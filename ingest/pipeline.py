@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from boussole.errors import IngestError
 from boussole.ingest import records
 from boussole.ingest.clean import FootnoteMarkers
+from boussole.ingest.errors import IngestError
 from boussole.ingest.layout import analyse_layout
 from boussole.ingest.manifest import load_manifest
 from boussole.ingest.models import Chunk, Document

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from boussole.errors import IngestError
+from boussole.ingest.errors import IngestError
 from boussole.ingest.models import Chunk, Document
 
 LANGUAGE_NAMES = {"fr": "French", "en": "English", "es": "Spanish", "ar": "Arabic", "zh": "Chinese", "ru": "Russian"}

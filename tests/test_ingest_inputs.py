@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from boussole.errors import IngestError
+from boussole.ingest.errors import IngestError
 from boussole.ingest.manifest import load_manifest
 from boussole.ingest.models import Chunk, Document
 from boussole.ingest.pipeline import ExtraDocument, ingest_corpus, ingest_document, load_chunks, load_documents, write_chunks

@@ -77,7 +77,7 @@ def _add_document(corpus_dir: Path, path: Path, title, symbol, short_title, lang
     """Validate the file by ingesting it alone (a version: and aligning it with its
     original), then copy it and record it in the manifest. A file that fails is never
     added: the corpus stays as it was."""
-    from boussole.errors import IngestError
+    from boussole.ingest.errors import IngestError
     from boussole.ingest.guidelines import slugify
     from boussole.ingest.manifest import append_to_manifest, load_manifest, validate_document
     from boussole.ingest.models import Document
