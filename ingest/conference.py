@@ -12,21 +12,16 @@ import re
 from collections import Counter
 
 from boussole.ingest.clean import FootnoteMarkers, clean_inline
+from boussole.ingest.grammar import HONORIFIC_RE, MD_HEADING_RE, MODERATOR_RE, SPEAKER_RE
 from boussole.ingest.layout import Layout
 from boussole.ingest.models import Chunk, Document
 from boussole.ingest.un_chunks import citation_base
 
-MD_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 # A heading that numbers a part of the programme: "## 2. Qu'est-ce qu'est une ville intelligente ?"
 NUMBERED_TITLE_RE = re.compile(r"^\d+\.\s+\S")
-# Who speaks: "Monsieur …", "Mme …", "M. …", "SE, M. …", "Modération : …" (FR) / "Mr …", "Ms …", "Moderator: …".
-SPEAKER_RE = re.compile(
-    r"^(SE,?\s+|S\.E\.\s+|H\.E\.\s+)?(Monsieur|Madame|Mme|Mlle|M\.|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Professeur|Modération|Moderation|Moderator)(?=[\s:,*])"
-)
 BULLET_RE = re.compile(r"^\s*(?:[-•*]|\d+\.)\s+")
 # A markdown bullet: "- text", "  - text", "* text".
 DASH_BULLET_RE = re.compile(r"^\s*[-*•]\s+(.*)$")
-HONORIFIC_RE = re.compile(r"^(SE|S\.E\.|H\.E\.),?\s+")
 # A city's presentation: "Huế, Vietnam : Numérique citoyen …", "Namur, Belgium: …".
 CITY_SECTION_RE = re.compile(r"^[A-ZÀ-ÝĐ][^,:]{1,40}, [A-ZÀ-ÝĐ][^,:]{1,30} ?: \S")
 # A paragraph that opens on what a city did: "L'expérience de Phnom Penh …", "À Tiznit, …",
@@ -36,7 +31,6 @@ PRACTICE_OPENING_RE = re.compile(
     r"|Nous avons (lancé|mis en place|créé|adopté|développé)|The experience of [A-Z]|In [A-Z][\w'-]+,"
     r"|The city of [A-Z]|We (have )?(launched|set up|created|adopted|developed))"
 )
-MODERATOR_RE = re.compile(r"^(Modération|Moderation|Moderator)\b")
 MIN_COVER_PROSE = 200  # text before the first section is a cover unless it is real prose
 
 

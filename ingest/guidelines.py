@@ -12,18 +12,26 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 from boussole.ingest.clean import FootnoteMarkers, clean_inline, join_lines
+from boussole.ingest.grammar import (
+    ANNEX_RE,
+    ENABLING_RE,
+    GLOSSARY_HEADER_RE,
+    GLOSSARY_RE,
+    MAX_TERM_LINE,
+    MAX_TERM_WORDS,
+    MEASURES_RE,
+    PILLAR_HEADING_RE,
+    PRINCIPLES_RE,
+    STEP_MEASURE_RE,
+    STEP_RE,
+    STEP_TABLE_HEADER_RE,
+    THEMATIC_RE,
+)
 from boussole.ingest.layout import Layout, Line
 from boussole.ingest.models import Chunk, Document
 from boussole.ingest.un_chunks import chunk_un_document, citation_base
 from boussole.ingest.un_structure import parse_blocks
 
-# Pillar groups: "A. Piliers thématiques" / "Thematic pillars"; "B. Piliers habilitants" / "Enabling pillars".
-THEMATIC_RE = re.compile(r"piliers? th[ée]matiques?|thematic pillars?", re.I)
-ENABLING_RE = re.compile(r"piliers? habilitants?|enabling pillars?", re.I)
-# A pillar heading: "1. Prospérité partagée".
-PILLAR_HEADING_RE = re.compile(r"^(\d)\.\s+\S")
-PRINCIPLES_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Principles)\b", re.I)
-MEASURES_RE = re.compile(r"^\(?[a-z]\)\s+(Mesures|Measures)\b", re.I)
 # Who a measures paragraph addresses; "joint" is tested first ("Toutes les parties prenantes").
 ACTOR_PATTERNS = (
     ("joint", re.compile(r"^(Tous les acteurs|Toutes les parties prenantes|Tous les niveaux|All (relevant )?(actors|stakeholders)|All levels)", re.I)),
@@ -31,18 +39,8 @@ ACTOR_PATTERNS = (
     ("local-regional", re.compile(r"^(Les )?(collectivités|autorités|administrations|gouvernements) locales? et régionales?|^Local and regional (governments?|authorities)|^(Sub-?national|Local) governments", re.I)),
     ("stakeholders", re.compile(r"^(Les )?parties prenantes|^(Relevant |Other )?stakeholders", re.I)),
 )
-# Step table: header "Étape Objectif Mesures" / "Step Objective Measures".
-STEP_TABLE_HEADER_RE = re.compile(r"^\s*(Étape|Etape|Step)\s+(Objectif|Objective)s?\s+(Mesures|Measures|Actions)\s*$", re.I)
-STEP_RE = re.compile(r"^\s*(?:Étape|Etape|Step)\s+(\d+)\s*:\s*(.+)$", re.I)
-STEP_MEASURE_RE = re.compile(r"^\s*(?:Mesure|Measure|Action)\s+(\d+\.\d+)\s*:?\s*(.*)$", re.I)
 BULLET_RE = re.compile(r"^\s*[•▪◦-]\s+")
-# Annex heading followed by the glossary title.
-ANNEX_RE = re.compile(r"^\s*(Annexe|Annex)\b", re.I)
-GLOSSARY_RE = re.compile(r"^\s*(Glossaire|Glossary)\s*$", re.I)
-GLOSSARY_HEADER_RE = re.compile(r"^\s*(Terme|Term)\s+(Définition|Definition)\s*$", re.I)
 PARA_START_RE = re.compile(r"^\s*\d{1,3}\.\s+\S")
-MAX_TERM_WORDS = 6
-MAX_TERM_LINE = 40
 
 
 def chunk_guidelines(doc: Document, layout: Layout, markers: FootnoteMarkers) -> list[Chunk]:
