@@ -1,12 +1,13 @@
 """The documents' grammar: how a line of a source document shows what it is (a heading, a
-numbered paragraph, an item, a caption, a footnote, page furniture, a part of the
+numbered paragraph, an item, a bullet, a caption, a footnote, page furniture, a part of the
 guidelines' annexes, a resolution's enacting formula, a conference's speaker).
 
-Each pattern is defined once, here, for every module that reads documents (`layout`,
-`un_structure`, `guidelines`, `resolution`, `conference`). Patterns apply to a stripped
-line unless their comment says otherwise. What a passage means (the actor a measure
-addresses, a bare lead-in, a city's practice) is judged by the module that needs it, not
-here; inline markup and footnote markers are `clean`'s.
+Each pattern is defined once, here: the parsers (`layout`, `un_structure`, `guidelines`,
+`resolution`, `conference`) and `citations`, which finds a passage the way a reader does,
+read the same grammar, so they cannot drift apart. Patterns apply to a stripped line unless
+their comment says otherwise. What a passage means (the actor a measure addresses, a bare
+lead-in, a city's practice) is judged by the module that needs it, not here; inline markup
+and footnote markers are `clean`'s.
 """
 
 from __future__ import annotations
@@ -39,32 +40,37 @@ BOLD_LINE_RE = re.compile(r"^\*\*([^*].*?)\*\*\s*$")
 ROMAN_HEADING_RE = re.compile(r"^([IVXL]{1,6})\.\s+(\S.*)$")
 # A chapter heading: "A. Piliers thématiques"; group 1 the letter, group 2 the title.
 LETTER_HEADING_RE = re.compile(r"^([A-Z])\.\s+(\S.*)$")
+# The numbering a heading opens with, as the eye sees it: "II.", "A.", "1.", "a)" or "(a)".
+HEADING_TOKEN_RE = re.compile(r"^(?:[IVXL]+|[A-Z]|\d{1,2}|\(?[a-z]\)?)[.)]?\s+\S")
 # A caption line: "Figure 1", "Tableau 2 : …"; the figure itself is not text.
 CAPTION_RE = re.compile(r"^(Figure|Tableau|Table|Graphique|Encadré|Box|Chart)\s+\d+\b.{0,120}$")
 
-# -- numbered paragraphs and items ----------------------------------------------------------
+# -- numbered paragraphs, items and lists ---------------------------------------------------
 # "40. Les collectivités …": a numbered paragraph (or numbered heading); group 1 its number,
 # the match ends where its text starts.
 PARA_RE = re.compile(r"^(\d{1,3})\.\s+(?=\S)")
 # "b) Utiliser …" or "(b) Use …": a lettered item or a roman sub-item; group 1 its letter
 # or numeral, the match ends where its text starts.
 ITEM_RE = re.compile(r"^\(?([a-z]{1,4})\)\s+(?=\S)")
+# A list bullet and its space: "- ", "– ", "* ", "• ", "▪ ", "◦ " (also the markdown dash
+# that may stand in front of an item marker: "- b) Veiller …").
+BULLET_RE = re.compile(r"^\s*[-–*•▪◦]\s+")
 # Roman numerals of sub-items, in order: "i)" after "h)" is an item, after a colon a sub-item.
-ROMANS = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"]
+ROMANS = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii")
 
 # -- guidelines -----------------------------------------------------------------------------
-# A pillar group, anywhere in a heading: "A. Piliers thématiques" / "Thematic pillars".
-THEMATIC_RE = re.compile(r"piliers? th[ée]matiques?|thematic pillars?", re.I)
+# A pillar group heading, with or without its letter: "A. Piliers thématiques" / "Thematic pillars".
+THEMATIC_RE = re.compile(r"^(?:[A-Z]\.\s+)?(Piliers thématiques|Thematic pillars)\b", re.I)
 # "B. Piliers habilitants" / "Enabling pillars".
-ENABLING_RE = re.compile(r"piliers? habilitants?|enabling pillars?", re.I)
-# A pillar heading: "1. Prospérité partagée"; group 1 its number.
-PILLAR_HEADING_RE = re.compile(r"^(\d)\.\s+\S")
+ENABLING_RE = re.compile(r"^(?:[A-Z]\.\s+)?(Piliers habilitants|Enabling pillars)\b", re.I)
+# A pillar heading: "1. Prospérité partagée"; group 1 its number, the match ends at its title.
+PILLAR_HEADING_RE = re.compile(r"^(\d)\.\s+(?=\S)")
 # Either half of a pillar, a heading of its own: "a) Principes", "(b) Measures:".
 HALF_HEADING_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Mesures|Principles|Measures)\s*:?\s*$", re.I)
 # The principles half: "a) Principes", "(a) Principles".
-PRINCIPLES_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Principles)\b", re.I)
+PRINCIPLES_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Principles)\s*:?\s*$", re.I)
 # The measures half: "b) Mesures", "(b) Measures".
-MEASURES_RE = re.compile(r"^\(?[a-z]\)\s+(Mesures|Measures)\b", re.I)
+MEASURES_RE = re.compile(r"^\(?[a-z]\)\s+(Mesures|Measures)\s*:?\s*$", re.I)
 # The step table's header, repeated on each page: "Étape Objectif Mesures" / "Step Objectives Measures".
 STEP_TABLE_HEADER_RE = re.compile(r"^\s*(Étape|Etape|Step)\s+(Objectif|Objective)s?\s+(Mesures|Measures|Actions)\s*$", re.I)
 # A step of the table: "Étape 1 : Analyses de référence"; group 1 its number, group 2 its title.
@@ -84,17 +90,21 @@ MAX_TERM_WORDS = 6
 
 # -- resolutions ----------------------------------------------------------------------------
 # The enacting formula, which ends with a comma: "L'Assemblée du Programme …," / "The … Assembly …,".
-ENACTING_RE = re.compile(r"^(L[’']Assemblée|Le Conseil|The\b.*\b(Assembly|Council)|L[’']Assemblée générale)\b.*,\s*$")
+ENACTING_RE = re.compile(r"^(L[’']Assemblée|Le Conseil|The\b.*\b(Assembly|Council))\b.*,\s*$")
 # A resolution's number and title: "2/1. Directives internationales …".
 RESOLUTION_TITLE_RE = re.compile(r"^\d+/\d+\.\s+\S")
 
 # -- conference reports ---------------------------------------------------------------------
+# Pieces of the two patterns below: an honorific and its comma ("SE, ", "H.E. "), a moderator's title.
+_HONORIFIC = r"(SE|S\.E\.|H\.E\.),?\s+"
+_MODERATOR = r"Modération|Moderation|Moderator"
+# The honorific before a speaker's name: "SE, ", "S.E. ", "H.E. "; group 1 without comma or space.
+HONORIFIC_RE = re.compile(rf"^{_HONORIFIC}")
 # A speaker line (in markdown, a heading or a bold line): "Monsieur …", "Mme …", "SE, M. …",
 # "H.E. Mr. …", "Modération : …", "Moderator: …".
 SPEAKER_RE = re.compile(
-    r"^(SE,?\s+|S\.E\.\s+|H\.E\.\s+)?(Monsieur|Madame|Mme|Mlle|M\.|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Professeur|Modération|Moderation|Moderator)(?=[\s:,*])"
+    rf"^(?:{_HONORIFIC})?(Monsieur|Madame|Mme|Mlle|M\.|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Professeur|{_MODERATOR})(?=[\s:,*])"
 )
-# The honorific before a speaker's name: "SE, ", "S.E. ", "H.E. "; group 1 without comma or space.
-HONORIFIC_RE = re.compile(r"^(SE|S\.E\.|H\.E\.),?\s+")
-# A moderator's title opening a speaker line: "Modération : …", "Moderator …".
-MODERATOR_RE = re.compile(r"^(Modération|Moderation|Moderator)\b")
+# A moderator, maybe with a colon: "Modération : …", "Moderator …"; group 1 the title, the
+# match ends where the name starts when a colon follows it.
+MODERATOR_RE = re.compile(rf"^({_MODERATOR})(?:\s*:\s*|\b)")

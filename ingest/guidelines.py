@@ -14,12 +14,14 @@ from dataclasses import dataclass, field, replace
 from boussole.ingest.clean import FootnoteMarkers, clean_inline, join_lines
 from boussole.ingest.grammar import (
     ANNEX_RE,
+    BULLET_RE,
     ENABLING_RE,
     GLOSSARY_HEADER_RE,
     GLOSSARY_RE,
     MAX_TERM_LINE,
     MAX_TERM_WORDS,
     MEASURES_RE,
+    PARA_RE,
     PILLAR_HEADING_RE,
     PRINCIPLES_RE,
     STEP_MEASURE_RE,
@@ -39,8 +41,6 @@ ACTOR_PATTERNS = (
     ("local-regional", re.compile(r"^(Les )?(collectivités|autorités|administrations|gouvernements) locales? et régionales?|^Local and regional (governments?|authorities)|^(Sub-?national|Local) governments", re.I)),
     ("stakeholders", re.compile(r"^(Les )?parties prenantes|^(Relevant |Other )?stakeholders", re.I)),
 )
-BULLET_RE = re.compile(r"^\s*[•▪◦-]\s+")
-PARA_START_RE = re.compile(r"^\s*\d{1,3}\.\s+\S")
 
 
 def chunk_guidelines(doc: Document, layout: Layout, markers: FootnoteMarkers) -> list[Chunk]:
@@ -78,10 +78,10 @@ def split_annexes(lines: list[Line]) -> GuidelineParts:
             parts.steps_after = last_para
             # the table's title line just before its header ("Approche et mesures …")
             prev = parts.body[-1].stripped if parts.body else ""
-            if prev and not PARA_START_RE.match(prev) and len(prev) < 100 and not prev.endswith((".", ":", ";")):
+            if prev and not PARA_RE.match(prev) and len(prev) < 100 and not prev.endswith((".", ":", ";")):
                 parts.body.pop()
             continue
-        if mode == "steps" and PARA_START_RE.match(s):
+        if mode == "steps" and PARA_RE.match(s):
             mode = "body"
         if mode != "glossary" and ANNEX_RE.match(s) and i + 1 < len(lines) and GLOSSARY_RE.match(lines[i + 1].stripped):
             mode = "glossary"
@@ -92,7 +92,7 @@ def split_annexes(lines: list[Line]) -> GuidelineParts:
         elif mode == "steps":
             parts.steps.append(line)
         else:
-            if PARA_START_RE.match(s):
+            if PARA_RE.match(s):
                 last_para = int(s.split(".")[0])
             parts.body.append(line)
     return parts
@@ -102,9 +102,9 @@ def split_annexes(lines: list[Line]) -> GuidelineParts:
 def pillar_of(section: list[str]) -> str | None:
     group = None
     for title in section:
-        if THEMATIC_RE.search(title):
+        if THEMATIC_RE.match(title):
             group = "thematic"
-        elif ENABLING_RE.search(title):
+        elif ENABLING_RE.match(title):
             group = "enabling"
         elif group:
             m = PILLAR_HEADING_RE.match(title)
@@ -123,8 +123,8 @@ def actor_of(lead: str) -> str | None:
 def pillar_title(section: list[str]) -> str:
     """'1. Prospérité partagée' → 'Prospérité partagée': the pillar heading as printed."""
     for title in reversed(section):
-        if PILLAR_HEADING_RE.match(title):
-            return re.sub(r"^\d\.\s+", "", title)
+        if m := PILLAR_HEADING_RE.match(title):
+            return title[m.end():]
     return ""
 
 

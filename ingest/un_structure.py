@@ -9,12 +9,12 @@ partagée" from paragraph 1, and item "i)" (after "h)") from sub-item "i)" (afte
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from boussole.ingest.clean import strip_markup
 from boussole.ingest.grammar import (
     BOLD_LINE_RE,
+    BULLET_RE,
     CAPTION_RE,
     HALF_HEADING_RE,
     ITEM_RE,
@@ -26,10 +26,6 @@ from boussole.ingest.grammar import (
 )
 from boussole.ingest.layout import Line
 
-# A list dash in front of an item marker in markdown ("- b) Veiller …").
-LIST_DASH_RE = re.compile(r"^\s*[-–]\s+(?=\(?[a-z]{1,4}\)\s)")
-# Bullets: "• …", "- …", "⇒ …".
-BULLET_RE = re.compile(r"^\s*(?:[-•▪◦*]|⇒)\s+")
 MAX_HEADING_CHARS = 160
 
 
@@ -52,6 +48,13 @@ class Block:
 
 def heading_text(raw: str) -> str:
     return " ".join(strip_markup(raw).split()).strip(" :")
+
+
+def _without_list_dash(text: str) -> str:
+    """'- b) Veiller …' → 'b) Veiller …': markdown may put a list dash in front of an item's
+    marker; the dash of an ordinary bullet stays."""
+    dash = BULLET_RE.match(text)
+    return text[dash.end():] if dash and ITEM_RE.match(text[dash.end():]) else text
 
 
 def _is_heading_like(text: str) -> bool:
@@ -104,7 +107,7 @@ class UNParser:
         return self.blocks
 
     def _feed(self, line: Line) -> None:
-        raw = LIST_DASH_RE.sub("", line.stripped)
+        raw = _without_list_dash(line.stripped)
         md = MD_HEADING_RE.match(raw)
         bold = BOLD_LINE_RE.match(raw)
         plain = heading_text(md.group(2)) if md else (heading_text(bold.group(1)) if bold else raw)
