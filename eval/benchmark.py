@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from boussole.ingest.atomic import atomic_write_text
+from boussole.atomic import atomic_write_text
 from boussole.ingest.models import Chunk
 
 BENCHMARK_DIR = Path(__file__).resolve().parent / "benchmark"

@@ -14,8 +14,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from boussole.atomic import atomic_write_text
 from boussole.eval.benchmark import Query
-from boussole.ingest.atomic import atomic_write_text
 
 SEARCH_MODES = ("bm25", "dense", "hybrid")
 # "originals": the hybrid over the authoritative texts alone, i.e. without the translations

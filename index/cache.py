@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from boussole.ingest.atomic import atomic_write_bytes
+from boussole.atomic import atomic_write_bytes
 
 
 def text_key(text: str) -> str:

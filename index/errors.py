@@ -1,6 +1,6 @@
 """Index-layer errors, all subclasses of the project's BoussoleError."""
 
-from boussole.ingest.errors import BoussoleError
+from boussole.errors import BoussoleError
 
 
 class IndexNotFound(BoussoleError):

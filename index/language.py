@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from boussole.ingest.language import LANGUAGES as SUPPORTED
+from boussole.language import LANGUAGES as SUPPORTED
+
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 _FRENCH_LETTERS = re.compile(r"[éèêëàâçùûüôîïœ]", re.IGNORECASE)
 # Function words that are frequent in one language and rare in the other.
@@ -47,12 +48,6 @@ def language_probabilities(text: str) -> dict[str, float]:
     # Laplace smoothing: one word of evidence should not make us certain.
     smoothed = {lang: (votes[lang] + 0.5) / (total + 1.0) for lang in SUPPORTED}
     return smoothed
-
-
-def detect_language(text: str, default: str = "fr") -> str:
-    probs = language_probabilities(text)
-    best = max(SUPPORTED, key=lambda lang: (probs[lang], lang == default))
-    return best
 
 
 def _langdetect(text: str) -> dict[str, float]:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from boussole.errors import BoussoleError
 from boussole.index import store
 from boussole.index.calibrate import CalibrationVectors
 from boussole.index.errors import IndexCorrupt, IndexNotFound
@@ -42,7 +43,6 @@ from boussole.index.retriever import IndexParts, Selection
 from boussole.index.scope import ScopeModel
 from boussole.index.text import lexical_text
 from boussole.ingest import records
-from boussole.ingest.errors import BoussoleError
 
 DEFAULT_ALIAS = "boussole"
 ENCODER_FIELDS = ("e5", "use")

@@ -122,7 +122,7 @@ def _cached_tokenizer(path: Path, parse):
         log.warning("%s: unreadable (%s); parsing the tokenizer again", path, exc)
     tokenizer = parse()
     try:
-        from boussole.ingest.atomic import atomic_write_bytes
+        from boussole.atomic import atomic_write_bytes
 
         atomic_write_bytes(path, pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError as exc:  # a read-only models folder: parse at every start, as before

@@ -23,9 +23,33 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from boussole.ingest.clean import is_url_line, strip_markup
+from boussole.ingest.grammar import (
+    BOLD_LINE_RE,
+    BULLET_RE,
+    CAPTION_RE,
+    ENABLING_RE,
+    ENACTING_RE,
+    GLOSSARY_HEADER_RE,
+    GLOSSARY_RE,
+    HALF_HEADING_RE,
+    HEADING_TOKEN_RE,
+    ITEM_RE,
+    MAX_TERM_LINE,
+    MAX_TERM_WORDS,
+    MD_HEADING_RE,
+    PARA_RE,
+    PRINCIPLES_RE,
+    ROMANS,
+    STEP_MEASURE_RE,
+    STEP_RE,
+    STEP_TABLE_HEADER_RE,
+    SYMBOL_LINE_RE,
+    THEMATIC_RE,
+)
 
 
 class CitationError(ValueError):
@@ -54,30 +78,6 @@ PREAMBLE_CITE_RE = re.compile(r", (?:préambule, alinéa|preamble, paragraph) (?
 TABLE_CITE_RE = re.compile(r", (?:tableau|table)(?: [«\"] ?(?P<title>.+?) ?[»\"])?, (?:ligne|row) (?P<row>\d+) ?: (?P<label>.+)$")
 ORDINAL_CITE_RE = re.compile(r", (?P<k>\d+)(?:er|e|st|nd|rd|th) paragraphe?$")
 
-# -- what the source shows -----------------------------------------------------------------
-LIST_DASH_RE = re.compile(r"^[-–*]\s+")
-NUMBERED_RE = re.compile(r"^(\d{1,3})\.\s+\S")
-ITEM_RE = re.compile(r"^\(?([a-z]{1,4})\)\s+\S")
-HEADING_TOKEN_RE = re.compile(r"^(?:[IVXL]+|[A-Z]|\d{1,2}|\(?[a-z]\)?)[.)]?\s+\S")
-HALF_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Principles|Mesures|Measures)\s*:?\s*$", re.I)
-PRINCIPLES_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Principles)\s*:?\s*$", re.I)
-CAPTION_RE = re.compile(r"^(Figure|Tableau|Table|Graphique|Encadré|Box|Chart)\s+\d+\s*$")
-MD_HEADING_RE = re.compile(r"^#{1,6}\s+")
-BOLD_LINE_RE = re.compile(r"^\*\*[^*].*\*\*\s*$")
-SYMBOL_LINE_RE = re.compile(r"^[A-Z]{1,6}(?:/[A-Za-z0-9.]+){1,5}$")
-GLOSSARY_RE = re.compile(r"^(Glossaire|Glossary)$", re.I)
-STEP_LINE_RE = re.compile(r"^(?:Étape|Etape|Step)\s+(\d+)\s*:")
-STEP_MEASURE_LINE_RE = re.compile(r"^(?:Mesure|Measure|Action)\s+(\d+\.\d+)\b")
-PREAMBLE_START_RE = re.compile(r"^(L[’']Assemblée|Le Conseil|The\b.*\b(Assembly|Council)).*,$")
-GROUP_RE = {
-    "thematic": re.compile(r"^(?:[A-Z]\.\s+)?(Piliers thématiques|Thematic pillars)\b", re.I),
-    "enabling": re.compile(r"^(?:[A-Z]\.\s+)?(Piliers habilitants|Enabling pillars)\b", re.I),
-}
-# A table's header repeated at the top of each page.
-TABLE_HEADER_RE = re.compile(r"^(Terme|Term)\s+(Définition|Definition)$|^(Étape|Etape|Step)\s+(Objectif|Objective)s?\s+(Mesures|Measures|Actions)$", re.I)
-MAX_TERM_LINE = 40
-MAX_TERM_WORDS = 6
-ROMANS = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"]
 MAX_HEADING = 100
 
 
@@ -93,7 +93,7 @@ def is_furniture(line: str) -> bool:
     each page: not part of any passage."""
     text = line.strip()
     return (not text or text.isdigit() or is_url_line(text) or bool(SYMBOL_LINE_RE.match(text))
-            or bool(TABLE_HEADER_RE.match(text)))
+            or bool(GLOSSARY_HEADER_RE.match(text)) or bool(STEP_TABLE_HEADER_RE.match(text)))
 
 
 def printed(passage: str) -> str:
@@ -105,7 +105,7 @@ def printed(passage: str) -> str:
 class _Line:
     start: int
     end: int
-    text: str  # stripped, list dash and markup removed
+    text: str  # stripped, list bullet and markup removed
 
 
 class _Source:
@@ -116,7 +116,7 @@ class _Source:
         self.lines: list[_Line] = []
         offset = 0
         for raw in source.split("\n"):
-            text = LIST_DASH_RE.sub("", strip_markup(raw).strip()).strip()
+            text = BULLET_RE.sub("", strip_markup(raw).strip()).strip()
             if text and not is_furniture(text):
                 self.lines.append(_Line(offset, offset + len(raw), text))
             offset += len(raw) + 1
@@ -135,7 +135,7 @@ class _Source:
         """A heading as the eye sees it: markdown or a whole bold line, or a short numbered
         line without final punctuation that is not continued in lowercase on the next line."""
         raw, text = self.raw[i], self.lines[i].text
-        if MD_HEADING_RE.match(raw) or BOLD_LINE_RE.match(raw) or HALF_RE.match(text) or CAPTION_RE.match(text):
+        if MD_HEADING_RE.match(raw) or BOLD_LINE_RE.match(raw) or HALF_HEADING_RE.match(text) or CAPTION_RE.match(text):
             return True
         if len(text) > MAX_HEADING or text.endswith((".", ";", ":", ",", "?")) or not HEADING_TOKEN_RE.match(text):
             return False
@@ -171,7 +171,7 @@ def _paragraph_start(src: _Source, number: int) -> int:
     is how a reader tells paragraph 1 from a heading "1. Prospérité partagée"."""
     expected = 1
     for i, line in enumerate(src.lines):
-        m = NUMBERED_RE.match(line.text)
+        m = PARA_RE.match(line.text)
         if m and int(m.group(1)) == expected and not MD_HEADING_RE.match(src.raw[i]):
             if expected == number:
                 return i
@@ -186,7 +186,7 @@ def _paragraph_end(src: _Source, start: int, number: int) -> int:
     return found if found is not None else len(src.lines)
 
 
-def _items(src: _Source, start: int, stop: int, tokens: list[str], target: str) -> tuple[int, int]:
+def _items(src: _Source, start: int, stop: int, tokens: Sequence[str], target: str) -> tuple[int, int]:
     """Lines of item `target` among lines start..stop, its predecessors in `tokens` order
     appearing first (b after a, ii after i); the item ends at the next one or at stop."""
     if target not in tokens:
@@ -204,7 +204,7 @@ def _items(src: _Source, start: int, stop: int, tokens: list[str], target: str) 
 
 def _item_token(src: _Source, i: int) -> str | None:
     m = ITEM_RE.match(src.lines[i].text)
-    return m.group(1) if m and not HALF_RE.match(src.lines[i].text) else None
+    return m.group(1) if m and not HALF_HEADING_RE.match(src.lines[i].text) else None
 
 
 LETTERS = [chr(c) for c in range(ord("a"), ord("z") + 1)]
@@ -226,7 +226,8 @@ def _paragraph_or_item(src: _Source, m: re.Match[str]) -> Span:
 def _principle(src: _Source, m: re.Match[str]) -> Span:
     group = "thematic" if (m["fr"] or m["en"]) in ("thématique", "thematic") else "enabling"
     letter = m["l_fr"] or m["l_en"]
-    group_at = src.find(0, len(src.lines), lambda i: bool(GROUP_RE[group].match(src.lines[i].text)))
+    group_re = THEMATIC_RE if group == "thematic" else ENABLING_RE
+    group_at = src.find(0, len(src.lines), lambda i: bool(group_re.match(src.lines[i].text)))
     if group_at is None:
         raise CitationError(f"no {group} pillars heading in the source")
     pillar = m["pillar"] + "."
@@ -270,22 +271,22 @@ def _opens_entry(src: _Source, i: int) -> bool:
 
 
 def _step(src: _Source, m: re.Match[str]) -> Span:
-    step = src.find(0, len(src.lines), lambda i: (s := STEP_LINE_RE.match(src.lines[i].text)) is not None and s.group(1) == m["step"])
+    step = src.find(0, len(src.lines), lambda i: (s := STEP_RE.match(src.lines[i].text)) is not None and s.group(1) == m["step"])
     if step is None:
         raise CitationError(f"no implementation step {m['step']} in the source")
-    at = src.find(step + 1, len(src.lines), lambda i: (s := STEP_MEASURE_LINE_RE.match(src.lines[i].text)) is not None and s.group(1) == m["measure"])
+    at = src.find(step + 1, len(src.lines), lambda i: (s := STEP_MEASURE_RE.match(src.lines[i].text)) is not None and s.group(1) == m["measure"])
     if at is None:
         raise CitationError(f"no measure {m['measure']} under step {m['step']}")
     end = src.find(at + 1, len(src.lines), lambda i: bool(
-        STEP_MEASURE_LINE_RE.match(src.lines[i].text) or STEP_LINE_RE.match(src.lines[i].text)
-        or NUMBERED_RE.match(src.lines[i].text) or src.is_heading(i)))
+        STEP_MEASURE_RE.match(src.lines[i].text) or STEP_RE.match(src.lines[i].text)
+        or PARA_RE.match(src.lines[i].text) or src.is_heading(i)))
     return src.span(at, end if end is not None else len(src.lines))
 
 
 def _preamble(src: _Source, m: re.Match[str]) -> Span:
     """Preambular clauses follow the enacting formula ("L'Assemblée …,"), each opening with
     a capital ("Rappelant …"), until operative paragraph 1."""
-    formula = src.find(0, len(src.lines), lambda i: bool(PREAMBLE_START_RE.match(src.lines[i].text)))
+    formula = src.find(0, len(src.lines), lambda i: bool(ENACTING_RE.match(src.lines[i].text)))
     if formula is None:
         raise CitationError("no enacting formula (preamble) in the source")
     first_op = _paragraph_start(src, 1)
@@ -312,7 +313,7 @@ def _table_row(src: _Source, m: re.Match[str]) -> Span:
     if not cells:
         raise CitationError("no table in the source")
     first = min(cells)
-    table_end = src.find(first + 1, len(src.lines), lambda i: i not in cells and (src.is_heading(i) or bool(NUMBERED_RE.match(src.lines[i].text))))
+    table_end = src.find(first + 1, len(src.lines), lambda i: i not in cells and (src.is_heading(i) or bool(PARA_RE.match(src.lines[i].text))))
     stop = table_end if table_end is not None else len(src.lines)
     header = letters(src.raw[first])
     rows = [i for i in sorted(cells) if first < i < stop and cells[i][0].strip() and letters(src.raw[i]) != header]
@@ -364,7 +365,7 @@ def _prose_starts(src: _Source, start: int, stop: int, speaker: str) -> list[int
         raw, text = src.raw[i], src.lines[i].text
         if MD_HEADING_RE.match(raw) or (speaker and letters(text).startswith(speaker)):
             continue
-        if BOLD_LINE_RE.match(raw) or raw.startswith(("-", "*", "•")) or NUMBERED_RE.match(raw) or text[:1].islower():
+        if BOLD_LINE_RE.match(raw) or raw.startswith(("-", "*", "•")) or PARA_RE.match(raw) or text[:1].islower():
             continue
         if starts and src.lines[i - 1].text.endswith("?"):
             continue

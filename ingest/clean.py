@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# A line that is only a URL (PDF link annotations dumped at page ends).
-URL_LINE_RE = re.compile(r"^\s*<?(https?://|www\.)\S+>?\s*$")
+from boussole.ingest.grammar import URL_LINE_RE
+
 # Markdown link [text](url) → text; autolink <https://…> → url text.
 MD_LINK_RE = re.compile(r"\[([^\]]+)\]\((?:https?://|www\.)[^)]*\)")
 MD_AUTOLINK_RE = re.compile(r"<((?:https?://|www\.)[^>\s]+)>")

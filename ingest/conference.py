@@ -12,21 +12,11 @@ import re
 from collections import Counter
 
 from boussole.ingest.clean import FootnoteMarkers, clean_inline
+from boussole.ingest.grammar import BULLET_RE, HONORIFIC_RE, MD_HEADING_RE, MODERATOR_RE, PARA_RE, SPEAKER_RE
 from boussole.ingest.layout import Layout
 from boussole.ingest.models import Chunk, Document
 from boussole.ingest.un_chunks import citation_base
 
-MD_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
-# A heading that numbers a part of the programme: "## 2. Qu'est-ce qu'est une ville intelligente ?"
-NUMBERED_TITLE_RE = re.compile(r"^\d+\.\s+\S")
-# Who speaks: "Monsieur …", "Mme …", "M. …", "SE, M. …", "Modération : …" (FR) / "Mr …", "Ms …", "Moderator: …".
-SPEAKER_RE = re.compile(
-    r"^(SE,?\s+|S\.E\.\s+|H\.E\.\s+)?(Monsieur|Madame|Mme|Mlle|M\.|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|Professeur|Modération|Moderation|Moderator)(?=[\s:,*])"
-)
-BULLET_RE = re.compile(r"^\s*(?:[-•*]|\d+\.)\s+")
-# A markdown bullet: "- text", "  - text", "* text".
-DASH_BULLET_RE = re.compile(r"^\s*[-*•]\s+(.*)$")
-HONORIFIC_RE = re.compile(r"^(SE|S\.E\.|H\.E\.),?\s+")
 # A city's presentation: "Huế, Vietnam : Numérique citoyen …", "Namur, Belgium: …".
 CITY_SECTION_RE = re.compile(r"^[A-ZÀ-ÝĐ][^,:]{1,40}, [A-ZÀ-ÝĐ][^,:]{1,30} ?: \S")
 # A paragraph that opens on what a city did: "L'expérience de Phnom Penh …", "À Tiznit, …",
@@ -36,13 +26,14 @@ PRACTICE_OPENING_RE = re.compile(
     r"|Nous avons (lancé|mis en place|créé|adopté|développé)|The experience of [A-Z]|In [A-Z][\w'-]+,"
     r"|The city of [A-Z]|We (have )?(launched|set up|created|adopted|developed))"
 )
-MODERATOR_RE = re.compile(r"^(Modération|Moderation|Moderator)\b")
 MIN_COVER_PROSE = 200  # text before the first section is a cover unless it is real prose
 
 
 def _speaker_name(text: str) -> str:
     """'Monsieur SENG Vannak, Vice-Gouverneur …' → 'Monsieur SENG Vannak'."""
-    text = re.sub(r"^(Modération|Moderation|Moderator)\s*:\s*", r"\1 : ", text)
+    moderator = MODERATOR_RE.match(text)
+    if moderator and ":" in moderator.group(0):  # "Moderator:" → "Moderator : "
+        text = f"{moderator.group(1)} : {text[moderator.end():]}"
     honorific = HONORIFIC_RE.match(text)  # "SE, M. Kimleang ING, …": the comma after SE is not the end
     head = honorific.group(1) + " " if honorific else ""
     rest = text[honorific.end():] if honorific else text
@@ -73,11 +64,16 @@ def _ordinal(k: int, lang: str) -> str:
 def render_line(raw: str) -> tuple[str, bool]:
     """Display form of one source line and whether it starts a new line of the chunk:
     '- ⇒ Question' → '⇒ Question'; '  - C.B : …' → '• C.B : …'; '1. …' kept."""
-    bullet = DASH_BULLET_RE.match(raw)
+    bullet = BULLET_RE.match(raw)
     if bullet:
-        body = bullet.group(1)
+        body = raw[bullet.end():]
         return (body if body.startswith("⇒") else f"• {body}"), True
-    return raw, bool(BULLET_RE.match(raw))
+    return raw, _is_list_line(raw)
+
+
+def _is_list_line(raw: str) -> bool:
+    """A bullet or a numbered point: it stays with the paragraph that introduces it."""
+    return bool(BULLET_RE.match(raw) or PARA_RE.match(raw))
 
 
 def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) -> list[Chunk]:
@@ -100,7 +96,8 @@ def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
                 continue
             if len(heading.group(1)) == 1:
                 continue  # the document title
-            if line.rule_after or NUMBERED_TITLE_RE.match(plain):
+            # a part of the programme: a heading before a rule, or numbered ("## 2. Qu'est-ce …")
+            if line.rule_after or PARA_RE.match(plain):
                 top, sub, speaker_line = plain, None, ""
             else:
                 sub, speaker_line = plain, ""
@@ -113,7 +110,7 @@ def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
                 paragraphs.append(([raw], section(), speaker_line, line.page))
             continue
         follows = paragraphs and paragraphs[-1][1] == section()
-        if follows and (BULLET_RE.match(raw) or raw[:1].islower() or paragraphs[-1][0][-1].rstrip().endswith("?")):
+        if follows and (_is_list_line(raw) or raw[:1].islower() or paragraphs[-1][0][-1].rstrip().endswith("?")):
             paragraphs[-1][0].append(raw)
             continue
         paragraphs.append(([raw], section(), speaker_line, line.page))

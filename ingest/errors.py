@@ -1,9 +1,6 @@
-"""The project's exception hierarchy. Every layer raises these; the CLI and the HTTP API
-map them to messages in one place each."""
+"""Ingest-layer errors, subclasses of the project's BoussoleError."""
 
-
-class BoussoleError(Exception):
-    """Base class: a problem the user can act on (bad input, missing index, ...)."""
+from boussole.errors import BoussoleError
 
 
 class IngestError(BoussoleError):

@@ -12,18 +12,28 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 from boussole.ingest.clean import FootnoteMarkers, clean_inline, join_lines
+from boussole.ingest.grammar import (
+    ANNEX_RE,
+    BULLET_RE,
+    ENABLING_RE,
+    GLOSSARY_HEADER_RE,
+    GLOSSARY_RE,
+    MAX_TERM_LINE,
+    MAX_TERM_WORDS,
+    MEASURES_RE,
+    PARA_RE,
+    PILLAR_HEADING_RE,
+    PRINCIPLES_RE,
+    STEP_MEASURE_RE,
+    STEP_RE,
+    STEP_TABLE_HEADER_RE,
+    THEMATIC_RE,
+)
 from boussole.ingest.layout import Layout, Line
 from boussole.ingest.models import Chunk, Document
 from boussole.ingest.un_chunks import chunk_un_document, citation_base
 from boussole.ingest.un_structure import parse_blocks
 
-# Pillar groups: "A. Piliers thématiques" / "Thematic pillars"; "B. Piliers habilitants" / "Enabling pillars".
-THEMATIC_RE = re.compile(r"piliers? th[ée]matiques?|thematic pillars?", re.I)
-ENABLING_RE = re.compile(r"piliers? habilitants?|enabling pillars?", re.I)
-# A pillar heading: "1. Prospérité partagée".
-PILLAR_HEADING_RE = re.compile(r"^(\d)\.\s+\S")
-PRINCIPLES_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Principles)\b", re.I)
-MEASURES_RE = re.compile(r"^\(?[a-z]\)\s+(Mesures|Measures)\b", re.I)
 # Who a measures paragraph addresses; "joint" is tested first ("Toutes les parties prenantes").
 ACTOR_PATTERNS = (
     ("joint", re.compile(r"^(Tous les acteurs|Toutes les parties prenantes|Tous les niveaux|All (relevant )?(actors|stakeholders)|All levels)", re.I)),
@@ -31,18 +41,6 @@ ACTOR_PATTERNS = (
     ("local-regional", re.compile(r"^(Les )?(collectivités|autorités|administrations|gouvernements) locales? et régionales?|^Local and regional (governments?|authorities)|^(Sub-?national|Local) governments", re.I)),
     ("stakeholders", re.compile(r"^(Les )?parties prenantes|^(Relevant |Other )?stakeholders", re.I)),
 )
-# Step table: header "Étape Objectif Mesures" / "Step Objective Measures".
-STEP_TABLE_HEADER_RE = re.compile(r"^\s*(Étape|Etape|Step)\s+(Objectif|Objective)s?\s+(Mesures|Measures|Actions)\s*$", re.I)
-STEP_RE = re.compile(r"^\s*(?:Étape|Etape|Step)\s+(\d+)\s*:\s*(.+)$", re.I)
-STEP_MEASURE_RE = re.compile(r"^\s*(?:Mesure|Measure|Action)\s+(\d+\.\d+)\s*:?\s*(.*)$", re.I)
-BULLET_RE = re.compile(r"^\s*[•▪◦-]\s+")
-# Annex heading followed by the glossary title.
-ANNEX_RE = re.compile(r"^\s*(Annexe|Annex)\b", re.I)
-GLOSSARY_RE = re.compile(r"^\s*(Glossaire|Glossary)\s*$", re.I)
-GLOSSARY_HEADER_RE = re.compile(r"^\s*(Terme|Term)\s+(Définition|Definition)\s*$", re.I)
-PARA_START_RE = re.compile(r"^\s*\d{1,3}\.\s+\S")
-MAX_TERM_WORDS = 6
-MAX_TERM_LINE = 40
 
 
 def chunk_guidelines(doc: Document, layout: Layout, markers: FootnoteMarkers) -> list[Chunk]:
@@ -80,10 +78,10 @@ def split_annexes(lines: list[Line]) -> GuidelineParts:
             parts.steps_after = last_para
             # the table's title line just before its header ("Approche et mesures …")
             prev = parts.body[-1].stripped if parts.body else ""
-            if prev and not PARA_START_RE.match(prev) and len(prev) < 100 and not prev.endswith((".", ":", ";")):
+            if prev and not PARA_RE.match(prev) and len(prev) < 100 and not prev.endswith((".", ":", ";")):
                 parts.body.pop()
             continue
-        if mode == "steps" and PARA_START_RE.match(s):
+        if mode == "steps" and PARA_RE.match(s):
             mode = "body"
         if mode != "glossary" and ANNEX_RE.match(s) and i + 1 < len(lines) and GLOSSARY_RE.match(lines[i + 1].stripped):
             mode = "glossary"
@@ -94,7 +92,7 @@ def split_annexes(lines: list[Line]) -> GuidelineParts:
         elif mode == "steps":
             parts.steps.append(line)
         else:
-            if PARA_START_RE.match(s):
+            if PARA_RE.match(s):
                 last_para = int(s.split(".")[0])
             parts.body.append(line)
     return parts
@@ -104,9 +102,9 @@ def split_annexes(lines: list[Line]) -> GuidelineParts:
 def pillar_of(section: list[str]) -> str | None:
     group = None
     for title in section:
-        if THEMATIC_RE.search(title):
+        if THEMATIC_RE.match(title):
             group = "thematic"
-        elif ENABLING_RE.search(title):
+        elif ENABLING_RE.match(title):
             group = "enabling"
         elif group:
             m = PILLAR_HEADING_RE.match(title)
@@ -125,8 +123,8 @@ def actor_of(lead: str) -> str | None:
 def pillar_title(section: list[str]) -> str:
     """'1. Prospérité partagée' → 'Prospérité partagée': the pillar heading as printed."""
     for title in reversed(section):
-        if PILLAR_HEADING_RE.match(title):
-            return re.sub(r"^\d\.\s+", "", title)
+        if m := PILLAR_HEADING_RE.match(title):
+            return title[m.end():]
     return ""
 
 

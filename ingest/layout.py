@@ -9,24 +9,11 @@ paragraph per line; footnotes are lines of their own that start with their marke
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from boussole.ingest.clean import is_url_line, superscript_to_ascii
+from boussole.ingest.grammar import FLOW_NOTE_RE, HARD_NOTE_RE, PAGE_NUMBER_RE, RULE_RE, SYMBOL_LINE_RE
 from boussole.ingest.readers import SourceText
-
-# Footnote text in flowing text: "¹ Voir …", "<sup>1</sup> CEB/…", "\* HSP/EB.2020/19."
-FLOW_NOTE_RE = re.compile(
-    r"^\s*(?:(?P<sup>[¹²³⁴⁵⁶⁷⁸⁹⁰]+)|<sup>\s*(?P<tag>\d+)\s*</sup>|(?P<star>(?:\\?\*){1,4}))\s+(?P<text>\S.*)$"
-)
-# Footnote text in hard-wrapped text: "28 Résolution 2/4 …" or "* HSP/HA.2/12."
-HARD_NOTE_RE = re.compile(r"^(?:(?P<num>\d{1,3})|(?P<star>\*{1,4}))\s+(?P<text>\S.*)$")
-# A bare page number line.
-PAGE_NUMBER_RE = re.compile(r"^\s*\d{1,4}\s*$")
-# A line that is only a UN document symbol (running page header), e.g. "HSP/HA.2/14".
-SYMBOL_LINE_RE = re.compile(r"^\s*[A-Z]{1,6}(?:/[A-Za-z0-9.]+){1,5}\s*$")
-# Markdown horizontal rule.
-RULE_RE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 
 
 @dataclass

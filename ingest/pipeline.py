@@ -11,12 +11,12 @@ from pathlib import Path
 from boussole.ingest import records
 from boussole.ingest.clean import FootnoteMarkers
 from boussole.ingest.errors import IngestError
-from boussole.ingest.language import detect_language
 from boussole.ingest.layout import analyse_layout
 from boussole.ingest.manifest import load_manifest
 from boussole.ingest.models import Chunk, Document
 from boussole.ingest.readers import read_document
 from boussole.ingest.versions import AlignmentError, align, check_versions, keyed
+from boussole.language import detect_language
 
 
 @dataclass

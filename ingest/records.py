@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from boussole.ingest.atomic import atomic_write_text
-from boussole.ingest.errors import BoussoleError
+from boussole.atomic import atomic_write_text
+from boussole.errors import BoussoleError
 from boussole.ingest.models import Chunk, Document
 
 SCHEMA_VERSION = 1

@@ -4,19 +4,14 @@ their lettered items, parsed by the generic UN parser."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from boussole.ingest.clean import FootnoteMarkers, clean_inline, join_lines
+from boussole.ingest.grammar import ENACTING_RE, PARA_RE, RESOLUTION_TITLE_RE
 from boussole.ingest.layout import Layout, Line
 from boussole.ingest.models import Chunk, Document
 from boussole.ingest.un_chunks import chunk_un_document, citation_base
-from boussole.ingest.un_structure import PARA_RE, parse_blocks
-
-# "L'Assemblée du Programme …," / "The United Nations Habitat Assembly," — ends with a comma.
-ENACTING_RE = re.compile(r"^(L[’']Assemblée|Le Conseil|The\b.*\b(Assembly|Council)|L[’']Assemblée générale)\b.*,\s*$")
-# "2/1. Directives internationales …" — resolution number and title.
-RESOLUTION_TITLE_RE = re.compile(r"^\d+/\d+\.\s+\S")
+from boussole.ingest.un_structure import parse_blocks
 
 
 def chunk_resolution(doc: Document, layout: Layout, markers: FootnoteMarkers) -> list[Chunk]:

@@ -9,33 +9,23 @@ partagée" from paragraph 1, and item "i)" (after "h)") from sub-item "i)" (afte
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from boussole.ingest.clean import strip_markup
+from boussole.ingest.grammar import (
+    BOLD_LINE_RE,
+    BULLET_RE,
+    CAPTION_RE,
+    HALF_HEADING_RE,
+    ITEM_RE,
+    LETTER_HEADING_RE,
+    MD_HEADING_RE,
+    PARA_RE,
+    ROMAN_HEADING_RE,
+    ROMANS,
+)
 from boussole.ingest.layout import Line
 
-# A list dash in front of an item marker in markdown ("- b) Veiller …").
-LIST_DASH_RE = re.compile(r"^\s*[-–]\s+(?=\(?[a-z]{1,4}\)\s)")
-# "40. Les collectivités …" — a numbered paragraph (or a numbered heading).
-PARA_RE = re.compile(r"^(\d{1,3})\.\s+(?=\S)")
-# "b) Utiliser …" or "(b) Use …" — a lettered item or a roman sub-item.
-ITEM_RE = re.compile(r"^\(?([a-z]{1,4})\)\s+(?=\S)")
-# "II. Directives internationales …" — a part heading.
-ROMAN_HEADING_RE = re.compile(r"^([IVXL]{1,6})\.\s+(\S.*)$")
-# "A. Piliers thématiques" — a chapter heading.
-LETTER_HEADING_RE = re.compile(r"^([A-Z])\.\s+(\S.*)$")
-# "a) Principes" / "b) Measures" — the two halves of a guidelines pillar.
-HALF_HEADING_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Mesures|Principles|Measures)\s*:?\s*$", re.I)
-# "## Titre" — markdown heading.
-MD_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
-# "**I. Objet**" — a whole line in bold, used as a heading in converted documents.
-BOLD_LINE_RE = re.compile(r"^\*\*([^*].*?)\*\*\s*$")
-# "Figure 1", "Tableau 2 : …" — a caption; the figure itself is not text.
-CAPTION_RE = re.compile(r"^(Figure|Tableau|Table|Graphique|Encadré|Box|Chart)\s+\d+\b.{0,120}$")
-# Bullets: "• …", "- …", "⇒ …".
-BULLET_RE = re.compile(r"^\s*(?:[-•▪◦*]|⇒)\s+")
-ROMANS = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"]
 MAX_HEADING_CHARS = 160
 
 
@@ -58,6 +48,13 @@ class Block:
 
 def heading_text(raw: str) -> str:
     return " ".join(strip_markup(raw).split()).strip(" :")
+
+
+def _without_list_dash(text: str) -> str:
+    """'- b) Veiller …' → 'b) Veiller …': markdown may put a list dash in front of an item's
+    marker; the dash of an ordinary bullet stays."""
+    dash = BULLET_RE.match(text)
+    return text[dash.end():] if dash and ITEM_RE.match(text[dash.end():]) else text
 
 
 def _is_heading_like(text: str) -> bool:
@@ -110,7 +107,7 @@ class UNParser:
         return self.blocks
 
     def _feed(self, line: Line) -> None:
-        raw = LIST_DASH_RE.sub("", line.stripped)
+        raw = _without_list_dash(line.stripped)
         md = MD_HEADING_RE.match(raw)
         bold = BOLD_LINE_RE.match(raw)
         plain = heading_text(md.group(2)) if md else (heading_text(bold.group(1)) if bold else raw)

@@ -22,8 +22,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from boussole.errors import BoussoleError
 from boussole.index import store
-from boussole.ingest.errors import BoussoleError
 from boussole.service import docs, errors_http, openapi, routes
 from boussole.service.mcp import http as mcp_http
 from boussole.service.middleware import HeadAsGet, SecurityHeaders

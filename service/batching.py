@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from boussole.ingest.errors import BoussoleError
+from boussole.errors import BoussoleError
 
 DEFAULT_MAX_BATCH = 32
 DEFAULT_MAX_WAIT = 0.002  # seconds: a lone query waits at most this long for company

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from boussole.errors import BoussoleError
 from boussole.index.errors import (
     ChunkNotFound,
     IndexCorrupt,
@@ -24,7 +25,6 @@ from boussole.index.errors import (
     ModelError,
     QueryError,
 )
-from boussole.ingest.errors import BoussoleError
 from boussole.service.batching import Overloaded
 
 log = logging.getLogger("boussole.service")

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from boussole.errors import BoussoleError
 from boussole.index import store
-from boussole.ingest.errors import BoussoleError
 from boussole.service.errors_http import ServiceNotReady
 from boussole.service.recommend import SearchBackend
 from boussole.service.settings import Settings

@@ -44,7 +44,7 @@ def ingest_cmd(path, title, symbol, short_title, lang, kind, doc_id, date, versi
 
     A language version of a document (--version-of) takes the original's symbol, kind and
     dates unless given, and is refused unless every paragraph and item matches."""
-    from boussole.ingest.errors import BoussoleError
+    from boussole.errors import BoussoleError
     from boussole.ingest.pipeline import ingest_corpus, write_chunks
 
     settings = _settings(data_dir, corpus_dir)
@@ -79,12 +79,12 @@ def _add_document(corpus_dir: Path, path: Path, title, symbol, short_title, lang
     added: the corpus stays as it was."""
     from boussole.ingest.errors import IngestError
     from boussole.ingest.guidelines import slugify
-    from boussole.ingest.language import detect_language
     from boussole.ingest.manifest import append_to_manifest, load_manifest, validate_document
     from boussole.ingest.models import Document
     from boussole.ingest.pipeline import ingest_document
     from boussole.ingest.readers import read_document
     from boussole.ingest.versions import align, check_versions, keyed
+    from boussole.language import detect_language
 
     if not path.exists():
         raise IngestError(str(path), "no such file")

@@ -14,7 +14,7 @@ import traceback
 
 import click
 
-from boussole.ingest.errors import BoussoleError
+from boussole.errors import BoussoleError
 
 _HINTS = {
     errno.ENOSPC: "free some disk space, then run the command again (the index in service is unchanged)",

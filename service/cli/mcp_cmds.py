@@ -37,7 +37,7 @@ def mcp(data_dir, model: str | None) -> None:
     for HTTP clients, `boussole serve` serves the same server at /mcp)."""
     import anyio
 
-    from boussole.ingest.errors import BoussoleError
+    from boussole.errors import BoussoleError
 
     settings = Settings.from_env(data_dir=data_dir, model=model)
     if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):

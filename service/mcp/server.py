@@ -22,8 +22,8 @@ from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
+from boussole.errors import BoussoleError
 from boussole.index.models import Filters
-from boussole.ingest.errors import BoussoleError
 from boussole.service import errors_http, routes, schemas
 from boussole.service.mcp import render
 from boussole.service.recommend import SearchBackend
