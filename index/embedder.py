@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from boussole.index.e5_build import MARKER_FILE, MODEL_ID, build_e5_small, is_current, read_marker
+from boussole.index.encoders.convert.e5_build import MARKER_FILE, MODEL_ID, build_e5_small, is_current, read_marker
 from boussole.index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
@@ -229,8 +229,8 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
     """
     models_dir = Path(models_dir)
     if model == DEFAULT_MODEL:
-        from boussole.index.onnx_build import is_current as onnx_is_current
-        from boussole.index.onnx_build import onnx_folder
+        from boussole.index.encoders.convert.onnx_build import is_current as onnx_is_current
+        from boussole.index.encoders.convert.onnx_build import onnx_folder
 
         folder = models_dir / DEFAULT_MODEL
         if not is_current(folder):
@@ -268,7 +268,7 @@ def load_embedder(
         if chosen == "torch":
             say(f"loading {path}")
             return SentenceTransformerEmbedder(path, model_id=DEFAULT_MODEL, progress_bar=progress_bar)
-        from boussole.index.onnx_build import build_onnx
+        from boussole.index.encoders.convert.onnx_build import build_onnx
         from boussole.index.onnx_embedder import OnnxEmbedder
 
         onnx = build_onnx(path, folder_fingerprint(path), progress=progress)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from boussole.index.errors import ModelError
-from boussole.index.onnx_build import FP32_FILE, INT8_FILE, read_marker
+from boussole.index.encoders.convert.onnx_build import FP32_FILE, INT8_FILE, read_marker
 
 PRECISIONS = {"int8": INT8_FILE, "fp32": FP32_FILE}
 # Texts per forward pass. int8: one. Dynamic quantisation scales each layer's activations

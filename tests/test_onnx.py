@@ -16,7 +16,7 @@ import pytest
 
 from boussole.index.embedder import SentenceTransformerEmbedder, load_embedder, resolve_encoder
 from boussole.index.errors import ModelError
-from boussole.index.onnx_build import MARKER_FILE, build_onnx, onnx_folder
+from boussole.index.encoders.convert.onnx_build import MARKER_FILE, build_onnx, onnx_folder
 from boussole.index.onnx_embedder import OnnxEmbedder
 from boussole.index.text import embedding_text
 
