@@ -33,7 +33,7 @@ def _peak_rss_mb() -> float:
 
 def main(argv: list[str] | None = None) -> None:
     from boussole.index.builder import build_index
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_embedder
     from boussole.index.searcher import Searcher
     from boussole.ingest.pipeline import ingest_corpus
     from boussole.service.settings import Settings

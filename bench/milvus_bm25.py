@@ -25,7 +25,7 @@ from boussole.eval.benchmark import load_benchmark
 from boussole.eval.report import evaluate
 from boussole.eval.runs import QueryVectorCache, run_systems
 from boussole.index import store
-from boussole.index.embedder import load_embedder
+from boussole.index.encoders.factory import load_embedder
 from boussole.index.faiss_backend import open_folder
 from boussole.index.retriever import Selection
 from boussole.index.searcher import Searcher

@@ -78,9 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     from boussole.eval.benchmark import half_of, load_benchmark
     from boussole.eval.runs import QueryVectorCache, ranked_ids
     from boussole.index.builder import build_index
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_embedder
     from boussole.index.searcher import Searcher
-    from boussole.index.use_embedder import UseEmbedder
+    from boussole.index.encoders.use import UseEmbedder
     from boussole.ingest.pipeline import ingest_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

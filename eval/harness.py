@@ -66,7 +66,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     from boussole.index.backends import open_searcher, publish_if_milvus
     from boussole.index.builder import build_index, is_fresh
     from boussole.index.cache import EmbeddingCache
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_embedder
     from boussole.ingest.pipeline import document_text, ingest_corpus
 
     say = progress or (lambda _m: None)

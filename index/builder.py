@@ -22,7 +22,7 @@ from boussole.index.calibration import load_calibration
 from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.dense import DenseIndex
-from boussole.index.embedder import Embedder
+from boussole.index.encoders.factory import Embedder
 from boussole.index.lexical import LexicalIndex
 from boussole.index.text import embedding_text, lexical_text, second_encoder_text
 from boussole.ingest import records
@@ -72,7 +72,7 @@ def is_fresh(
         store.verify_files(index_dir, manifest)
     except Exception:  # noqa: BLE001 - any unreadable index is simply not fresh
         return False
-    from boussole.index.use_embedder import use_fingerprint
+    from boussole.index.encoders.use import use_fingerprint
 
     return (
         manifest.corpus_hash == corpus_hash(chunks, documents, fusion)
@@ -140,7 +140,7 @@ def _build_locked(
 ) -> BuildReport:
     started = time.perf_counter()
     if second is None:
-        from boussole.index.use_embedder import UseEmbedder
+        from boussole.index.encoders.use import UseEmbedder
 
         second = UseEmbedder()
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)

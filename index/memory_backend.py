@@ -17,7 +17,7 @@ from boussole.index.calibrate import calibrate
 from boussole.index.calibration import load_calibration
 from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
-from boussole.index.embedder import Embedder
+from boussole.index.encoders.factory import Embedder
 from boussole.index.lexical import LexicalIndex
 from boussole.index.retriever import IndexParts, Selection
 from boussole.index.text import lexical_text, second_encoder_text

@@ -14,7 +14,7 @@ from boussole.index.analysis import analyse
 from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
 from boussole.index.centring import centre, query_mean
 from boussole.index.config import FusionConfig
-from boussole.index.embedder import Embedder, load_embedder
+from boussole.index.encoders.factory import Embedder, load_embedder
 from boussole.index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from boussole.index.feedback import document_frequencies, feedback_terms
 from boussole.index.fusion import (
@@ -158,7 +158,7 @@ class Searcher:
         manifest, where = parts.manifest, parts.location
         check_model(manifest, model, where)
         if second is None:
-            from boussole.index.use_embedder import UseEmbedder
+            from boussole.index.encoders.use import UseEmbedder
 
             second = UseEmbedder()
         if second.fingerprint != manifest.second_encoder.get("fingerprint") or second.dim != parts.second_dense.dim:

@@ -51,7 +51,7 @@ def open_index(settings: Settings) -> SearchBackend:
     A first search warms up the lazily initialised parts (language detection's profiles)
     before any concurrent request arrives, and leaves /readyz's probe query cached.
     """
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_embedder
     from boussole.index.searcher import Searcher
     from boussole.index.store import read_manifest
     from boussole.service.batching import BatchingEmbedder
@@ -69,7 +69,7 @@ def open_index(settings: Settings) -> SearchBackend:
         manifest = read_manifest(index_dir)
         if settings.model != manifest.model_id:  # refused before loading any model
             return Searcher.open(index_dir, settings.models_dir, model=settings.model)
-    from boussole.index.use_embedder import UseEmbedder
+    from boussole.index.encoders.use import UseEmbedder
 
     model = load_embedder(manifest.model_id, settings.models_dir, encoder=settings.encoder)
     # int8 encodes one question per forward pass (index.onnx_embedder): waiting for company

@@ -50,7 +50,7 @@ def data_dir(tmp_path_factory, ingest_report, models_dir) -> Path:
     an index copy it first. Point BOUSSOLE_DATA_DIR here to serve it.
     """
     from boussole.index.builder import build_index
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_embedder
     from boussole.ingest.pipeline import write_chunks
     from boussole.service.settings import Settings
 

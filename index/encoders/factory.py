@@ -269,7 +269,7 @@ def load_embedder(
             say(f"loading {path}")
             return SentenceTransformerEmbedder(path, model_id=DEFAULT_MODEL, progress_bar=progress_bar)
         from boussole.index.encoders.convert.onnx_build import build_onnx
-        from boussole.index.onnx_embedder import OnnxEmbedder
+        from boussole.index.encoders.onnx import OnnxEmbedder
 
         onnx = build_onnx(path, folder_fingerprint(path), progress=progress)
         say(f"loading {onnx} ({chosen})")
