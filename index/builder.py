@@ -22,7 +22,7 @@ from boussole.index.calibration import load_calibration
 from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.dense import DenseIndex
-from boussole.index.encoders.factory import Embedder
+from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
 from boussole.index.text import embedding_text, lexical_text, second_encoder_text
 from boussole.ingest import records
@@ -83,7 +83,7 @@ def is_fresh(
 
 def embed_chunks(
     chunks: Sequence[Chunk],
-    embedder: Embedder,
+    embedder: Encoder,
     cache: EmbeddingCache,
     progress: Progress | None = None,
     text_of: Callable[[Chunk], str] = embedding_text,
@@ -105,11 +105,11 @@ def embed_chunks(
 def build_index(
     chunks: Sequence[Chunk],
     documents: Sequence[Document],
-    embedder: Embedder,
+    embedder: Encoder,
     index_dir: Path,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
-    second: Embedder | None = None,
+    second: Encoder | None = None,
     fusion: FusionConfig = DEFAULT_FUSION,
     locked: bool = False,
 ) -> BuildReport:
@@ -131,11 +131,11 @@ def build_index(
 def _build_locked(
     chunks: Sequence[Chunk],
     documents: Sequence[Document],
-    embedder: Embedder,
+    embedder: Encoder,
     index_dir: Path,
     cache_dir: Path | None,
     progress: Progress | None,
-    second: Embedder | None,
+    second: Encoder | None,
     fusion: FusionConfig,
 ) -> BuildReport:
     started = time.perf_counter()
@@ -187,8 +187,8 @@ def _build_locked(
 def new_manifest(
     chunks: list[Chunk],
     documents: list[Document],
-    embedder: Embedder,
-    second: Embedder,
+    embedder: Encoder,
+    second: Encoder,
     dim: int,
     fusion: FusionConfig,
     build_seconds: float,

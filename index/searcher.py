@@ -14,7 +14,8 @@ from boussole.index.analysis import analyse
 from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
 from boussole.index.centring import centre, query_mean
 from boussole.index.config import FusionConfig
-from boussole.index.encoders.factory import Embedder, load_embedder
+from boussole.index.encoders.base import Encoder
+from boussole.index.encoders.factory import load_embedder
 from boussole.index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from boussole.index.feedback import document_frequencies, feedback_terms
 from boussole.index.fusion import (
@@ -74,7 +75,7 @@ class _Columns:
 class Searcher:
     """Ranks the candidates of one index version, whichever backend (index.retriever) holds it."""
 
-    def __init__(self, parts: IndexParts, embedder: Embedder, second: Embedder, fusion: FusionConfig | None = None) -> None:
+    def __init__(self, parts: IndexParts, embedder: Encoder, second: Encoder, fusion: FusionConfig | None = None) -> None:
         manifest, chunks, dense, lexical = parts.manifest, parts.chunks, parts.dense, parts.lexical
         if not (len(chunks) == dense.size == lexical.size == manifest.chunk_count):
             raise IndexCorrupt(
@@ -135,8 +136,8 @@ class Searcher:
         index_dir: Path,
         models_dir: Path,
         model: str | None = None,
-        embedder: Embedder | None = None,
-        second: Embedder | None = None,
+        embedder: Encoder | None = None,
+        second: Encoder | None = None,
     ) -> "Searcher":
         """Load and check an index folder; refuse one built with another model than `model`."""
         from boussole.index.faiss_backend import open_folder
@@ -151,8 +152,8 @@ class Searcher:
         parts: IndexParts,
         models_dir: Path,
         model: str | None = None,
-        embedder: Embedder | None = None,
-        second: Embedder | None = None,
+        embedder: Encoder | None = None,
+        second: Encoder | None = None,
     ) -> "Searcher":
         """A searcher over what a backend opened, with encoders checked against its manifest."""
         manifest, where = parts.manifest, parts.location

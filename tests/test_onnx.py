@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from boussole.index.encoders.factory import SentenceTransformerEmbedder, load_embedder, resolve_encoder
-from boussole.index.errors import ModelError
 from boussole.index.encoders.convert.onnx_build import MARKER_FILE, build_onnx, onnx_folder
+from boussole.index.encoders.factory import load_embedder, resolve_encoder
 from boussole.index.encoders.onnx import OnnxEmbedder
+from boussole.index.encoders.sentence_transformers import SentenceTransformerEmbedder
+from boussole.index.errors import ModelError
 from boussole.index.text import embedding_text
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"

