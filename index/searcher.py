@@ -14,7 +14,7 @@ from boussole.index.analysis import analyse
 from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
 from boussole.index.centring import centre, query_mean
 from boussole.index.config import FusionConfig
-from boussole.index.encoders.base import Encoder
+from boussole.index.encoders.base import BatchingEncoder, Encoder
 from boussole.index.encoders.factory import load_embedder
 from boussole.index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from boussole.index.feedback import document_frequencies, feedback_terms
@@ -91,6 +91,8 @@ class Searcher:
         self._embedder = embedder
         self._second_dense = parts.second_dense
         self._second = second
+        # Checked once, not per query: a runtime protocol check costs about 50 µs.
+        self._queued_second = second if isinstance(second, BatchingEncoder) else None
         self.calibration: CalibrationVectors = parts.calibration
         self.scope_model: ScopeModel = parts.scope_model
         self.fusion = fusion or FusionConfig.from_dict(manifest.fusion)
@@ -180,9 +182,7 @@ class Searcher:
         """Stop what the encoders run beside the searcher (the service's batching worker
         thread); searches after this may fail. For a replaced index after a hot reload."""
         for encoder in (self._embedder, self._second):
-            stop = getattr(encoder, "close", None)
-            if stop is not None:
-                stop()
+            encoder.close()
 
     # -- lookups -------------------------------------------------------------------
 
@@ -378,12 +378,11 @@ class Searcher:
 
     def _encode(self, query: str) -> QueryVectors:
         """Both encoders at once when the second one queues its work (the service's
-        `BatchingEmbedder.submit`): each runs outside the interpreter lock most of the
+        `BatchingEncoder.submit`): each runs outside the interpreter lock most of the
         time, so a lone question waits for the slower of the two, not for their sum."""
-        submit = getattr(self._second, "submit", None)
-        if submit is None:
+        if self._queued_second is None:
             return QueryVectors(self._embedder.embed_queries([query])[0], self._second.embed_queries([query])[0])
-        use = submit([query])
+        use = self._queued_second.submit([query])
         try:
             e5 = self._embedder.embed_queries([query])[0]
         finally:

@@ -37,3 +37,6 @@ class FakeEmbedder:
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._embed(texts)
+
+    def close(self) -> None:
+        pass

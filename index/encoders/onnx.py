@@ -186,3 +186,6 @@ class OnnxEmbedder:
             for future in [pool.submit(work) for _ in range(workers)]:
                 future.result()
         return out
+
+    def close(self) -> None:
+        """Nothing to stop: passage workers last one `embed_documents` call."""

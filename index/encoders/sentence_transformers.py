@@ -148,3 +148,6 @@ class SentenceTransformerEmbedder:
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._model.encode_document)
+
+    def close(self) -> None:
+        """Nothing to stop: torch runs in the callers' threads."""

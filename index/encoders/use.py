@@ -99,6 +99,9 @@ class UseEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts)
 
+    def close(self) -> None:
+        """Nothing to stop: the preloading thread ends once the weights are read."""
+
 
 def _tokenizer_cache(models_dir: Path) -> Path:
     try:
