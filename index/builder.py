@@ -116,7 +116,7 @@ def build_index(
     """Embed (both encoders, with cache), calibrate, build FAISS and BM25, and swap the new
     index version in (see index.store for the layout).
 
-    `second` is the second encoder (index.use_embedder.UseEmbedder by default). Takes the
+    `second` is the second encoder (encoders.factory.load_second_encoder by default). Takes the
     data folder's build lock unless the caller already holds it (`locked`), so two builds
     never interleave; leftovers of killed builds are removed first.
     """
@@ -140,14 +140,14 @@ def _build_locked(
 ) -> BuildReport:
     started = time.perf_counter()
     if second is None:
-        from boussole.index.encoders.use import UseEmbedder
+        from boussole.index.encoders.factory import load_second_encoder
 
-        second = UseEmbedder()
+        second = load_second_encoder()
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
     second_cache = EmbeddingCache.for_model(cache_dir, second.fingerprint)
     calibration_set = load_calibration()
     # The e5 passages are most of a build (about 30 s of one core for the shipped corpus):
-    # they run in a thread of their own (on every core: OnnxEmbedder.document_workers)
+    # they run in a thread of their own (on every core: OnnxEncoder.document_workers)
     # while this one does everything that does not need them. The two threads touch
     # different cache keys (passages; questions under their own prefix).
     with ThreadPoolExecutor(1, thread_name_prefix="boussole-build") as pool:

@@ -15,7 +15,7 @@ from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
 from boussole.index.centring import centre, query_mean
 from boussole.index.config import FusionConfig
 from boussole.index.encoders.base import BatchingEncoder, Encoder
-from boussole.index.encoders.factory import load_embedder
+from boussole.index.encoders.factory import load_encoder, load_second_encoder
 from boussole.index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from boussole.index.feedback import document_frequencies, feedback_terms
 from boussole.index.fusion import (
@@ -161,15 +161,13 @@ class Searcher:
         manifest, where = parts.manifest, parts.location
         check_model(manifest, model, where)
         if second is None:
-            from boussole.index.encoders.use import UseEmbedder
-
-            second = UseEmbedder()
+            second = load_second_encoder()
         if second.fingerprint != manifest.second_encoder.get("fingerprint") or second.dim != parts.second_dense.dim:
             raise IndexMismatch(
                 f"{where} was built with another version of {manifest.second_encoder.get('model_id')!r}: "
                 "run `boussole build` to rebuild it"
             )
-        embedder = embedder or load_embedder(manifest.model_id, models_dir)
+        embedder = embedder or load_encoder(manifest.model_id, models_dir)
         if embedder.fingerprint != manifest.model_fingerprint or embedder.dim != manifest.dim:
             raise IndexMismatch(
                 f"{where} was built with other weights of {manifest.model_id!r} "

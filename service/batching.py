@@ -1,7 +1,7 @@
 """Micro-batching of query encoding for the HTTP service.
 
 Encoding a query is almost the whole cost of a search, and on CPU a forward pass over
-sixteen queries costs far less than sixteen passes over one. `BatchingEmbedder` wraps any
+sixteen queries costs far less than sixteen passes over one. `QueryBatcher` wraps any
 `Encoder` and is a `BatchingEncoder` (index.encoders.base): callers from many threads
 put their texts on a bounded queue and block on a future; one worker thread takes
 whatever has arrived (up to `max_batch` texts, waiting at most `max_wait` seconds for
@@ -45,7 +45,7 @@ class _Request:
     future: Future = field(default_factory=Future)
 
 
-class BatchingEmbedder:
+class QueryBatcher:
     """A `BatchingEncoder` over `inner`: `embed_queries` and `submit` are batched across
     threads; `embed_documents` and the identity (`model_id`, `dim`, `fingerprint`) are the
     wrapped encoder's.

