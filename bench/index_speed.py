@@ -33,7 +33,7 @@ def _peak_rss_mb() -> float:
 
 def main(argv: list[str] | None = None) -> None:
     from boussole.index.builder import build_index
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_encoder
     from boussole.index.searcher import Searcher
     from boussole.ingest.pipeline import ingest_corpus
     from boussole.service.settings import Settings
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     report = ingest_corpus(settings.corpus_dir)
     ingest_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    embedder = load_embedder(settings.model, settings.models_dir, encoder=settings.encoder)
+    embedder = load_encoder(settings.model, settings.models_dir, encoder=settings.encoder)
     load_s = time.perf_counter() - t0
     embedder.embed_queries(["warm-up"])
 

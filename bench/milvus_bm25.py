@@ -25,7 +25,7 @@ from boussole.eval.benchmark import load_benchmark
 from boussole.eval.report import evaluate
 from boussole.eval.runs import QueryVectorCache, run_systems
 from boussole.index import store
-from boussole.index.embedder import load_embedder
+from boussole.index.encoders.factory import load_encoder
 from boussole.index.faiss_backend import open_folder
 from boussole.index.retriever import Selection
 from boussole.index.searcher import Searcher
@@ -92,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     index_dir = store.resolve(args.data_dir / "index")
     parts = open_folder(index_dir)
-    embedder = QueryVectorCache(load_embedder(parts.manifest.model_id, args.data_dir / "models"))
+    embedder = QueryVectorCache(load_encoder(parts.manifest.model_id, args.data_dir / "models"))
     benchmark = load_benchmark()
     queries = list(benchmark.queries.values())
     embedder.prime([q.text for q in queries])

@@ -35,7 +35,7 @@ def create_app(data_dir: Path, corpus_dir: Path):
     from fastapi import FastAPI
     from sentence_transformers import SentenceTransformer
 
-    from boussole.index.embedder import default_threads
+    from boussole.index.encoders.cores import default_threads
     from boussole.ingest.pipeline import document_text, ingest_corpus
 
     import torch

@@ -78,9 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     from boussole.eval.benchmark import half_of, load_benchmark
     from boussole.eval.runs import QueryVectorCache, ranked_ids
     from boussole.index.builder import build_index
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_encoder, load_second_encoder
     from boussole.index.searcher import Searcher
-    from boussole.index.use_embedder import UseEmbedder
     from boussole.ingest.pipeline import ingest_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,8 +90,8 @@ def main(argv: list[str] | None = None) -> None:
 
     bench = load_benchmark()
     queries = [q for q in bench.queries.values() if not q.out_of_scope and q.id in bench.qrels]
-    e5 = QueryVectorCache(load_embedder("multilingual-e5-small", models_dir))
-    use = QueryVectorCache(UseEmbedder())
+    e5 = QueryVectorCache(load_encoder("multilingual-e5-small", models_dir))
+    use = QueryVectorCache(load_second_encoder())
     e5.prime([q.text for q in queries])
     use.prime([q.text for q in queries])
     ingested = ingest_corpus(args.corpus_dir)

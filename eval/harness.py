@@ -66,7 +66,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     from boussole.index.backends import open_searcher, publish_if_milvus
     from boussole.index.builder import build_index, is_fresh
     from boussole.index.cache import EmbeddingCache
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_encoder
     from boussole.ingest.pipeline import document_text, ingest_corpus
 
     say = progress or (lambda _m: None)
@@ -82,7 +82,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     models_dir = config.data_dir / "models"
     index_dir = config.data_dir / "index"
     cache_dir = config.data_dir / "cache"
-    embedder = QueryVectorCache(embedder or load_embedder(config.model, models_dir, progress=say))
+    embedder = QueryVectorCache(embedder or load_encoder(config.model, models_dir, progress=say))
     notes: dict[str, object] = {"model": embedder.model_id, "chunks": len(ingested.chunks), "depth": config.depth}
     needs_index = any(s != "generic" for s in config.systems)
     searcher = None

@@ -41,7 +41,7 @@ class SystemRun:
 
 
 class QueryVectorCache:
-    """Wraps an Embedder: query vectors are computed once, in batches, and reused by every
+    """Wraps an Encoder: query vectors are computed once, in batches, and reused by every
     system (the searcher embeds one query per call; on two cores batching saves minutes)."""
 
     def __init__(self, inner) -> None:

@@ -22,7 +22,7 @@ from boussole.index.calibration import load_calibration
 from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.dense import DenseIndex
-from boussole.index.embedder import Embedder
+from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
 from boussole.index.text import embedding_text, lexical_text, second_encoder_text
 from boussole.ingest import records
@@ -72,7 +72,7 @@ def is_fresh(
         store.verify_files(index_dir, manifest)
     except Exception:  # noqa: BLE001 - any unreadable index is simply not fresh
         return False
-    from boussole.index.use_embedder import use_fingerprint
+    from boussole.index.encoders.use import use_fingerprint
 
     return (
         manifest.corpus_hash == corpus_hash(chunks, documents, fusion)
@@ -83,7 +83,7 @@ def is_fresh(
 
 def embed_chunks(
     chunks: Sequence[Chunk],
-    embedder: Embedder,
+    embedder: Encoder,
     cache: EmbeddingCache,
     progress: Progress | None = None,
     text_of: Callable[[Chunk], str] = embedding_text,
@@ -105,18 +105,18 @@ def embed_chunks(
 def build_index(
     chunks: Sequence[Chunk],
     documents: Sequence[Document],
-    embedder: Embedder,
+    embedder: Encoder,
     index_dir: Path,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
-    second: Embedder | None = None,
+    second: Encoder | None = None,
     fusion: FusionConfig = DEFAULT_FUSION,
     locked: bool = False,
 ) -> BuildReport:
     """Embed (both encoders, with cache), calibrate, build FAISS and BM25, and swap the new
     index version in (see index.store for the layout).
 
-    `second` is the second encoder (index.use_embedder.UseEmbedder by default). Takes the
+    `second` is the second encoder (encoders.factory.load_second_encoder by default). Takes the
     data folder's build lock unless the caller already holds it (`locked`), so two builds
     never interleave; leftovers of killed builds are removed first.
     """
@@ -131,23 +131,23 @@ def build_index(
 def _build_locked(
     chunks: Sequence[Chunk],
     documents: Sequence[Document],
-    embedder: Embedder,
+    embedder: Encoder,
     index_dir: Path,
     cache_dir: Path | None,
     progress: Progress | None,
-    second: Embedder | None,
+    second: Encoder | None,
     fusion: FusionConfig,
 ) -> BuildReport:
     started = time.perf_counter()
     if second is None:
-        from boussole.index.use_embedder import UseEmbedder
+        from boussole.index.encoders.factory import load_second_encoder
 
-        second = UseEmbedder()
+        second = load_second_encoder()
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
     second_cache = EmbeddingCache.for_model(cache_dir, second.fingerprint)
     calibration_set = load_calibration()
     # The e5 passages are most of a build (about 30 s of one core for the shipped corpus):
-    # they run in a thread of their own (on every core: OnnxEmbedder.document_workers)
+    # they run in a thread of their own (on every core: OnnxEncoder.document_workers)
     # while this one does everything that does not need them. The two threads touch
     # different cache keys (passages; questions under their own prefix).
     with ThreadPoolExecutor(1, thread_name_prefix="boussole-build") as pool:
@@ -187,8 +187,8 @@ def _build_locked(
 def new_manifest(
     chunks: list[Chunk],
     documents: list[Document],
-    embedder: Embedder,
-    second: Embedder,
+    embedder: Encoder,
+    second: Encoder,
     dim: int,
     fusion: FusionConfig,
     build_seconds: float,

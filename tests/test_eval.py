@@ -202,7 +202,7 @@ def test_mapping_locates_chunks_and_first_occurrence_wins():
     assert len(ranking) == len(set(ranking)) and list(ranking.values()) == sorted(ranking.values(), reverse=True)
 
 
-class _HashEmbedder:
+class _HashEncoder:
     """Deterministic bag-of-words vectors: enough to test the plumbing, no model needed."""
 
     dim = 64
@@ -226,9 +226,9 @@ def test_generic_baseline_ranks_the_window_holding_the_answer():
         _chunk("d:3", "les compétences numériques des agents " * 10, 2),
     ]
     text = "\n\n".join(c.text for c in chunks)
-    baseline = GenericBaseline.build({"d": text}, chunks, _HashEmbedder(), size=400, overlap=80)
+    baseline = GenericBaseline.build({"d": text}, chunks, _HashEncoder(), size=400, overlap=80)
     assert baseline.mapping.unlocated == ()
-    ranking = baseline.search(_HashEmbedder().embed_queries(["budget participatif finances"]), depth=3)[0]
+    ranking = baseline.search(_HashEncoder().embed_queries(["budget participatif finances"]), depth=3)[0]
     assert next(iter(ranking)) == "d:2"
     assert set(ranking) == {"d:1", "d:2", "d:3"}
 

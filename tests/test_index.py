@@ -178,7 +178,7 @@ def test_cached_vectors_equal_fresh_ones(ingest_report, searcher):
     assert np.allclose(centre(fresh, searcher.calibration.passage_mean), stored, atol=1e-5)
 
 
-class _FailingEmbedder:
+class _FailingEncoder:
     def __init__(self, real):
         self.model_id, self.dim, self.fingerprint = real.model_id, real.dim, "failing"
 
@@ -192,7 +192,7 @@ class _FailingEmbedder:
 def test_failed_build_leaves_the_old_index_untouched(index_copy, ingest_report, searcher, models_dir):
     before = (index_copy / store.MANIFEST).read_text()
     with pytest.raises(RuntimeError, match="interrupted"):
-        build_index(ingest_report.chunks, ingest_report.documents, _FailingEmbedder(searcher._embedder), index_copy)
+        build_index(ingest_report.chunks, ingest_report.documents, _FailingEncoder(searcher._embedder), index_copy)
     assert (index_copy / store.MANIFEST).read_text() == before
     leftovers = [p.name for folder in (index_copy.parent, store.versions_dir(index_copy)) if folder.is_dir()
                  for p in folder.iterdir() if ".building-" in p.name]

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from boussole.index.embedder import SentenceTransformerEmbedder, load_embedder, resolve_encoder
+from boussole.index.encoders.convert.onnx_build import MARKER_FILE, build_onnx, onnx_folder
+from boussole.index.encoders.factory import load_encoder, resolve_encoder
+from boussole.index.encoders.onnx import OnnxEncoder
+from boussole.index.encoders.sentence_transformers import SentenceTransformerEncoder
 from boussole.index.errors import ModelError
-from boussole.index.onnx_build import MARKER_FILE, build_onnx, onnx_folder
-from boussole.index.onnx_embedder import OnnxEmbedder
 from boussole.index.text import embedding_text
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -34,13 +35,13 @@ QUERIES = [
 
 
 @pytest.fixture(scope="session")
-def torch_embedder(models_dir) -> SentenceTransformerEmbedder:
-    return load_embedder("multilingual-e5-small", models_dir, encoder="torch")
+def torch_embedder(models_dir) -> SentenceTransformerEncoder:
+    return load_encoder("multilingual-e5-small", models_dir, encoder="torch")
 
 
 @pytest.fixture(scope="session")
-def onnx_embedders(models_dir) -> dict[str, OnnxEmbedder]:
-    return {p: load_embedder("multilingual-e5-small", models_dir, encoder=p) for p in ("fp32", "int8")}
+def onnx_embedders(models_dir) -> dict[str, OnnxEncoder]:
+    return {p: load_encoder("multilingual-e5-small", models_dir, encoder=p) for p in ("fp32", "int8")}
 
 
 @pytest.fixture(scope="session")
@@ -134,8 +135,8 @@ def test_the_onnx_encoder_does_not_import_torch(models_dir):
     import sys
 
     code = (
-        "import sys; from pathlib import Path; from boussole.index.embedder import load_embedder; "
-        f"e = load_embedder('multilingual-e5-small', Path({str(models_dir)!r})); "
+        "import sys; from pathlib import Path; from boussole.index.encoders.factory import load_encoder; "
+        f"e = load_encoder('multilingual-e5-small', Path({str(models_dir)!r})); "
         "e.embed_queries(['ville']); print('torch' in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if k != "BOUSSOLE_ENCODER"}

@@ -50,7 +50,7 @@ def _build_new_version(data: Path, tmp_path: Path) -> str:
 
 @slow
 def test_a_reload_stops_the_replaced_index_encoder_threads(data, tmp_path, monkeypatch):
-    """Before: every reload left the old BatchingEmbedder's worker running for good."""
+    """Before: every reload left the old QueryBatcher's worker running for good."""
     monkeypatch.setenv("BOUSSOLE_THREADS", "1")
     app = create_app(Settings(data_dir=data), reload_interval=0.2)
     with TestClient(app) as client:

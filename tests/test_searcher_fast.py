@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import FakeEmbedder
+from fakes import FakeEncoder
+from boussole.index.encoders.base import BatchingEncoder
 from boussole.index.errors import ChunkNotFound, QueryError
 from boussole.index.memory_backend import build_parts
 from boussole.index.models import Filters
 from boussole.index.searcher import MAX_QUERY_CHARS, Searcher
+from boussole.service.batching import QueryBatcher
+
+
+E5, USE = FakeEncoder(64, "fake-e5"), FakeEncoder(48, "fake-use")
 
 
 @pytest.fixture(scope="module")
-def searcher(ingest_report):
+def parts(ingest_report):
+    return build_parts(ingest_report.chunks, ingest_report.documents, E5, USE)
+
+
+@pytest.fixture(scope="module")
+def searcher(parts):
     """Shadows the session's real searcher for this module: same chunks, fake encoders."""
-    e5, use = FakeEmbedder(64, "fake-e5"), FakeEmbedder(48, "fake-use")
-    return Searcher(build_parts(ingest_report.chunks, ingest_report.documents, e5, use), e5, use)
+    return Searcher(parts, E5, USE)
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
@@ -74,3 +83,20 @@ def test_chunk_lookup_and_neighbours(searcher):
     assert [c.id for c in around] == ["hsp-ha-2-14:40.a", "hsp-ha-2-14:40.b", "hsp-ha-2-14:40.c"]
     with pytest.raises(ChunkNotFound):
         searcher.chunk("hsp-ha-2-14:999.z")
+
+
+# -- encoders --------------------------------------------------------------------------
+
+def test_a_batching_second_encoder_is_queued_and_closed_with_the_searcher(parts, searcher):
+    """The service's path: the second encoder is a BatchingEncoder, so the searcher queues
+    the query there before encoding with e5; same hits as the plain searcher, and closing
+    the searcher stops the batching worker."""
+    second = QueryBatcher(USE, max_wait=0.0)
+    assert isinstance(second, BatchingEncoder) and not isinstance(USE, BatchingEncoder)
+    batched = Searcher(parts, E5, second)
+    for query in ("financer les projets numériques des villes", "open data and privacy"):
+        got, want = batched.search(query, k=10), searcher.search(query, k=10)
+        assert [(h.chunk.id, h.score) for h in got.hits] == [(h.chunk.id, h.score) for h in want.hits]
+    assert second.batches == 2
+    batched.close()
+    assert not second.alive

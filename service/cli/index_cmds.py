@@ -57,13 +57,13 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
 
 def _build_locked(settings: Settings, force: bool) -> None:
     from boussole.index.builder import build_index, is_fresh
-    from boussole.index.embedder import ready_fingerprint
+    from boussole.index.encoders.factory import ready_fingerprint
     from boussole.ingest.pipeline import alignment_errors, ingest_corpus, write_chunks
 
     with ThreadPoolExecutor(1, thread_name_prefix="boussole-load") as pool:
         # --force rebuilds whatever the corpus says: load the model (about a second, mostly
         # outside the interpreter lock) while the corpus is read.
-        loading = pool.submit(_load_embedder, settings) if force else None
+        loading = pool.submit(_load_encoder, settings) if force else None
         report = ingest_corpus(settings.corpus_dir)
         misaligned = alignment_errors(report)
         if misaligned:  # serving a version that cites the wrong paragraphs is worse than no build
@@ -76,7 +76,7 @@ def _build_locked(settings: Settings, force: bool) -> None:
         if not force and fingerprint and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint):
             click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
             return
-        embedder = loading.result() if loading is not None else _load_embedder(settings)
+        embedder = loading.result() if loading is not None else _load_encoder(settings)
     result = build_index(
         report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir,
         progress=_progress, locked=True,
@@ -87,10 +87,10 @@ def _build_locked(settings: Settings, force: bool) -> None:
     )
 
 
-def _load_embedder(settings: Settings):
-    from boussole.index.embedder import load_embedder
+def _load_encoder(settings: Settings):
+    from boussole.index.encoders.factory import load_encoder
 
-    return load_embedder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
+    return load_encoder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
 
 
 @click.command()
@@ -188,7 +188,7 @@ def _without_numba() -> None:
 
 
 class _Loading:
-    """An embedder still loading in another thread: the first attribute read waits for it
+    """An encoder still loading in another thread: the first attribute read waits for it
     (and raises its loading error, if any)."""
 
     def __init__(self, future) -> None:
@@ -208,13 +208,12 @@ def _encoders(index_dir, settings: Settings, mode: str) -> tuple:
     manifest = read_manifest(index_dir)
     if mode == "bm25" or settings.model != manifest.model_id:
         return None, None  # Searcher.open refuses another model with the right message
-    from boussole.index.embedder import load_embedder
-    from boussole.index.use_embedder import UseEmbedder
+    from boussole.index.encoders.factory import load_encoder, load_second_encoder
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="boussole-load")
-    e5 = pool.submit(load_embedder, manifest.model_id, settings.models_dir, encoder=settings.encoder)
+    e5 = pool.submit(load_encoder, manifest.model_id, settings.models_dir, encoder=settings.encoder)
     pool.shutdown(wait=False)
-    return _Loading(e5), UseEmbedder(models_dir=settings.models_dir, preload=True)
+    return _Loading(e5), load_second_encoder(settings.models_dir, preload=True)
 
 
 @click.group("index")

