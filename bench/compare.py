@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
           f"BOUSSOLE_ENCODER={os.environ.get('BOUSSOLE_ENCODER', 'int8 (default)')}")  # fmt: skip
     print("\n/v1/search, new questions only")
-    for (name, c), result in results.items():
+    for (name, _c), result in results.items():
         print(f"  {name:<9}" + result.row()[10:])
     if not all(r.latencies for r in results.values()):
         raise SystemExit("a server answered no request successfully: see the errors column and its log")

@@ -32,13 +32,12 @@ class Query(BaseModel):
 def create_app(data_dir: Path, corpus_dir: Path):
     import faiss
     import numpy as np
+    import torch
     from fastapi import FastAPI
     from sentence_transformers import SentenceTransformer
 
     from index.embedder import default_threads
     from ingest.pipeline import document_text, ingest_corpus
-
-    import torch
 
     # Same thread count as Boussole gets (BOUSSOLE_THREADS, else half the CPUs).
     torch.set_num_threads(default_threads())

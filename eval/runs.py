@@ -9,8 +9,8 @@ chunks follow their representative in the run: the reader is shown them too.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 

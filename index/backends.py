@@ -22,7 +22,7 @@ class BackendChoice:
     milvus_alias: str = "boussole"
 
     @classmethod
-    def of(cls, name: str, milvus_uri: str | None = None, milvus_alias: str = "boussole") -> "BackendChoice":
+    def of(cls, name: str, milvus_uri: str | None = None, milvus_alias: str = "boussole") -> BackendChoice:
         if name not in BACKENDS:
             raise BackendError(f"unknown backend {name!r}; choose {' or '.join(BACKENDS)}")
         if name == "milvus" and not milvus_uri:

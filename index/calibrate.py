@@ -54,7 +54,7 @@ class CalibrationVectors:
         return buffer.getvalue()
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> "CalibrationVectors":
+    def load(cls, path: Path, dim: int) -> CalibrationVectors:
         try:
             with np.load(path, allow_pickle=False) as data:
                 out = cls(

@@ -7,7 +7,6 @@ and is exact, so an approximate index (IVF, HNSW) would only cost recall.
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +22,7 @@ class DenseIndex:
         self._index = faiss_index
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> "DenseIndex":
+    def build(cls, vectors: np.ndarray) -> DenseIndex:
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -63,7 +62,7 @@ class DenseIndex:
         faiss.write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> "DenseIndex":
+    def load(cls, path: Path) -> DenseIndex:
         import faiss
 
         try:

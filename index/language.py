@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ingest.language import LANGUAGES as SUPPORTED
+
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 _FRENCH_LETTERS = re.compile(r"[éèêëàâçùûüôîïœ]", re.IGNORECASE)
 # Function words that are frequent in one language and rare in the other.

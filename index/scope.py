@@ -123,7 +123,7 @@ class ScopeModel:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "ScopeModel":
+    def from_json(cls, text: str) -> ScopeModel:
         data = json.loads(text)
         data["coef"] = tuple(float(c) for c in data["coef"])
         data.setdefault("safety", float("nan"))  # indexes built before the margin was recorded

@@ -58,7 +58,7 @@ class _Columns:
     lang: np.ndarray
 
     @classmethod
-    def of(cls, chunks: list[Chunk]) -> "_Columns":
+    def of(cls, chunks: list[Chunk]) -> _Columns:
         def column(values):
             return np.array([v or "" for v in values], dtype=object)
 
@@ -137,7 +137,7 @@ class Searcher:
         model: str | None = None,
         embedder: Embedder | None = None,
         second: Embedder | None = None,
-    ) -> "Searcher":
+    ) -> Searcher:
         """Load and check an index folder; refuse one built with another model than `model`."""
         from index.faiss_backend import open_folder
 
@@ -153,7 +153,7 @@ class Searcher:
         model: str | None = None,
         embedder: Embedder | None = None,
         second: Embedder | None = None,
-    ) -> "Searcher":
+    ) -> Searcher:
         """A searcher over what a backend opened, with encoders checked against its manifest."""
         manifest, where = parts.manifest, parts.location
         check_model(manifest, model, where)

@@ -38,7 +38,7 @@ class BodyReadTimeout:
                 return await receive()
             try:
                 message = await asyncio.wait_for(receive(), self.seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 # Answer now, and tell the app the client is gone: whatever it does with
                 # that (FastAPI turns it into an error response) is dropped by guarded_send.
                 timed_out = body_done = True

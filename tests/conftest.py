@@ -153,7 +153,7 @@ def milvus_uri(tmp_path_factory):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"milvus-lite server did not start: {folder.with_suffix('.log').read_text()[-2000:]}")
+                raise RuntimeError(f"milvus-lite server did not start: {folder.with_suffix('.log').read_text()[-2000:]}") from None
             time.sleep(0.2)
     yield f"http://127.0.0.1:{port}"
     process.terminate()

@@ -15,8 +15,8 @@ import pytest
 
 from index import store
 from index.builder import build_index, embed_chunks
-from index.centring import centre
 from index.cache import EmbeddingCache
+from index.centring import centre
 from index.errors import IndexCorrupt, IndexMismatch, IndexNotFound
 from index.searcher import Searcher
 

@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
+from ingest.manifest import load_manifest
 from ingest.models import PILLARS
 from ingest.pipeline import document_text, ingest_corpus
-from ingest.manifest import load_manifest
 
 GUIDE = "hsp-ha-2-14"
 RES = "hsp-ha-2-res-1"

@@ -17,7 +17,14 @@ from index import store
 from index.builder import build_index
 from index.errors import IndexBusy, IndexNotFound
 from lifecycle_helpers import (
-    NEW_CHUNK, NEW_DOC, NEW_TEXT, changed_corpus, copy_data, env_for, run_boussole, served_version,
+    NEW_CHUNK,
+    NEW_DOC,
+    NEW_TEXT,
+    changed_corpus,
+    copy_data,
+    env_for,
+    run_boussole,
+    served_version,
 )
 from server import start, stop, wait_ready
 
