@@ -51,7 +51,8 @@ class DenseIndex:
             rows = np.flatnonzero(allowed.mask).astype(np.int64)
             if rows.size == 0:
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+            # faiss's Python layer takes the parameters as keywords; its SWIG signature does not say so
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
         k = min(k, self.size)
         scores, ids = self._index.search(query, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from index.charsmap import precompiled_charsmap
 from index.errors import ModelError
@@ -173,7 +174,7 @@ def read_source(path: Path) -> E5Source:
 # ---------------------------------------------------------------- weights
 
 
-def dequantize_q4_0(raw: np.ndarray, out_dtype: np.dtype = np.float32) -> np.ndarray:
+def dequantize_q4_0(raw: np.ndarray, out_dtype: DTypeLike = np.float32) -> np.ndarray:
     """Q4_0 blocks (uint8, n*18 bytes) -> n*32 weights.
 
     A block is a float16 scale and 16 bytes; byte j holds weight j in its low nibble and

@@ -129,7 +129,7 @@ def _fsync_tree(directory: Path) -> None:
 
 # -- manifest ----------------------------------------------------------------------------
 
-_FIELD_TYPES = {
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "schema_version": int, "model_id": str, "model_fingerprint": str, "dim": int,
     "corpus_hash": str, "chunk_count": int, "built_at": str, "build_seconds": (int, float),
     "libraries": dict, "files": dict, "second_encoder": dict, "fusion": dict,

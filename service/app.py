@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -33,6 +34,9 @@ from service.settings import Settings
 from service.timeouts import BodyReadTimeout
 from service.workers import SearchWorkers
 
+if TYPE_CHECKING:
+    from index.searcher import Searcher
+
 log = logging.getLogger("boussole.service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character query is at most 8 KiB of UTF-8
@@ -41,7 +45,7 @@ RELOAD_INTERVAL = 2.0  # seconds between two looks at the `data/index` pointer
 SearcherOpener = Callable[[Settings], SearchBackend]
 
 
-def open_index(settings: Settings) -> SearchBackend:
+def open_index(settings: Settings) -> Searcher:
     """Open the index built by `boussole build` (slow: loads the model and the indexes).
 
     The pointer is resolved once, so a build swapping it meanwhile cannot mix two versions.
@@ -54,7 +58,7 @@ def open_index(settings: Settings) -> SearchBackend:
     from index.embedder import load_embedder
     from index.searcher import Searcher
     from index.store import read_manifest
-    from service.batching import BatchingEmbedder
+    from service.batching import DEFAULT_MAX_WAIT, BatchingEmbedder
 
     parts = None
     if settings.backend != "faiss":  # the alias is resolved once, as the pointer is below
@@ -75,7 +79,7 @@ def open_index(settings: Settings) -> SearchBackend:
     # int8 encodes one question per forward pass (index.onnx_embedder): waiting for company
     # would only delay a lone question. The batch then holds what queued meanwhile.
     single = getattr(model, "precision", None) == "int8"
-    embedder = BatchingEmbedder(model, max_queue=settings.max_queue, **({"max_wait": 0.0} if single else {}))
+    embedder = BatchingEmbedder(model, max_queue=settings.max_queue, max_wait=0.0 if single else DEFAULT_MAX_WAIT)
     # The second encoder batches too: its numpy forward pass streams each weight matrix
     # once per batch, so sixteen questions cost 0.85 ms each instead of 3.5 ms alone, and
     # a question's vector is the same alone or in a batch up to float noise (max

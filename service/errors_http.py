@@ -9,6 +9,7 @@ method, body too large), and anything unexpected as a 500 that says nothing inte
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -61,7 +62,7 @@ def error_response(
     message: str,
     field: str | None = None,
     valid: list[str] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "field": field, "valid": valid or []}}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -141,7 +141,7 @@ class IndexReloader:
         info = served_info(self._settings)
         opened = searcher if searcher is not None else self._open(self._settings)
         if info.path is None and getattr(opened, "version", None):  # Milvus: name what was opened
-            info = IndexInfo(opened.version, opened.manifest.built_at, None)
+            info = IndexInfo(opened.version, opened.manifest.built_at, None)  # type: ignore[attr-defined]
         self._publish(opened, info)
 
     def _publish(self, searcher: SearchBackend, info: IndexInfo) -> None:
@@ -170,7 +170,8 @@ class IndexReloader:
                       served.version if served else "nothing", exc)
             return False
         if info.path is None:  # Milvus: the collection opened may be newer than the one seen
-            info = IndexInfo(searcher.version, searcher.manifest.built_at, None)
+            # an index opened from Milvus is a Searcher, which has both (SearchBackend need not)
+            info = IndexInfo(searcher.version, searcher.manifest.built_at, None)  # type: ignore[attr-defined]
         self._publish(searcher, info)
         self._failed = None
         log.info("now serving index %s (built %s)", info.version, info.built_at)

@@ -184,7 +184,7 @@ def _without_numba() -> None:
     `boussole search` 0.45 s (`python -X importtime -c "import numba"`, on a busy machine);
     a one-off search process marks it absent, so bm25s takes its numpy path, which is the one it uses anyway."""
     if "numba" not in sys.modules:
-        sys.modules["numba"] = None  # `import numba` now raises ImportError
+        sys.modules["numba"] = None  # type: ignore[assignment]  # `import numba` now raises ImportError
 
 
 class _Loading:
