@@ -37,7 +37,7 @@ def run_build(tree: Path, models_dir: Path) -> tuple[float, float | None]:
         env = {**os.environ, "PYTHONPATH": str(tree)}
         # Trees from before the `boussole` namespace name their CLI `service.cli`.
         code = ("import sys\ntry:\n    from boussole.service.cli import cli\nexcept ImportError:\n"
-                "    from service.cli import cli\nsys.argv[0] = 'boussole'; cli()")
+                "    from boussole.service.cli import cli\nsys.argv[0] = 'boussole'; cli()")
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", code, "build", "--force", "--data-dir", str(data)],

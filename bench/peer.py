@@ -32,13 +32,11 @@ class Query(BaseModel):
 def create_app(data_dir: Path, corpus_dir: Path):
     import faiss
     import numpy as np
-    from fastapi import FastAPI
-    from sentence_transformers import SentenceTransformer
-
+    import torch
     from boussole.index.encoders.cores import default_threads
     from boussole.ingest.pipeline import document_text, ingest_corpus
-
-    import torch
+    from fastapi import FastAPI
+    from sentence_transformers import SentenceTransformer
 
     # Same thread count as Boussole gets (BOUSSOLE_THREADS, else half the CPUs).
     torch.set_num_threads(default_threads())

@@ -21,12 +21,13 @@ import re
 import sys
 import tomllib
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+
+from boussole.ingest.models import Chunk
 
 from boussole.atomic import atomic_write_text
-from boussole.ingest.models import Chunk
 
 BENCHMARK_DIR = Path(__file__).resolve().parent / "benchmark"
 JUDGMENTS_FILE = "judgments.toml"
@@ -85,7 +86,7 @@ class Query:
         return {"_id": self.id, "text": self.text, "lang": self.lang, "metadata": meta}
 
     @classmethod
-    def from_beir(cls, row: dict) -> "Query":
+    def from_beir(cls, row: dict) -> Query:
         meta = row.get("metadata") or {}
         return cls(
             id=row["_id"],
@@ -112,7 +113,7 @@ class Benchmark:
     def out_of_scope_ids(self) -> list[str]:
         return [q for q, query in self.queries.items() if query.out_of_scope]
 
-    def subset(self, query_ids: Iterable[str]) -> "Benchmark":
+    def subset(self, query_ids: Iterable[str]) -> Benchmark:
         wanted = [q for q in query_ids]
         unknown = [q for q in wanted if q not in self.queries]
         if unknown:

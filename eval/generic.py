@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
-
 from boussole.ingest.models import Chunk
 
 ANCHOR = 60  # folded characters used as start/end anchors when a chunk is not found whole
@@ -184,7 +183,7 @@ class GenericBaseline:
 
     @classmethod
     def build(cls, texts: dict[str, str], chunks: Sequence[Chunk], embedder, cache=None,
-              size: int = 1000, overlap: int = 200) -> "GenericBaseline":
+              size: int = 1000, overlap: int = 200) -> GenericBaseline:
         """`texts`: doc id -> plain text; `cache`: an index.cache.EmbeddingCache or None."""
         all_windows: list[Window] = []
         spans: list[Span] = []

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from boussole.eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
 from boussole.eval.report import Report, evaluate, write_outputs

@@ -13,13 +13,14 @@ import io
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
-from boussole.atomic import atomic_write_bytes, atomic_write_text
 from boussole.eval.benchmark import LANGS, Benchmark, half_of
 from boussole.eval.runs import SystemRun, write_trec
+
+from boussole.atomic import atomic_write_bytes, atomic_write_text
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr@10")
 PRIMARY = "ndcg@10"
@@ -98,7 +99,7 @@ class Report:
     # system -> query id -> confidence of the scope signal (fired when < 0.5), where there is one
     scope_confidence: dict[str, dict[str, float]] = field(default_factory=dict)
     # system -> the passage found in most top-10 lists of judged queries, and in what share
-    hubness: dict[str, "Hubness"] = field(default_factory=dict)
+    hubness: dict[str, Hubness] = field(default_factory=dict)
 
     def not_beaten(self) -> list[Comparison]:
         """Where the hybrid does not score higher than a baseline (delta ≤ 0)."""

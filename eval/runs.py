@@ -9,13 +9,13 @@ chunks follow their representative in the run: the reader is shown them too.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
+from boussole.eval.benchmark import Query
 
 from boussole.atomic import atomic_write_text
-from boussole.eval.benchmark import Query
 
 SEARCH_MODES = ("bm25", "dense", "hybrid")
 # "originals": the hybrid over the authoritative texts alone, i.e. without the translations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
@@ -21,7 +21,7 @@ def fold_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stopwords(lang: str) -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH
 
@@ -29,7 +29,7 @@ def _stopwords(lang: str) -> frozenset[str]:
     return frozenset(fold_accents(w.lower()) for w in words)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stemmer(lang: str):
     import Stemmer
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from boussole.errors import BoussoleError
 from boussole.index import store
 from boussole.index.retriever import BACKENDS, IndexParts
+
+from boussole.errors import BoussoleError
 
 
 class BackendError(BoussoleError):
@@ -22,7 +23,7 @@ class BackendChoice:
     milvus_alias: str = "boussole"
 
     @classmethod
-    def of(cls, name: str, milvus_uri: str | None = None, milvus_alias: str = "boussole") -> "BackendChoice":
+    def of(cls, name: str, milvus_uri: str | None = None, milvus_alias: str = "boussole") -> BackendChoice:
         if name not in BACKENDS:
             raise BackendError(f"unknown backend {name!r}; choose {' or '.join(BACKENDS)}")
         if name == "milvus" and not milvus_uri:

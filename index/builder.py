@@ -10,11 +10,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-
 from boussole.index import store
 from boussole.index.cache import EmbeddingCache, text_key
 from boussole.index.calibrate import CALIBRATION_METHOD, calibrate, embed_calibration_questions
@@ -201,7 +200,7 @@ def new_manifest(
         dim=dim,
         corpus_hash=corpus_hash(chunks, documents, fusion),
         chunk_count=len(chunks),
-        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=build_seconds,
         libraries=store.library_versions(),
         second_encoder={"model_id": second.model_id, "fingerprint": second.fingerprint},

@@ -32,7 +32,7 @@ class EmbeddingCache:
                 self._vectors = {}  # a damaged cache only costs time: start afresh
 
     @classmethod
-    def for_model(cls, cache_dir: Path | None, fingerprint: str) -> "EmbeddingCache":
+    def for_model(cls, cache_dir: Path | None, fingerprint: str) -> EmbeddingCache:
         if cache_dir is None:
             return cls(None)
         return cls(cache_dir / "embeddings" / f"{fingerprint[:24]}.npz")

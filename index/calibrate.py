@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-
 from boussole.index.cache import EmbeddingCache, text_key
 from boussole.index.calibration import LANGS, CalibrationSet
 from boussole.index.errors import IndexCorrupt
@@ -44,7 +44,7 @@ class CalibrationVectors:
         np.savez(
             buffer,
             passage_mean=self.passage_mean,
-            **{f"query_mean_{lang}": self.query_means[lang] for lang in LANGS},
+            **{f"query_mean_{lang}": self.query_means[lang] for lang in LANGS},  # type: ignore[arg-type]  # never allow_pickle
             e5_in=self.e5_in,
             in_langs=self.in_langs,
             e5_out=self.e5_out,
@@ -54,7 +54,7 @@ class CalibrationVectors:
         return buffer.getvalue()
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> "CalibrationVectors":
+    def load(cls, path: Path | BinaryIO, dim: int) -> CalibrationVectors:
         try:
             with np.load(path, allow_pickle=False) as data:
                 out = cls(
@@ -80,7 +80,7 @@ def embed_questions(embedder, texts: list[str], cache: EmbeddingCache) -> np.nda
     if missing:
         for i, vector in zip(missing, embedder.embed_queries([texts[i] for i in missing])):
             cache.put(keys[i], np.asarray(vector, dtype=np.float32))
-    return np.stack([cache.get(k) for k in keys]).astype(np.float32)
+    return np.stack([cache.get(k) for k in keys]).astype(np.float32)  # type: ignore[misc]  # all cached above
 
 
 def embed_calibration_questions(

@@ -30,5 +30,6 @@ def query_mean(lang_probs: Mapping[str, float], means: Mapping[str, np.ndarray])
     """The mean to subtract from a question: the per-language means weighted by how likely
     the question is in each language (a question of unsure language gets a blend)."""
     total = sum(lang_probs.get(lang, 0.0) for lang in means) or 1.0
-    return sum(means[lang] * (lang_probs.get(lang, 0.0) / total) for lang in means)
+    # never the empty sum 0: an index has a mean for each of its languages
+    return sum(means[lang] * (lang_probs.get(lang, 0.0) / total) for lang in means)  # type: ignore[return-value]
 

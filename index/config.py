@@ -60,13 +60,13 @@ class FusionConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "FusionConfig":
+    def from_dict(cls, data: dict[str, Any] | None) -> FusionConfig:
         if not data:
             return cls()
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
-    def with_(self, **changes: Any) -> "FusionConfig":
+    def with_(self, **changes: Any) -> FusionConfig:
         return replace(self, **changes)
 
 

@@ -7,11 +7,9 @@ and is exact, so an approximate index (IVF, HNSW) would only cost recall.
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from boussole.index.errors import IndexCorrupt
 
 if TYPE_CHECKING:
@@ -23,7 +21,7 @@ class DenseIndex:
         self._index = faiss_index
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> "DenseIndex":
+    def build(cls, vectors: np.ndarray) -> DenseIndex:
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -52,7 +50,8 @@ class DenseIndex:
             rows = np.flatnonzero(allowed.mask).astype(np.int64)
             if rows.size == 0:
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+            # faiss's Python layer takes the parameters as keywords; its SWIG signature does not say so
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
         k = min(k, self.size)
         scores, ids = self._index.search(query, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
@@ -63,7 +62,7 @@ class DenseIndex:
         faiss.write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> "DenseIndex":
+    def load(cls, path: Path) -> DenseIndex:
         import faiss
 
         try:

@@ -11,7 +11,7 @@ terms weighted by their frequency in the feedback passages times their IDF.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 
@@ -27,7 +27,7 @@ def feedback_terms(
 ) -> list[str]:
     """The `n_terms` most distinctive analysed terms of the passages at `rows`."""
     n_docs = len(token_lists)
-    weights: Counter[str] = Counter()
+    weights: defaultdict[str, float] = defaultdict(float)
     for row in rows:
         tokens = token_lists[row]
         if not tokens:

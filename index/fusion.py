@@ -31,7 +31,7 @@ def reciprocal_rank_fusion(
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
-def language_weights(query_lang_probs: dict[str, float], langs: Sequence[str], codes: np.ndarray) -> np.ndarray:
+def language_weights(query_lang_probs: dict[str, float], langs: Sequence[str] | np.ndarray, codes: np.ndarray) -> np.ndarray:
     """BM25's weight per row: the probability that the query is in that row's language.
     Rows are given as `codes` into `langs` (np.unique's `return_inverse`), computed once
     per index: a search then costs one lookup per language, not one per row.
@@ -99,11 +99,11 @@ def convex_combination(
     the size of score gaps, which RRF throws away. Dense cosines from e5 sit in a narrow
     band, so their spread matters more than their ranks.
     """
-    d, l = min_max(dense), min_max(lexical)
+    d, lex = min_max(dense), min_max(lexical)
     fused: dict[int, float] = {}
-    for row in d.keys() | l.keys():
+    for row in d.keys() | lex.keys():
         w = float(lexical_weights[row]) if lexical_weights is not None else 1.0
-        fused[row] = alpha * d.get(row, 0.0) + (1 - alpha) * w * l.get(row, 0.0)
+        fused[row] = alpha * d.get(row, 0.0) + (1 - alpha) * w * lex.get(row, 0.0)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 

@@ -8,11 +8,9 @@ mostly matches noise there, which the fusion accounts for.
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from boussole.index.analysis import analyse
 from boussole.index.errors import IndexCorrupt
 
@@ -25,7 +23,7 @@ class LexicalIndex:
         self._bm25 = retriever
 
     @classmethod
-    def build(cls, texts: list[str], langs: list[str]) -> "LexicalIndex":
+    def build(cls, texts: list[str], langs: list[str]) -> LexicalIndex:
         import bm25s
 
         tokens = [analyse(text, lang) or ["∅"] for text, lang in zip(texts, langs)]
@@ -58,7 +56,7 @@ class LexicalIndex:
         self._bm25.save(str(directory), show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path) -> "LexicalIndex":
+    def load(cls, directory: Path) -> LexicalIndex:
         import bm25s
 
         try:

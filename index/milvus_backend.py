@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from boussole.errors import BoussoleError
 from boussole.index import store
 from boussole.index.calibrate import CalibrationVectors
 from boussole.index.errors import IndexCorrupt, IndexNotFound
@@ -43,6 +41,8 @@ from boussole.index.retriever import IndexParts, Selection
 from boussole.index.scope import ScopeModel
 from boussole.index.text import lexical_text
 from boussole.ingest import records
+
+from boussole.errors import BoussoleError
 
 DEFAULT_ALIAS = "boussole"
 ENCODER_FIELDS = ("e5", "use")

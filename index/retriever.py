@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-
 from boussole.index.calibrate import CalibrationVectors
 from boussole.index.models import Filters
 from boussole.index.scope import ScopeModel

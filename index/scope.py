@@ -36,7 +36,6 @@ import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
-
 from boussole.index.models import Scope, SearchResult
 
 __all__ = ["Scope", "ScopeFeatures", "ScopeModel", "assess_scope", "cross_validated_safety", "fit_scope_model", "held_out_margins", "topic_groups"]
@@ -123,7 +122,7 @@ class ScopeModel:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "ScopeModel":
+    def from_json(cls, text: str) -> ScopeModel:
         data = json.loads(text)
         data["coef"] = tuple(float(c) for c in data["coef"])
         data.setdefault("safety", float("nan"))  # indexes built before the margin was recorded

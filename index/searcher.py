@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-
 from boussole.index import store
 from boussole.index.analysis import analyse
 from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
@@ -59,7 +58,7 @@ class _Columns:
     lang: np.ndarray
 
     @classmethod
-    def of(cls, chunks: list[Chunk]) -> "_Columns":
+    def of(cls, chunks: list[Chunk]) -> _Columns:
         def column(values):
             return np.array([v or "" for v in values], dtype=object)
 
@@ -140,7 +139,7 @@ class Searcher:
         model: str | None = None,
         embedder: Encoder | None = None,
         second: Encoder | None = None,
-    ) -> "Searcher":
+    ) -> Searcher:
         """Load and check an index folder; refuse one built with another model than `model`."""
         from boussole.index.faiss_backend import open_folder
 
@@ -156,7 +155,7 @@ class Searcher:
         model: str | None = None,
         embedder: Encoder | None = None,
         second: Encoder | None = None,
-    ) -> "Searcher":
+    ) -> Searcher:
         """A searcher over what a backend opened, with encoders checked against its manifest."""
         manifest, where = parts.manifest, parts.location
         check_model(manifest, model, where)

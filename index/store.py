@@ -32,12 +32,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from boussole.atomic import atomic_write_text
 from boussole.index.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
+
+from boussole.atomic import atomic_write_text
 
 SCHEMA_VERSION = 3  # 2: centred e5 vectors, the USE index, calibration and scope model; 3: chunks carry twin keys
 MANIFEST = "manifest.json"
@@ -129,7 +130,7 @@ def _fsync_tree(directory: Path) -> None:
 
 # -- manifest ----------------------------------------------------------------------------
 
-_FIELD_TYPES = {
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "schema_version": int, "model_id": str, "model_fingerprint": str, "dim": int,
     "corpus_hash": str, "chunk_count": int, "built_at": str, "build_seconds": (int, float),
     "libraries": dict, "files": dict, "second_encoder": dict, "fusion": dict,
@@ -259,7 +260,7 @@ def staging_dir(target: Path) -> Path:
 
 
 def _version_name(manifest: Manifest) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     return f"{stamp}-{manifest.corpus_hash[:8]}"
 
 

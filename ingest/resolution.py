@@ -28,7 +28,7 @@ def chunk_resolution(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
     word = "Preamble" if doc.lang == "en" else "Préambule"
     chunks: list[Chunk] = []
     for n, clause in enumerate(preamble, start=1):
-        text, cited = markers.extract(join_lines(clause) if layout.hard_wrapped else " ".join(l.stripped for l in clause))
+        text, cited = markers.extract(join_lines(clause) if layout.hard_wrapped else " ".join(line.stripped for line in clause))
         chunks.append(
             Chunk(
                 id=f"{doc.id}:pp.{n}", doc_id=doc.id, text=clean_inline(text), lang="",

@@ -37,7 +37,7 @@ class AnswerCut:
     most_examples: int = 2  # city examples, shown when they score like the items shown
     fold_containment: float = 0.85  # see fold_contained
 
-    def with_(self, **changes) -> "AnswerCut":
+    def with_(self, **changes) -> AnswerCut:
         from dataclasses import replace
 
         return replace(self, **changes)

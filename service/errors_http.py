@@ -9,14 +9,9 @@ method, body too large), and anything unexpected as a 500 that says nothing inte
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from boussole.errors import BoussoleError
 from boussole.index.errors import (
     ChunkNotFound,
     IndexCorrupt,
@@ -26,6 +21,12 @@ from boussole.index.errors import (
     QueryError,
 )
 from boussole.service.batching import Overloaded
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from boussole.errors import BoussoleError
 
 log = logging.getLogger("boussole.service")
 
@@ -61,7 +62,7 @@ def error_response(
     message: str,
     field: str | None = None,
     valid: list[str] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "field": field, "valid": valid or []}}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -6,7 +6,13 @@ the language of the answer. A language without an entry here falls back to Engli
 
 from __future__ import annotations
 
-from boussole.index.scope import IN_SCOPE_REASON, LEXICAL_ONLY_REASON, NOT_A_QUESTION_REASON, OUT_OF_SCOPE_REASON, NO_MATCH_REASON
+from boussole.index.scope import (
+    IN_SCOPE_REASON,
+    LEXICAL_ONLY_REASON,
+    NO_MATCH_REASON,
+    NOT_A_QUESTION_REASON,
+    OUT_OF_SCOPE_REASON,
+)
 
 SCOPE_REASONS: dict[str, dict[str, str]] = {
     "fr": {

@@ -13,10 +13,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from boussole.ingest.models import ACTORS, EVERY_ACTOR, KINDS, PILLARS
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-
-from boussole.ingest.models import ACTORS, EVERY_ACTOR, KINDS, PILLARS
 
 FILTERS_SCHEMA = "SearchFilters"
 # Requests whose `answer_lang` takes "auto" or a language the index holds a version in.

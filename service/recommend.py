@@ -58,7 +58,7 @@ class SearchBackend(Protocol):
     def documents(self) -> list[Document]: ...
 
     def search(
-        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid",
+        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid", *,
         answer_lang: str = "auto",
     ) -> SearchResult: ...
 
@@ -247,7 +247,7 @@ def group_by_actor(items: tuple[Item, ...], first: str | None = None) -> tuple[A
 def count_pillars(items: tuple[Item, ...]) -> tuple[PillarCount, ...]:
     """Pillars of the items, most frequent first, ties by first appearance."""
     counts = Counter(i.chunk.pillar for i in items if i.chunk.pillar in PILLARS)
-    first_seen = {}
+    first_seen: dict[str | None, int] = {}
     for n, item in enumerate(items):
         first_seen.setdefault(item.chunk.pillar, n)
     keys = sorted(counts, key=lambda k: (-counts[k], first_seen[k]))

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from boussole.errors import BoussoleError
 from boussole.index import store
 from boussole.service.errors_http import ServiceNotReady
 from boussole.service.recommend import SearchBackend
 from boussole.service.settings import Settings
+
+from boussole.errors import BoussoleError
 
 log = logging.getLogger("boussole.service")
 RETIRE_GRACE = 10.0  # seconds a replaced searcher stays open for readers without a lease
@@ -141,7 +142,7 @@ class IndexReloader:
         info = served_info(self._settings)
         opened = searcher if searcher is not None else self._open(self._settings)
         if info.path is None and getattr(opened, "version", None):  # Milvus: name what was opened
-            info = IndexInfo(opened.version, opened.manifest.built_at, None)
+            info = IndexInfo(opened.version, opened.manifest.built_at, None)  # type: ignore[attr-defined]
         self._publish(opened, info)
 
     def _publish(self, searcher: SearchBackend, info: IndexInfo) -> None:
@@ -170,7 +171,8 @@ class IndexReloader:
                       served.version if served else "nothing", exc)
             return False
         if info.path is None:  # Milvus: the collection opened may be newer than the one seen
-            info = IndexInfo(searcher.version, searcher.manifest.built_at, None)
+            # an index opened from Milvus is a Searcher, which has both (SearchBackend need not)
+            info = IndexInfo(searcher.version, searcher.manifest.built_at, None)  # type: ignore[attr-defined]
         self._publish(searcher, info)
         self._failed = None
         log.info("now serving index %s (built %s)", info.version, info.built_at)

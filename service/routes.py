@@ -14,11 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from typing import Annotated, Any
 
 from boussole.index.errors import QueryError
 from boussole.index.models import FILTER_FIELDS, Filters
@@ -27,8 +23,11 @@ from boussole.service.errors_http import ServiceNotReady
 from boussole.service.i18n import scope_reason
 from boussole.service.recommend import Assess, Item, SearchBackend, recommend
 from boussole.service.tools import tool_definitions
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorResponse, "description": description}
     for status, description in {
         404: "Unknown chunk id.",

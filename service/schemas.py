@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from boussole.index.models import Hit
+from boussole.ingest.models import ACTORS, EVERY_ACTOR, TRANSLATIONS, Chunk, Document, pillar_title
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
-
-from boussole.ingest.models import ACTORS, EVERY_ACTOR, TRANSLATIONS, Chunk, Document, pillar_title
-from boussole.index.models import Hit
 
 # Mirrors index.searcher.MAX_QUERY_CHARS; kept here so that the OpenAPI schema states it
 # and the check happens before the model is touched. tests/test_api.py checks they agree.
@@ -134,7 +133,7 @@ class ChunkOut(BaseModel):
     )
 
     @classmethod
-    def from_chunk(cls, chunk: Chunk, doc_titles: dict[str, str], original: Chunk | None = None) -> "ChunkOut":
+    def from_chunk(cls, chunk: Chunk, doc_titles: dict[str, str], original: Chunk | None = None) -> ChunkOut:
         return cls(
             id=chunk.id,
             text=chunk.text,
@@ -170,7 +169,7 @@ class SearchHit(ChunkOut):
     )
 
     @classmethod
-    def from_hit(cls, hit: Hit, doc_titles: dict[str, str]) -> "SearchHit":
+    def from_hit(cls, hit: Hit, doc_titles: dict[str, str]) -> SearchHit:
         """The one serialisation of a hit, shared by the API and `boussole search --json`."""
         return cls(
             **ChunkOut.from_chunk(hit.chunk, doc_titles, hit.original).model_dump(),
@@ -278,7 +277,7 @@ class DocumentOut(BaseModel):
     publisher: str | None
 
     @classmethod
-    def from_document(cls, doc: Document) -> "DocumentOut":
+    def from_document(cls, doc: Document) -> DocumentOut:
         return cls(
             id=doc.id,
             title=doc.title,

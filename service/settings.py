@@ -38,7 +38,7 @@ class Settings:
     search_threads: int | None = None
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
         base = cls(
             data_dir=Path(env.get("BOUSSOLE_DATA_DIR", "data")),
@@ -59,7 +59,7 @@ class Settings:
         return replace(base, **given)
 
     @property
-    def backend_choice(self) -> "BackendChoice":
+    def backend_choice(self) -> BackendChoice:
         from boussole.index.backends import BackendChoice
 
         return BackendChoice.of(self.backend, self.milvus_uri, self.milvus_alias)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from boussole.service import errors_http
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_BODY_TIMEOUT = 10.0  # seconds between two chunks of a request body
 
@@ -38,7 +37,7 @@ class BodyReadTimeout:
                 return await receive()
             try:
                 message = await asyncio.wait_for(receive(), self.seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 # Answer now, and tell the app the client is gone: whatever it does with
                 # that (FastAPI turns it into an error response) is dropped by guarded_send.
                 timed_out = body_done = True

@@ -14,9 +14,8 @@ import copy
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
 from boussole.service import schemas
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class PassageRequest(BaseModel):

@@ -1,4 +1,9 @@
-"""Shared fixtures: the real corpus, chunked once; the real model, built once per session."""
+"""Shared fixtures: the real corpus, chunked once; the real model, built once per session.
+
+A test's class follows from the fixtures it uses (pytest_collection_modifyitems below): any
+test that reaches the real model, index or a server process is `slow`, whatever its file
+says, so the fast suite (`pytest -m "not slow"`) stays model-free as tests change.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,38 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = ROOT / "corpus"
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+
+
+# Fixtures that build or load the real model, build a real index or start a server process.
+SLOW_FIXTURES = frozenset({"e5_model_dir", "models_dir", "data_dir", "index_dir", "searcher", "server", "milvus_uri"})
+# The page test's fixture drives Debian's chromium (tests/test_web.py).
+BROWSER_FIXTURES = frozenset({"playwright"})
+
+
+def _reached(item: pytest.Item, names: frozenset[str], defined_in: Path) -> bool:
+    """Whether the test's fixture closure resolves one of `names` to the fixture defined in
+    `defined_in`. A module's own fixture of the same name (test_searcher_fast's fake
+    `searcher`) shadows it and does not count, unless it requests the one it shadows."""
+    info = getattr(item, "_fixtureinfo", None)  # pytest's resolved fixtures for this test
+    if info is None:
+        return False
+    for name in names & set(info.names_closure):
+        for fixturedef in reversed(info.name2fixturedefs.get(name, ())):
+            if Path(fixturedef.func.__code__.co_filename) == defined_in:
+                return True
+            if name not in fixturedef.argnames:
+                break
+    return False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test by the fixtures it reaches, directly or through other fixtures."""
+    here = Path(__file__).resolve()
+    for item in items:
+        if _reached(item, SLOW_FIXTURES, here):
+            item.add_marker(pytest.mark.slow)
+        if _reached(item, BROWSER_FIXTURES, here.with_name("test_web.py")):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +153,7 @@ def milvus_uri(tmp_path_factory):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"milvus-lite server did not start: {folder.with_suffix('.log').read_text()[-2000:]}")
+                raise RuntimeError(f"milvus-lite server did not start: {folder.with_suffix('.log').read_text()[-2000:]}") from None
             time.sleep(0.2)
     yield f"http://127.0.0.1:{port}"
     process.terminate()

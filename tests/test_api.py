@@ -16,8 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
-
 from boussole.index.errors import ChunkNotFound, IndexNotFound, QueryError
 from boussole.index.models import FILTER_FIELDS, Filters, Hit, SearchResult
 from boussole.ingest.models import ACTORS, Chunk, Document
@@ -25,6 +23,7 @@ from boussole.service import routes, schemas
 from boussole.service.app import create_app
 from boussole.service.cut import DEFAULT_CUT
 from boussole.service.settings import Settings
+from fastapi.testclient import TestClient
 
 GUIDE = "hsp-ha-2-14"
 
@@ -251,9 +250,8 @@ def test_startup_without_index_fails_with_a_clear_message(tmp_path, caplog):
 
 
 def test_serve_refuses_to_start_without_index(tmp_path):
-    from click.testing import CliRunner
-
     from boussole.service.cli import cli
+    from click.testing import CliRunner
 
     result = CliRunner().invoke(cli, ["serve", "--data-dir", str(tmp_path)])
     assert result.exit_code != 0

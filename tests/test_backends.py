@@ -10,7 +10,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from boussole.index import store
 from boussole.index.faiss_backend import open_folder
 from boussole.index.memory_backend import MemoryDense

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
 from boussole.index.encoders.factory import load_encoder, load_second_encoder
 from boussole.service.batching import Overloaded, QueryBatcher
 

@@ -1,9 +1,10 @@
 """The judged benchmark and the evaluation harness.
 
 Fast tests: the BEIR files (loadable, consistent with the current chunks and with the
-judgments), the ranx wiring on hand-made runs whose scores are computed by hand, and the
-generic baseline's windowing and mapping with a deterministic fake embedder.
-Slow test: the whole harness on a small subset with the real model and index.
+judgments), and the generic baseline's windowing and mapping with a deterministic fake
+embedder. Slow tests: the ranx wiring on hand-made runs whose scores are computed by hand
+(slow only for ranx's compile time), and the whole harness on a small subset with the real
+model and index.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import math
 
 import numpy as np
 import pytest
-
 from boussole.eval.benchmark import (
     BENCHMARK_DIR,
     PILLAR_KEYS,
@@ -98,6 +98,9 @@ def test_export_round_trips(tmp_path, benchmark, ingest_report):
 
 
 # -- ranx wiring on hand-made runs --------------------------------------------------------
+# slow although model-free: ranx compiles its metrics with numba in every new process
+# (about 15 s of CPU), which alone would take a quarter of the fast suite's minute.
+ranx_jit = pytest.mark.slow
 
 
 def _tiny() -> Benchmark:
@@ -114,6 +117,7 @@ def _run(name: str, run: dict, no_match: dict | None = None) -> SystemRun:
     return SystemRun(name, run, 0.0, no_match or {})
 
 
+@ranx_jit
 def test_perfect_run_scores_one():
     bench = _tiny()
     perfect = _run("hybrid", {"a": {"d1": 3.0, "d2": 2.0, "x": 1.0}, "b": {"d3": 1.0}})
@@ -123,6 +127,7 @@ def test_perfect_run_scores_one():
             assert value == pytest.approx(1.0), (subset, metric)
 
 
+@ranx_jit
 def test_metrics_equal_hand_computed_values():
     bench = _tiny()
     # query a: grade-1 chunk first, grade-2 second; query b: relevant chunk at rank 3
@@ -145,6 +150,7 @@ def test_metrics_equal_hand_computed_values():
     assert len(pairs) == 1 and pairs[0].baseline == "bm25" and 0.0 <= pairs[0].p_value <= 1.0
 
 
+@ranx_jit
 def test_ranx_agrees_with_ir_measures():
     """Parity with a second implementation on the same hand-made data."""
     ir_measures = pytest.importorskip("ir_measures")
@@ -160,6 +166,7 @@ def test_ranx_agrees_with_ir_measures():
     assert ours["mrr@10"] == pytest.approx(theirs[RR @ 10])
 
 
+@ranx_jit
 def test_scope_signal_counts():
     bench = _tiny()
     run = _run("hybrid", {"a": {"d1": 1.0}, "b": {"d3": 1.0}, "z": {"d1": 1.0}},

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
-
 from boussole.service.cli import cli
+from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode
-
 from boussole.service.app import create_app
 from boussole.service.settings import Settings
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from boussole.index import store
 from boussole.index.builder import build_index, embed_chunks
-from boussole.index.centring import centre
 from boussole.index.cache import EmbeddingCache
+from boussole.index.centring import centre
 from boussole.index.errors import IndexCorrupt, IndexMismatch, IndexNotFound
 from boussole.index.searcher import Searcher
 

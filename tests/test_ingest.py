@@ -7,10 +7,9 @@ import re
 from collections import Counter
 
 import pytest
-
+from boussole.ingest.manifest import load_manifest
 from boussole.ingest.models import PILLARS
 from boussole.ingest.pipeline import document_text, ingest_corpus
-from boussole.ingest.manifest import load_manifest
 
 GUIDE = "hsp-ha-2-14"
 RES = "hsp-ha-2-res-1"

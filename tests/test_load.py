@@ -40,7 +40,7 @@ def _long_question(i: int) -> str:
 def test_a_full_queue_answers_503_with_retry_after_and_recovers(small_server):
     statuses: list[httpx.Response] = []
     with httpx.Client(base_url=small_server.url, timeout=120) as client:
-        for attempt in range(3):  # a burst of 48 overflows a one-place queue; retry if the machine was idle-fast
+        for _attempt in range(3):  # a burst of 48 overflows a one-place queue; retry if the machine was idle-fast
             with ThreadPoolExecutor(48) as pool:
                 responses = list(
                     pool.map(lambda i: client.post("/v1/search", json={"query": _long_question(i)}), range(48))

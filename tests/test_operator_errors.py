@@ -10,15 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from fastapi.testclient import TestClient
-
 from boussole.index import store
-from lifecycle_helpers import copy_data, env_for, run_boussole, served_version
-from server import free_port
 from boussole.service.app import create_app
 from boussole.service.cli import cli
 from boussole.service.settings import Settings
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from lifecycle_helpers import copy_data, env_for, run_boussole, served_version
+from server import free_port
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_full_disk_during_build_on_a_small_tmpfs(data, tmp_path):
         before = served_version(small)
         result = run_boussole(["build", "--force"], env_for(small), timeout=600)
         assert result.returncode == 1, result.stderr[-2000:]
-        error = [l for l in result.stderr.splitlines() if l.startswith("Error: ")]
+        error = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
         assert len(error) == 1 and "Traceback" not in result.stderr, result.stderr
         assert "No space left on device" in error[0] and "index in service is unchanged" in error[0]
         assert served_version(small) == before

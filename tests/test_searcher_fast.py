@@ -5,8 +5,6 @@ embedder: modes, filters, refusals and lookups need no real model, so these run 
 from __future__ import annotations
 
 import pytest
-
-from fakes import FakeEncoder
 from boussole.index.encoders.base import BatchingEncoder
 from boussole.index.errors import ChunkNotFound, QueryError
 from boussole.index.memory_backend import build_parts
@@ -14,6 +12,7 @@ from boussole.index.models import Filters
 from boussole.index.searcher import MAX_QUERY_CHARS, Searcher
 from boussole.service.batching import QueryBatcher
 
+from fakes import FakeEncoder
 
 E5, USE = FakeEncoder(64, "fake-e5"), FakeEncoder(48, "fake-use")
 

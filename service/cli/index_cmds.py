@@ -8,7 +8,6 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import click
-
 from boussole.service.cli.errors import handle_errors
 from boussole.service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
 from boussole.service.settings import Settings
@@ -184,7 +183,7 @@ def _without_numba() -> None:
     `boussole search` 0.45 s (`python -X importtime -c "import numba"`, on a busy machine);
     a one-off search process marks it absent, so bm25s takes its numpy path, which is the one it uses anyway."""
     if "numba" not in sys.modules:
-        sys.modules["numba"] = None  # `import numba` now raises ImportError
+        sys.modules["numba"] = None  # type: ignore[assignment]  # `import numba` now raises ImportError
 
 
 class _Loading:

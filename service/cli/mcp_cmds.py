@@ -12,15 +12,13 @@ from __future__ import annotations
 import logging
 
 import click
-
 from boussole.service.cli.options import data_dir_option, model_option
 from boussole.service.settings import Settings
 
 
 async def serve_stdio(settings: Settings) -> None:
-    from mcp.server.stdio import stdio_server
-
     from boussole.service.app import create_app
+    from mcp.server.stdio import stdio_server
 
     app = create_app(settings)
     async with stdio_server() as (read_stream, write_stream):

@@ -56,8 +56,8 @@ def build_double_array(keys: dict[bytes, int]) -> list[int]:
 
     queue = [(root, 0)]
     while queue:
-        (children, value), index = queue.pop()
-        labels = sorted(children) + ([0] if value[0] is not None else [])
+        (children, leaf), index = queue.pop()
+        labels = sorted(children) + ([0] if leaf[0] is not None else [])
         # First fit: a free slot for the first label fixes the base; check the others.
         pos = search_from
         while True:
@@ -72,11 +72,11 @@ def build_double_array(keys: dict[bytes, int]) -> list[int]:
         while search_from < len(used) and used[search_from]:
             search_from += 1
         bases.add(base)
-        units[index] |= _trie_unit_offset(index ^ base) | (1 << 8 if value[0] is not None else 0)
+        units[index] |= _trie_unit_offset(index ^ base) | (1 << 8 if leaf[0] is not None else 0)
         for c in labels:
             used[base ^ c] = 1
-        if value[0] is not None:
-            units[base] = value[0] | 1 << 31
+        if leaf[0] is not None:
+            units[base] = leaf[0] | 1 << 31
         for c, child in children.items():
             units[base ^ c] = c
             queue.append((child, base ^ c))

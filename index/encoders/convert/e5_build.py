@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from boussole.index.encoders.convert.charsmap import precompiled_charsmap
 from boussole.index.errors import ModelError
+from numpy.typing import DTypeLike
 
 MODEL_ID = "multilingual-e5-small"
 SOURCE_FILE = "e5-small-q4.bin"
@@ -173,7 +173,7 @@ def read_source(path: Path) -> E5Source:
 # ---------------------------------------------------------------- weights
 
 
-def dequantize_q4_0(raw: np.ndarray, out_dtype: np.dtype = np.float32) -> np.ndarray:
+def dequantize_q4_0(raw: np.ndarray, out_dtype: DTypeLike = np.float32) -> np.ndarray:
     """Q4_0 blocks (uint8, n*18 bytes) -> n*32 weights.
 
     A block is a float16 scale and 16 bytes; byte j holds weight j in its low nibble and
