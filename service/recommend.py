@@ -37,7 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from boussole.index.models import Filters, Hit, Scope, SearchResult
+from boussole.index.filters import Filters
+from boussole.index.models import Hit, Scope, SearchResult
 from boussole.index.scope import has_words
 from boussole.ingest.models import EVERY_ACTOR, PILLARS, Chunk, Document, pillar_title
 from boussole.service.cut import DEFAULT_CUT, AnswerCut, cut, fold_contained

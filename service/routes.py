@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from boussole.index.errors import QueryError
-from boussole.index.models import FILTER_FIELDS, Filters
+from boussole.index.filters import FILTER_FIELDS, Filters
 from boussole.service import schemas
 from boussole.service.errors_http import ServiceNotReady
 from boussole.service.i18n import scope_reason

@@ -19,7 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from boussole.index.errors import ChunkNotFound, IndexNotFound, QueryError
-from boussole.index.models import FILTER_FIELDS, Filters, Hit, SearchResult
+from boussole.index.filters import FILTER_FIELDS, Filters
+from boussole.index.models import Hit, SearchResult
 from boussole.ingest.models import ACTORS, Chunk, Document
 from boussole.service import routes, schemas
 from boussole.service.app import create_app

@@ -17,6 +17,7 @@ import pytest
 
 from boussole.index import store
 from boussole.index.errors import IndexCorrupt, IndexNotFound
+from boussole.index.filters import Filters
 from boussole.index.milvus_backend import (
     MilvusTarget,
     MilvusUnavailable,
@@ -27,7 +28,6 @@ from boussole.index.milvus_backend import (
     publish,
     served_collection,
 )
-from boussole.index.models import Filters
 from boussole.index.retriever import Selection
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from fakes import FakeEmbedder
-from boussole.index.errors import ChunkNotFound, QueryError
+from boussole.index.errors import ChunkNotFound, FilterError, QueryError
+from boussole.index.filters import Filters
 from boussole.index.memory_backend import build_parts
-from boussole.index.models import Filters
 from boussole.index.searcher import MAX_QUERY_CHARS, Searcher
 
 
@@ -51,9 +51,9 @@ def test_filters_combine(searcher):
 
 
 def test_unknown_filter_value_lists_valid_values(searcher):
-    with pytest.raises(QueryError) as caught:
+    with pytest.raises(FilterError) as caught:
         searcher.search("inondations", filters=Filters(pillar=("thematic-9",)))
-    assert caught.value.field == "pillar"
+    assert caught.value.field == "filters.pillar"
     assert "thematic-1" in caught.value.valid and "enabling-4" in caught.value.valid
     assert "thematic-9" in str(caught.value)
 

@@ -22,7 +22,7 @@ from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
-from boussole.index.models import Filters
+from boussole.index.filters import Filters
 from boussole.ingest.errors import BoussoleError
 from boussole.service import errors_http, routes, schemas
 from boussole.service.mcp import render
