@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from boussole.index.errors import FilterError
-from boussole.ingest.models import EVERY_ACTOR, Chunk
+from boussole.ingest.models import ACTORS, EVERY_ACTOR, KINDS, PILLARS, Chunk
 
 FILTER_FIELDS = ("doc", "kind", "pillar", "actor", "lang")
 
@@ -51,6 +51,12 @@ class Filters:
     def admits(self, chunk: Chunk) -> bool:
         """Whether `chunk` passes these filters, as checked (`FilterColumns.check`)."""
         return all(not (wanted := getattr(self, name)) or value_of(chunk, name) in wanted for name in FILTER_FIELDS)
+
+
+def library_values() -> dict[str, list[str]]:
+    """The values the library itself defines, for before an index is loaded: kinds, pillar
+    keys, and the actors with "all" (every actor)."""
+    return {"kind": list(KINDS), "pillar": list(PILLARS), "actor": [*ACTORS, EVERY_ACTOR]}
 
 
 class FilterColumns:

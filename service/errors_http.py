@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boussole.index.errors import (
     ChunkNotFound,
+    FilterError,
     IndexCorrupt,
     IndexMismatch,
     IndexNotFound,
@@ -36,6 +37,7 @@ class ServiceNotReady(BoussoleError):
 
 # First match wins, so subclasses come before their bases.
 _STATUS: list[tuple[type[BoussoleError], int, str]] = [
+    (FilterError, 422, "invalid_filter"),
     (QueryError, 422, "invalid_query"),
     (ChunkNotFound, 404, "chunk_not_found"),
     (ServiceNotReady, 503, "not_ready"),
@@ -79,16 +81,11 @@ async def boussole_error_handler(request: Request, exc: Exception) -> JSONRespon
     status, code = status_for(exc)
     field = getattr(exc, "field", None)
     valid = list(getattr(exc, "valid", None) or [])
-    if isinstance(exc, QueryError) and field and field.split(".")[0] in _FILTER_NAMES:
-        code = "invalid_filter"
     if isinstance(exc, Overloaded):  # expected under load: say when to come back, log nothing
         return error_response(status, code, str(exc), headers={"Retry-After": str(exc.retry_after)})
     if status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
     return error_response(status, code, str(exc), field=field, valid=valid)
-
-
-_FILTER_NAMES = {"doc", "kind", "pillar", "actor", "lang", "filters"}
 
 
 # ---------------------------------------------------------------- validation errors
