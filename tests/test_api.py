@@ -25,6 +25,7 @@ from boussole.ingest.models import ACTORS, Chunk, Document
 from boussole.service import routes, schemas
 from boussole.service.app import create_app
 from boussole.service.cut import DEFAULT_CUT
+from boussole.service.recommend import recommend
 from boussole.service.settings import Settings
 
 GUIDE = "hsp-ha-2-14"
@@ -290,6 +291,29 @@ def test_recommend_with_actor_keeps_that_actor_and_all(client):
     every = client.post("/v1/recommend", json={"problem": "alerte inondations", "actor": "all"}).json()
     unset = client.post("/v1/recommend", json={"problem": "alerte inondations"}).json()
     assert every["measures"] == unset["measures"] and len(every["measures"]) >= 3
+
+
+class RecordingSearcher(FakeSearcher):
+    """The fake searcher, noting the filters of every search."""
+
+    def __init__(self) -> None:
+        self.asked: list[Filters] = []
+
+    def search(self, query: str, k: int = 10, filters: Filters = Filters(), **options) -> SearchResult:
+        self.asked.append(filters)
+        return super().search(query, k, filters, **options)
+
+
+def test_recommend_applies_the_actor_once_and_searches_again_only_when_short():
+    ranked = RecordingSearcher()
+    rec = recommend(ranked, "alerte inondations", actor="national", assess=fake_assess)
+    assert rec.searches == 1 and ranked.asked == [Filters()]
+    # The ranking holds a principle and no measure: one more search, with the measures' filters.
+    short = RecordingSearcher()
+    rec = recommend(short, "villes résilientes", actor="national", assess=fake_assess)
+    assert [i.chunk.id for i in rec.principles] == ["hsp-ha-2-14:38"] and rec.measures == ()
+    assert rec.searches == 2
+    assert short.asked == [Filters(), Filters(doc=(GUIDE,), kind=("measure",), actor=("national", "joint"))]
 
 
 def test_recommend_out_of_scope_has_no_recommendations(client):
