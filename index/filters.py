@@ -4,8 +4,8 @@ The API's request, the CLI's options, the MCP tools and the service's own answer
 build a `Filters`; the searcher checks it against the values its index holds
 (`FilterColumns.check`, the one place a filter is refused, with one message) and turns it
 into the rows it keeps; a backend receives the checked `Filters` (Milvus translates it
-into an expression) or those rows. A new filter is a field here and a chunk attribute in
-`value_of`.
+into an expression) or those rows. A new filter is a field here, named after the chunk
+attribute it reads (`value_of`), and in the API's `SearchFilters` and the CLI's options.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ import numpy as np
 
 from boussole.index.errors import FilterError
 from boussole.ingest.models import ACTORS, EVERY_ACTOR, KINDS, PILLARS, Chunk
-
-FILTER_FIELDS = ("doc", "kind", "pillar", "actor", "lang")
-
 
 def value_of(chunk: Chunk, name: str) -> str:
     """A chunk's value for the filter `name` ("" when it has none). `doc` is the document
@@ -39,11 +36,11 @@ class Filters:
     lang: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for f in fields(self):  # the API gives lists, click tuples: one immutable, hashable form
-            values = getattr(self, f.name)
+        for name in FILTER_FIELDS:  # the API gives lists, click tuples: one immutable, hashable form
+            values = getattr(self, name)
             if isinstance(values, str):
-                raise TypeError(f"Filters.{f.name} takes a sequence of values, not the string {values!r}")
-            object.__setattr__(self, f.name, tuple(values))
+                raise TypeError(f"Filters.{name} takes a sequence of values, not the string {values!r}")
+            object.__setattr__(self, name, tuple(values))
 
     def is_empty(self) -> bool:
         return not any(getattr(self, f) for f in FILTER_FIELDS)
@@ -51,6 +48,9 @@ class Filters:
     def admits(self, chunk: Chunk) -> bool:
         """Whether `chunk` passes these filters, as checked (`FilterColumns.check`)."""
         return all(not (wanted := getattr(self, name)) or value_of(chunk, name) in wanted for name in FILTER_FIELDS)
+
+
+FILTER_FIELDS = tuple(f.name for f in fields(Filters))  # ("doc", "kind", "pillar", "actor", "lang")
 
 
 def library_values() -> dict[str, list[str]]:
