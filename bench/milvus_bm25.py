@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
 from boussole.eval.benchmark import load_benchmark
 from boussole.eval.report import evaluate
 from boussole.eval.runs import QueryVectorCache, run_systems

@@ -33,10 +33,11 @@ def create_app(data_dir: Path, corpus_dir: Path):
     import faiss
     import numpy as np
     import torch
-    from boussole.index.encoders.cores import default_threads
-    from boussole.ingest.pipeline import document_text, ingest_corpus
     from fastapi import FastAPI
     from sentence_transformers import SentenceTransformer
+
+    from boussole.index.encoders.cores import default_threads
+    from boussole.ingest.pipeline import document_text, ingest_corpus
 
     # Same thread count as Boussole gets (BOUSSOLE_THREADS, else half the CPUs).
     torch.set_num_threads(default_threads())

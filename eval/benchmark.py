@@ -25,9 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from boussole.ingest.models import Chunk
-
 from boussole.atomic import atomic_write_text
+from boussole.ingest.models import Chunk
 
 BENCHMARK_DIR = Path(__file__).resolve().parent / "benchmark"
 JUDGMENTS_FILE = "judgments.toml"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from boussole.service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
 
 SYSTEM_NAMES = ("bm25", "dense", "hybrid", "originals", "generic")
@@ -44,12 +45,11 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
     """Run the retrievers over the judged benchmark and report nDCG@10, Recall@10/50, MRR@10
     per language, the no-good-match signal on out-of-scope queries, and paired tests of the
     hybrid against each baseline. Reuses the index in DATA_DIR (built if missing or stale)."""
+    from boussole.errors import BoussoleError
     from boussole.eval.benchmark import BENCHMARK_DIR, BenchmarkError
     from boussole.eval.harness import EvalConfig, run_evaluation
     from boussole.eval.report import text_table
     from boussole.service.settings import Settings
-
-    from boussole.errors import BoussoleError
 
     settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend,
                                  milvus_uri=milvus_uri)

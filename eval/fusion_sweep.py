@@ -73,13 +73,14 @@ VARIANTS: dict[str, FusionConfig] = {
 
 
 def main(argv: list[str] | None = None) -> None:
+    from ranx import Qrels, Run, evaluate
+
     from boussole.eval.benchmark import half_of, load_benchmark
     from boussole.eval.runs import QueryVectorCache, ranked_ids
     from boussole.index.builder import build_index
     from boussole.index.encoders.factory import load_encoder, load_second_encoder
     from boussole.index.searcher import Searcher
     from boussole.ingest.pipeline import ingest_corpus
-    from ranx import Qrels, Run, evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data"))

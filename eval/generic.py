@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from boussole.ingest.models import Chunk
 
 ANCHOR = 60  # folded characters used as start/end anchors when a chunk is not found whole

@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from boussole.atomic import atomic_write_bytes, atomic_write_text
 from boussole.eval.benchmark import LANGS, Benchmark, half_of
 from boussole.eval.runs import SystemRun, write_trec
-
-from boussole.atomic import atomic_write_bytes, atomic_write_text
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr@10")
 PRIMARY = "ndcg@10"

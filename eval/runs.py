@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from boussole.eval.benchmark import Query
 
 from boussole.atomic import atomic_write_text
+from boussole.eval.benchmark import Query
 
 SEARCH_MODES = ("bm25", "dense", "hybrid")
 # "originals": the hybrid over the authoritative texts alone, i.e. without the translations

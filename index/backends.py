@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from boussole.errors import BoussoleError
 from boussole.index import store
 from boussole.index.retriever import BACKENDS, IndexParts
-
-from boussole.errors import BoussoleError
 
 
 class BackendError(BoussoleError):

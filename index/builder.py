@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
 from boussole.index import store
 from boussole.index.cache import EmbeddingCache, text_key
 from boussole.index.calibrate import CALIBRATION_METHOD, calibrate, embed_calibration_questions

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
 from boussole.index.cache import EmbeddingCache, text_key
 from boussole.index.calibration import LANGS, CalibrationSet
 from boussole.index.errors import IndexCorrupt

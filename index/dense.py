@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from boussole.index.errors import IndexCorrupt
 
 if TYPE_CHECKING:

@@ -28,6 +28,17 @@ class QueryError(BoussoleError):
         self.valid = valid or []
 
 
+class FilterError(QueryError):
+    """A filter names a value the index does not hold (index.filters checks them all)."""
+
+    def __init__(self, name: str, unknown: list[str], valid: list[str]):
+        super().__init__(
+            f"unknown {name} {', '.join(map(repr, unknown))}: choose one of {', '.join(valid)}",
+            field=f"filters.{name}",
+            valid=valid,
+        )
+
+
 class ChunkNotFound(BoussoleError):
     """No chunk with that id in the index."""
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from boussole.index.analysis import analyse
 from boussole.index.errors import IndexCorrupt
 

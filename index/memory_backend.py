@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
 from boussole.index.builder import embed_chunks, new_manifest
 from boussole.index.cache import EmbeddingCache
 from boussole.index.calibrate import calibrate

@@ -32,17 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from boussole.errors import BoussoleError
 from boussole.index import store
 from boussole.index.calibrate import CalibrationVectors
 from boussole.index.errors import IndexCorrupt, IndexNotFound
+from boussole.index.filters import FILTER_FIELDS, value_of
 from boussole.index.lexical import LexicalIndex
-from boussole.index.models import FILTER_FIELDS
 from boussole.index.retriever import IndexParts, Selection
 from boussole.index.scope import ScopeModel
 from boussole.index.text import lexical_text
 from boussole.ingest import records
-
-from boussole.errors import BoussoleError
 
 DEFAULT_ALIAS = "boussole"
 ENCODER_FIELDS = ("e5", "use")
@@ -172,8 +172,7 @@ def _create_rows(client, target: MilvusTarget, name: str, parts: IndexParts, hns
             rows.append({
                 "row": row,
                 "chunk_id": chunk.id,
-                # `doc` is the document in every language, as the searcher's filter means it
-                **{f: getattr(chunk, "work_id" if f == "doc" else f) or "" for f in FILTER_FIELDS},
+                **{f: value_of(chunk, f) for f in FILTER_FIELDS},  # as the searcher's filters read them
                 "chunk": records.chunks_to_text([chunk]),
                 "e5": parts.vectors[row].tolist(),
                 "use": parts.second_vectors[row].tolist(),

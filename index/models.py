@@ -6,22 +6,6 @@ from dataclasses import dataclass, field
 
 from boussole.ingest.models import Chunk
 
-FILTER_FIELDS = ("doc", "kind", "pillar", "actor", "lang")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict a search; an empty tuple means no restriction on that field."""
-
-    doc: tuple[str, ...] = ()
-    kind: tuple[str, ...] = ()
-    pillar: tuple[str, ...] = ()
-    actor: tuple[str, ...] = ()
-    lang: tuple[str, ...] = ()
-
-    def is_empty(self) -> bool:
-        return not any(getattr(self, f) for f in FILTER_FIELDS)
-
 
 @dataclass(frozen=True)
 class Hit:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
 from boussole.index.calibrate import CalibrationVectors
-from boussole.index.models import Filters
+from boussole.index.filters import Filters
 from boussole.index.scope import ScopeModel
 from boussole.index.store import Manifest
 from boussole.ingest.models import Chunk, Document

@@ -36,6 +36,7 @@ import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
 from boussole.index.models import Scope, SearchResult
 
 __all__ = ["Scope", "ScopeFeatures", "ScopeModel", "assess_scope", "cross_validated_safety", "fit_scope_model", "held_out_margins", "topic_groups"]

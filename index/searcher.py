@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from boussole.index import store
 from boussole.index.analysis import analyse
 from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
@@ -17,6 +18,7 @@ from boussole.index.encoders.base import BatchingEncoder, Encoder
 from boussole.index.encoders.factory import load_encoder, load_second_encoder
 from boussole.index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, QueryError
 from boussole.index.feedback import document_frequencies, feedback_terms
+from boussole.index.filters import FilterColumns, Filters
 from boussole.index.fusion import (
     collapse_twins,
     convex_combination,
@@ -26,11 +28,11 @@ from boussole.index.fusion import (
     term_bridge,
 )
 from boussole.index.language import language_probabilities
-from boussole.index.models import FILTER_FIELDS, Filters, Hit, SearchResult
+from boussole.index.models import Hit, SearchResult
 from boussole.index.retriever import IndexParts, Selection
 from boussole.index.scope import ScopeFeatures, ScopeModel, neighbour_margin
 from boussole.index.text import defined_term, lexical_text
-from boussole.ingest.models import EVERY_ACTOR, Chunk
+from boussole.ingest.models import Chunk
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 200
@@ -45,30 +47,6 @@ class QueryVectors:
 
     e5: np.ndarray  # raw e5 query vector (before centring)
     use: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """Per-row filter fields as arrays, so a filter is one vectorised comparison."""
-
-    doc: np.ndarray
-    kind: np.ndarray
-    pillar: np.ndarray
-    actor: np.ndarray
-    lang: np.ndarray
-
-    @classmethod
-    def of(cls, chunks: list[Chunk]) -> _Columns:
-        def column(values):
-            return np.array([v or "" for v in values], dtype=object)
-
-        return cls(
-            doc=column(c.work_id for c in chunks),  # a document's filter covers its language versions
-            kind=column(c.kind for c in chunks),
-            pillar=column(c.pillar for c in chunks),
-            actor=column(c.actor for c in chunks),
-            lang=column(c.lang for c in chunks),
-        )
 
 
 class Searcher:
@@ -105,7 +83,7 @@ class Searcher:
         # Items of one lettered list share a key (their document and paragraph).
         self._paragraphs = [f"{c.doc_id}:{c.paragraph}" if c.item and c.paragraph else "" for c in chunks]
         self._row = {c.id: i for i, c in enumerate(chunks)}
-        self._columns = _Columns.of(chunks)
+        self._filters = FilterColumns(chunks)
         self._token_sets = [frozenset(analyse(c.text, c.lang)) for c in chunks]
         self._lexical_tokens = [analyse(lexical_text(c), c.lang) for c in chunks]
         self._term_tokens = {i: analyse(term, c.lang) for i, c in enumerate(chunks) if (term := defined_term(c))}
@@ -123,7 +101,6 @@ class Searcher:
                 self._representative[g] = row
         self.languages = sorted({c.lang for c in chunks if c.lang})
         self._is_original = np.array([c.translation is None for c in chunks], dtype=bool)
-        self._work_of = {c.doc_id: c.work_id for c in chunks}
         self._row_langs, self._row_lang_codes = np.unique(np.array([c.lang or "" for c in chunks]), return_inverse=True)
         self._by_doc: dict[str, list[int]] = {}
         for i, chunk in enumerate(chunks):
@@ -197,13 +174,8 @@ class Searcher:
         return [self.chunks[i] for i in rows[max(0, at - before) : at + after + 1]]
 
     def filter_values(self) -> dict[str, list[str]]:
-        """Valid values per filter. `doc` takes a document's id or any of its versions' ids:
-        each selects the document in every language (`lang` picks a language)."""
-        columns = self._columns
-        values = {name: sorted({v for v in getattr(columns, name) if v}) for name in FILTER_FIELDS}
-        values["doc"] = sorted(set(values["doc"]) | set(self._work_of))
-        values["actor"] = [*values["actor"], EVERY_ACTOR]  # "all": every actor, no restriction
-        return values
+        """Valid values per filter (index.filters.FilterColumns.values)."""
+        return self._filters.values()
 
     # -- search --------------------------------------------------------------------
 
@@ -387,30 +359,11 @@ class Searcher:
         return QueryVectors(e5, use_vectors[0])
 
     def _allowed(self, filters: Filters) -> Selection | None:
+        """The rows `filters` keep, checked against the index's values (the one check)."""
         if filters.is_empty():
             return None
-        valid = self.filter_values()
-        mask = np.ones(len(self.chunks), dtype=bool)
-        for name in FILTER_FIELDS:
-            wanted = getattr(filters, name)
-            if not wanted:
-                continue
-            unknown = sorted(set(wanted) - set(valid[name]))
-            if unknown:
-                raise QueryError(
-                    f"unknown {name} filter value(s) {', '.join(map(repr, unknown))}; "
-                    f"valid values: {', '.join(valid[name])}",
-                    field=name,
-                    valid=valid[name],
-                )
-            if name == "actor" and EVERY_ACTOR in wanted:  # every actor: no restriction
-                filters = replace(filters, actor=())
-                continue
-            if name == "doc":  # a version's id stands for its document
-                wanted = tuple(dict.fromkeys(self._work_of.get(d, d) for d in wanted))
-                filters = replace(filters, doc=wanted)
-            mask &= np.isin(getattr(self._columns, name), list(wanted))
-        return Selection(filters, mask)
+        filters = self._filters.check(filters)
+        return Selection(filters, self._filters.mask(filters))
 
 
 def check_model(manifest: store.Manifest, model: str | None, where: str) -> None:

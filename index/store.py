@@ -36,9 +36,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from boussole.index.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
-
 from boussole.atomic import atomic_write_text
+from boussole.index.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexNotFound
 
 SCHEMA_VERSION = 3  # 2: centred e5 vectors, the USE index, calibration and scope model; 3: chunks carry twin keys
 MANIFEST = "manifest.json"

@@ -16,7 +16,6 @@ from boussole.ingest.manifest import load_manifest
 from boussole.ingest.models import Chunk, Document
 from boussole.ingest.readers import read_document
 from boussole.ingest.versions import AlignmentError, align, check_versions, keyed
-
 from boussole.language import detect_language
 
 

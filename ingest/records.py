@@ -13,10 +13,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from boussole.ingest.models import Chunk, Document
-
 from boussole.atomic import atomic_write_text
 from boussole.errors import BoussoleError
+from boussole.ingest.models import Chunk, Document
 
 SCHEMA_VERSION = 1
 

@@ -14,15 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from boussole.index import store
-from boussole.service import docs, errors_http, openapi, routes
-from boussole.service.mcp import http as mcp_http
-from boussole.service.middleware import HeadAsGet, SecurityHeaders
-from boussole.service.recommend import SearchBackend
-from boussole.service.reloader import RETIRE_GRACE, IndexReloader
-from boussole.service.settings import Settings
-from boussole.service.timeouts import BodyReadTimeout
-from boussole.service.workers import SearchWorkers
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
@@ -32,6 +23,15 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from boussole.errors import BoussoleError
+from boussole.index import store
+from boussole.service import docs, errors_http, openapi, routes
+from boussole.service.mcp import http as mcp_http
+from boussole.service.middleware import HeadAsGet, SecurityHeaders
+from boussole.service.recommend import SearchBackend
+from boussole.service.reloader import RETIRE_GRACE, IndexReloader
+from boussole.service.settings import Settings
+from boussole.service.timeouts import BodyReadTimeout
+from boussole.service.workers import SearchWorkers
 
 log = logging.getLogger("boussole.service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"

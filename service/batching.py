@@ -22,9 +22,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
-from boussole.index.encoders.base import Encoder
 
 from boussole.errors import BoussoleError
+from boussole.index.encoders.base import Encoder
 
 DEFAULT_MAX_BATCH = 32
 DEFAULT_MAX_WAIT = 0.002  # seconds: a lone query waits at most this long for company

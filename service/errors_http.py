@@ -12,8 +12,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from boussole.errors import BoussoleError
 from boussole.index.errors import (
     ChunkNotFound,
+    FilterError,
     IndexCorrupt,
     IndexMismatch,
     IndexNotFound,
@@ -21,12 +28,6 @@ from boussole.index.errors import (
     QueryError,
 )
 from boussole.service.batching import Overloaded
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from boussole.errors import BoussoleError
 
 log = logging.getLogger("boussole.service")
 
@@ -37,6 +38,7 @@ class ServiceNotReady(BoussoleError):
 
 # First match wins, so subclasses come before their bases.
 _STATUS: list[tuple[type[BoussoleError], int, str]] = [
+    (FilterError, 422, "invalid_filter"),
     (QueryError, 422, "invalid_query"),
     (ChunkNotFound, 404, "chunk_not_found"),
     (ServiceNotReady, 503, "not_ready"),
@@ -80,16 +82,11 @@ async def boussole_error_handler(request: Request, exc: Exception) -> JSONRespon
     status, code = status_for(exc)
     field = getattr(exc, "field", None)
     valid = list(getattr(exc, "valid", None) or [])
-    if isinstance(exc, QueryError) and field and field.split(".")[0] in _FILTER_NAMES:
-        code = "invalid_filter"
     if isinstance(exc, Overloaded):  # expected under load: say when to come back, log nothing
         return error_response(status, code, str(exc), headers={"Retry-After": str(exc.retry_after)})
     if status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
     return error_response(status, code, str(exc), field=field, valid=valid)
-
-
-_FILTER_NAMES = {"doc", "kind", "pillar", "actor", "lang", "filters"}
 
 
 # ---------------------------------------------------------------- validation errors

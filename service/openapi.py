@@ -1,9 +1,9 @@
 """The OpenAPI schema states exactly what the service accepts.
 
 The filters of /v1/search are checked against the values the loaded index holds
-(`routes.check_filters`), so the schema lists those same values as enums; before the index
-is loaded it lists the library's own constants (`ingest.models`) for kind, pillar and
-actor. Likewise `answer_lang` lists "auto" and the languages the index holds. A client
+(`index.filters`), so the schema lists those same values as enums; before the index is
+loaded it lists the library's own values (`index.filters.library_values`) for kind, pillar
+and actor. Likewise `answer_lang` lists "auto" and the languages the index holds. A client
 generated from the schema, or a fuzzer, then never sends a value that the schema allows and
 the service refuses.
 """
@@ -13,17 +13,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from boussole.ingest.models import ACTORS, EVERY_ACTOR, KINDS, PILLARS
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+from boussole.index.filters import library_values
 
 FILTERS_SCHEMA = "SearchFilters"
 # Requests whose `answer_lang` takes "auto" or a language the index holds a version in.
 ANSWER_LANG_SCHEMAS = ("SearchRequest", "RecommendRequest")
-
-
-def library_values() -> dict[str, list[str]]:
-    return {"kind": list(KINDS), "pillar": list(PILLARS), "actor": [*ACTORS, EVERY_ACTOR]}
 
 
 def with_filter_enums(schema: dict[str, Any], values: dict[str, list[str]]) -> dict[str, Any]:

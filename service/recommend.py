@@ -23,9 +23,9 @@ ranking, so the principles, the measures and the examples rest on the same evide
    much as the guidelines' own text is, not merely the best of a small document.
 4. Pillars: those of the shown principles and measures, most frequent first.
 5. More: the next principles and measures below the cut, for a reader who asks.
-When the ranking's depth holds fewer principles or measures than the minimum for the
-actor asked, a filtered search of the same problem tops the list up (the query vectors
-are cached).
+Principles and measures are each one `Filters` (the actor's in the measures'): what it
+admits of the ranking, topped up, when the ranking's depth holds fewer than the minimum,
+by a search of the same problem with the same filters (the query vectors are cached).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from boussole.index.models import Filters, Hit, Scope, SearchResult
+from boussole.index.filters import Filters
+from boussole.index.models import Hit, Scope, SearchResult
 from boussole.index.scope import has_words
 from boussole.ingest.models import EVERY_ACTOR, PILLARS, Chunk, Document, pillar_title
 from boussole.service.cut import DEFAULT_CUT, AnswerCut, cut, fold_contained
@@ -147,33 +148,22 @@ def recommend(
         weak = ranking.hits[:N_WEAK] if has_words(problem) else []  # a lone symbol has no neighbours worth showing
         return done(weak_matches=tuple(_items(weak)))
 
-    actors = _actors_for(actor)
-
-    def is_principle(hit: Hit) -> bool:
-        return hit.chunk.work_id == GUIDELINES_DOC and hit.chunk.kind == "principle"
-
-    def is_measure(hit: Hit) -> bool:
-        return (
-            hit.chunk.work_id == GUIDELINES_DOC
-            and hit.chunk.kind == "measure"
-            and (not actors or hit.chunk.actor in actors)
-        )
+    def read(filters: Filters, least: int, most: int) -> list[Hit]:
+        """The ranking's hits that `filters` admit; when it holds fewer than `least`, a
+        search with the same filters tops them up."""
+        nonlocal searches
+        hits = [h for h in ranking.hits if filters.admits(h.chunk)]
+        if len(hits) < least:
+            searches += 1
+            more = searcher.search(problem, k=most, filters=filters, answer_lang=shown).hits
+            hits = _top_up(hits, more, most)
+        return hits
 
     cut_ = answer_cut
-    principles = [h for h in ranking.hits if is_principle(h)]
-    measures = [h for h in ranking.hits if is_measure(h)]
-    if len(principles) < cut_.least_principles:
-        searches += 1
-        principles = _top_up(principles, searcher.search(
-            problem, k=cut_.most_principles, filters=Filters(doc=(GUIDELINES_DOC,), kind=("principle",)),
-            answer_lang=shown,
-        ).hits, cut_.most_principles)
-    if len(measures) < cut_.least_measures:
-        searches += 1
-        measures = _top_up(measures, searcher.search(
-            problem, k=cut_.most_measures, filters=Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=actors),
-            answer_lang=shown,
-        ).hits, cut_.most_measures)
+    # The actor applies here, once: to the ranking and, when it runs short, to the top-up.
+    principles = read(Filters(doc=(GUIDELINES_DOC,), kind=("principle",)), cut_.least_principles, cut_.most_principles)
+    measures = read(Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=_actors_for(actor)),
+                    cut_.least_measures, cut_.most_measures)
     principles = _fold(principles, cut_.fold_containment, cut_.most_principles + cut_.more)
     measures = _fold(measures, cut_.fold_containment, cut_.most_measures + cut_.more)
     principles, more_principles = cut(principles, _score, cut_.ratio, cut_.least_principles, cut_.most_principles)

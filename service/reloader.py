@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from boussole.errors import BoussoleError
 from boussole.index import store
 from boussole.service.errors_http import ServiceNotReady
 from boussole.service.recommend import SearchBackend
 from boussole.service.settings import Settings
-
-from boussole.errors import BoussoleError
 
 log = logging.getLogger("boussole.service")
 RETIRE_GRACE = 10.0  # seconds a replaced searcher stays open for readers without a lease

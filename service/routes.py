@@ -16,16 +16,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from boussole.index.errors import QueryError
-from boussole.index.models import FILTER_FIELDS, Filters
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
 from boussole.service import schemas
 from boussole.service.errors_http import ServiceNotReady
 from boussole.service.i18n import scope_reason
 from boussole.service.recommend import Assess, Item, SearchBackend, recommend
 from boussole.service.tools import tool_definitions
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorResponse, "description": description}
@@ -82,20 +81,6 @@ IndexVersion = Annotated[schemas.IndexVersionOut, Depends(get_index_version)]
 Assessor = Annotated[Assess, Depends(get_scope_assessor)]
 
 
-def check_filters(filters: schemas.SearchFilters, valid: dict[str, list[str]]) -> Filters:
-    """Request filters → index Filters; an unknown value is a QueryError listing valid ones."""
-    for name in FILTER_FIELDS:
-        allowed = valid.get(name)
-        for value in getattr(filters, name):
-            if allowed is not None and value not in allowed:
-                raise QueryError(
-                    f"Unknown {name} '{value}'. Valid values: {', '.join(allowed)}.",
-                    field=f"filters.{name}",
-                    valid=list(allowed),
-                )
-    return Filters(**{name: tuple(getattr(filters, name)) for name in FILTER_FIELDS})
-
-
 def _titles(searcher: SearchBackend) -> dict[str, str]:
     return {doc.id: doc.title for doc in searcher.documents}
 
@@ -124,7 +109,7 @@ async def search_endpoint(
 
 def search(body: schemas.SearchRequest, searcher: SearchBackend, assess: Assess) -> schemas.SearchResponse:
     """Passages of the corpus most relevant to a query, in French or English."""
-    filters = check_filters(body.filters, searcher.filter_values())
+    filters = body.filters.to_filters()  # the searcher checks them against the index's values
     result = searcher.search(body.query, k=body.k, filters=filters, answer_lang=body.answer_lang)
     scope = assess(result)
     titles = _titles(searcher)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from boussole.index.models import Hit
-from boussole.ingest.models import ACTORS, EVERY_ACTOR, TRANSLATIONS, Chunk, Document, pillar_title
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
+
+from boussole.index.filters import FILTER_FIELDS, Filters
+from boussole.index.models import Hit
+from boussole.ingest.models import ACTORS, EVERY_ACTOR, TRANSLATIONS, Chunk, Document, pillar_title
 
 # Mirrors index.searcher.MAX_QUERY_CHARS; kept here so that the OpenAPI schema states it
 # and the check happens before the model is touched. tests/test_api.py checks they agree.
@@ -73,6 +75,10 @@ class SearchFilters(_Strict):
     pillar: list[str] = Field(default_factory=list, description="thematic-1 … enabling-4.")
     actor: list[str] = Field(default_factory=list, description="national, local-regional, ...")
     lang: list[str] = Field(default_factory=list, description="Chunk language: fr, en.")
+
+    def to_filters(self) -> Filters:
+        """The index's one filter type; the searcher checks the values."""
+        return Filters(**{name: getattr(self, name) for name in FILTER_FIELDS})
 
 
 AnswerLang = Annotated[

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 
-from boussole.service import errors_http
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from boussole.service import errors_http
 
 DEFAULT_BODY_TIMEOUT = 10.0  # seconds between two chunks of a request body
 

@@ -14,8 +14,9 @@ import copy
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from boussole.service import schemas
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from boussole.service import schemas
 
 
 class PassageRequest(BaseModel):

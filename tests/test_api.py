@@ -16,14 +16,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+
 from boussole.index.errors import ChunkNotFound, IndexNotFound, QueryError
-from boussole.index.models import FILTER_FIELDS, Filters, Hit, SearchResult
+from boussole.index.filters import FILTER_FIELDS, FilterColumns, Filters
+from boussole.index.models import Hit, SearchResult
 from boussole.ingest.models import ACTORS, Chunk, Document
 from boussole.service import routes, schemas
 from boussole.service.app import create_app
 from boussole.service.cut import DEFAULT_CUT
+from boussole.service.recommend import recommend
 from boussole.service.settings import Settings
-from fastapi.testclient import TestClient
 
 GUIDE = "hsp-ha-2-14"
 
@@ -56,13 +59,14 @@ FAKE_DOCS = [
 
 
 class FakeSearcher:
-    """Word-overlap ranking over FAKE_CHUNKS, with the real searcher's error contract."""
+    """Word-overlap ranking over FAKE_CHUNKS, with the real searcher's error contract and
+    its filters (index.filters)."""
 
     documents = FAKE_DOCS
+    columns = FilterColumns(FAKE_CHUNKS)
 
     def filter_values(self) -> dict[str, list[str]]:
-        cols = {"doc": "doc_id", "kind": "kind", "pillar": "pillar", "actor": "actor", "lang": "lang"}
-        return {f: sorted({getattr(c, cols[f]) for c in FAKE_CHUNKS if getattr(c, cols[f])}) for f in FILTER_FIELDS}
+        return self.columns.values()
 
     def search(self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid",
                answer_lang: str = "auto") -> SearchResult:
@@ -70,16 +74,11 @@ class FakeSearcher:
             raise QueryError("the query is empty", field="query")
         if answer_lang not in ("auto", "fr", "en"):
             raise QueryError(f"no version in {answer_lang!r}", field="answer_lang", valid=["auto", "en", "fr"])
-        valid = self.filter_values()
-        for name in FILTER_FIELDS:
-            unknown = set(getattr(filters, name)) - set(valid[name])
-            if unknown:
-                raise QueryError(f"unknown {name}", field=name, valid=valid[name])
+        filters = self.columns.check(filters)
         words = set(re.findall(r"\w+", query.lower()))
         scored = []
         for c in FAKE_CHUNKS:
-            values = {"doc": c.doc_id, "kind": c.kind, "pillar": c.pillar, "actor": c.actor, "lang": c.lang}
-            if any(getattr(filters, f) and values[f] not in getattr(filters, f) for f in FILTER_FIELDS):
+            if not filters.admits(c):
                 continue
             overlap = len(words & set(re.findall(r"\w+", c.text.lower())))
             if overlap:
@@ -214,8 +213,8 @@ def test_unknown_filter_value_lists_the_valid_ones(client):
         client.post("/v1/search", json={"query": "inondations", "filters": {"doc": ["nope"]}}),
         422, "invalid_filter")
     assert error["field"] == "filters.doc"
-    assert error["valid"] == [GUIDE, "aimf-2025-hue"] or sorted(error["valid"]) == sorted([GUIDE, "aimf-2025-hue"])
-    assert "nope" in error["message"] and GUIDE in error["message"]
+    assert error["valid"] == ["aimf-2025-hue", GUIDE]
+    assert error["message"] == f"unknown doc 'nope': choose one of aimf-2025-hue, {GUIDE}"
 
 
 def test_unknown_actor_in_recommend_lists_the_valid_ones(client):
@@ -250,8 +249,9 @@ def test_startup_without_index_fails_with_a_clear_message(tmp_path, caplog):
 
 
 def test_serve_refuses_to_start_without_index(tmp_path):
-    from boussole.service.cli import cli
     from click.testing import CliRunner
+
+    from boussole.service.cli import cli
 
     result = CliRunner().invoke(cli, ["serve", "--data-dir", str(tmp_path)])
     assert result.exit_code != 0
@@ -291,6 +291,29 @@ def test_recommend_with_actor_keeps_that_actor_and_all(client):
     every = client.post("/v1/recommend", json={"problem": "alerte inondations", "actor": "all"}).json()
     unset = client.post("/v1/recommend", json={"problem": "alerte inondations"}).json()
     assert every["measures"] == unset["measures"] and len(every["measures"]) >= 3
+
+
+class RecordingSearcher(FakeSearcher):
+    """The fake searcher, noting the filters of every search."""
+
+    def __init__(self) -> None:
+        self.asked: list[Filters] = []
+
+    def search(self, query: str, k: int = 10, filters: Filters = Filters(), **options) -> SearchResult:
+        self.asked.append(filters)
+        return super().search(query, k, filters, **options)
+
+
+def test_recommend_applies_the_actor_once_and_searches_again_only_when_short():
+    ranked = RecordingSearcher()
+    rec = recommend(ranked, "alerte inondations", actor="national", assess=fake_assess)
+    assert rec.searches == 1 and ranked.asked == [Filters()]
+    # The ranking holds a principle and no measure: one more search, with the measures' filters.
+    short = RecordingSearcher()
+    rec = recommend(short, "villes résilientes", actor="national", assess=fake_assess)
+    assert [i.chunk.id for i in rec.principles] == ["hsp-ha-2-14:38"] and rec.measures == ()
+    assert rec.searches == 2
+    assert short.asked == [Filters(), Filters(doc=(GUIDE,), kind=("measure",), actor=("national", "joint"))]
 
 
 def test_recommend_out_of_scope_has_no_recommendations(client):

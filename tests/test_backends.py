@@ -10,11 +10,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 from boussole.index import store
 from boussole.index.faiss_backend import open_folder
+from boussole.index.filters import FilterColumns, Filters
 from boussole.index.memory_backend import MemoryDense
 from boussole.index.milvus_backend import MilvusTarget, open_alias, publish
-from boussole.index.models import FILTER_FIELDS, Filters
 from boussole.index.retriever import Selection
 from boussole.index.searcher import Searcher
 
@@ -41,18 +42,11 @@ def backend_parts(index_dir, milvus_target):
     return {"faiss": open_folder(store.resolve(index_dir)), "milvus": open_alias(milvus_target)}
 
 
-def _column(chunk, name: str) -> str:
-    # `doc` is the document in every language (a version's rows carry their original's id)
-    return getattr(chunk, "work_id" if name == "doc" else name) or ""
-
-
 def _selection(parts, filters: Filters) -> Selection:
-    mask = np.ones(len(parts.chunks), dtype=bool)
-    for name in FILTER_FIELDS:
-        wanted = getattr(filters, name)
-        if wanted:
-            mask &= np.array([_column(c, name) in wanted for c in parts.chunks])
-    return Selection(filters, mask)
+    """What the searcher hands the backends: the checked filters and the rows they keep."""
+    columns = FilterColumns(parts.chunks)
+    checked = columns.check(filters)
+    return Selection(checked, columns.mask(checked))
 
 
 def _small_docs(parts) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+
 from boussole.index.encoders.factory import load_encoder, load_second_encoder
 from boussole.service.batching import Overloaded, QueryBatcher
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from boussole.ingest.citations import CitationError, letters, locate, printed
 from boussole.ingest.clean import strip_markup, superscript_to_ascii
 from boussole.ingest.layout import analyse_layout

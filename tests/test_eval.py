@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pytest
+
 from boussole.eval.benchmark import (
     BENCHMARK_DIR,
     PILLAR_KEYS,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from boussole.service.cli import cli
 from click.testing import CliRunner
+
+from boussole.service.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

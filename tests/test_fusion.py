@@ -4,6 +4,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+
 from boussole.index.feedback import document_frequencies, feedback_terms
 from boussole.index.fusion import (
     RRF_K,

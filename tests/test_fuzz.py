@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from boussole.service.app import create_app
-from boussole.service.settings import Settings
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+
+from boussole.service.app import create_app
+from boussole.service.settings import Settings
 
 pytestmark = pytest.mark.slow
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from boussole.index import store
 from boussole.index.builder import build_index, embed_chunks
 from boussole.index.cache import EmbeddingCache

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 
 import pytest
+
 from boussole.ingest.manifest import load_manifest
 from boussole.ingest.models import PILLARS
 from boussole.ingest.pipeline import document_text, ingest_corpus

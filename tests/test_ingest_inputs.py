@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
 from boussole.ingest.errors import IngestError
 from boussole.ingest.manifest import load_manifest
 from boussole.ingest.models import Chunk, Document
@@ -20,7 +22,6 @@ from boussole.ingest.pipeline import (
     write_chunks,
 )
 from boussole.ingest.readers import read_document
-from click.testing import CliRunner
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ORIGINALS = ["hsp-ha-2-14", "hsp-ha-2-res-1", "hsp-eb-2023-16", "eb-2020-partnership", "aimf-2025-hue"]

@@ -2,8 +2,8 @@
 and a query's language probabilities (`boussole.index.language`, at search time)."""
 
 import pytest
-from boussole.index.language import language_probabilities
 
+from boussole.index.language import language_probabilities
 from boussole.language import detect_language
 
 FRENCH = "Les collectivités locales et régionales sont encouragées à ouvrir leurs données au public."

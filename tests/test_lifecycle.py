@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from boussole.index import store
 from boussole.index.builder import build_index
 from boussole.index.errors import IndexBusy, IndexNotFound
-
 from lifecycle_helpers import (
     NEW_CHUNK,
     NEW_DOC,
@@ -86,8 +86,9 @@ def test_a_second_build_is_refused_while_one_holds_the_lock(data):
 
 
 def test_rollback_returns_to_the_previous_version_and_back(data, ingest_report, searcher):
-    from boussole.service.cli import cli
     from click.testing import CliRunner
+
+    from boussole.service.cli import cli
 
     first = served_version(data)
     runner = CliRunner()

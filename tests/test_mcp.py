@@ -18,12 +18,13 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from boussole.ingest.models import Document
-from boussole.service.mcp.server import build_server
-from boussole.service.tools import TOOLS, output_schema, parameters_schema
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
+
+from boussole.ingest.models import Document
+from boussole.service.mcp.server import build_server
+from boussole.service.tools import TOOLS, output_schema, parameters_schema
 
 slow = pytest.mark.slow
 

@@ -14,8 +14,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from boussole.index import store
 from boussole.index.errors import IndexCorrupt, IndexNotFound
+from boussole.index.filters import Filters
 from boussole.index.milvus_backend import (
     MilvusTarget,
     MilvusUnavailable,
@@ -26,7 +28,6 @@ from boussole.index.milvus_backend import (
     publish,
     served_collection,
 )
-from boussole.index.models import Filters
 from boussole.index.retriever import Selection
 
 pytestmark = pytest.mark.slow
@@ -154,10 +155,11 @@ def test_filters_become_a_milvus_expression():
 def test_build_search_and_serve_from_milvus(milvus_uri, data_dir, tmp_path, searcher):
     """`boussole build --backend milvus` publishes the data folder's index; `search` (settings
     from the environment) and the API serve from the alias, with the faiss backend's hits."""
+    from fastapi.testclient import TestClient
+
     from boussole.service.app import create_app
     from boussole.service.reloader import served_info
     from boussole.service.settings import Settings
-    from fastapi.testclient import TestClient
 
     data = tmp_path / "data"
     shutil.copytree(data_dir, data, symlinks=True)

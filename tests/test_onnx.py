@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from boussole.index.encoders.convert.onnx_build import MARKER_FILE, build_onnx, onnx_folder
 from boussole.index.encoders.factory import load_encoder, resolve_encoder
 from boussole.index.encoders.onnx import OnnxEncoder

@@ -10,13 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
 from boussole.index import store
 from boussole.service.app import create_app
 from boussole.service.cli import cli
 from boussole.service.settings import Settings
-from click.testing import CliRunner
-from fastapi.testclient import TestClient
-
 from lifecycle_helpers import copy_data, env_for, run_boussole, served_version
 from server import free_port
 

@@ -56,8 +56,9 @@ def test_the_app_loads_from_anywhere_without_heavy_or_evaluation_modules(tmp_pat
 
 def test_the_evaluation_commands_plug_into_the_cli_from_their_own_layer():
     """`boussole eval` is declared by the eval layer (entry point), not imported by the service."""
-    from boussole.service.cli import cli, plugin_commands
     from click.testing import CliRunner
+
+    from boussole.service.cli import cli, plugin_commands
 
     assert {name: command.callback.__module__ for name, command in plugin_commands().items()} == {
         "eval": "boussole.eval.cli", "export-beir": "boussole.eval.cli"}

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from boussole.service.app import create_app
-from boussole.service.settings import Settings
 from fastapi.testclient import TestClient
 
+from boussole.service.app import create_app
+from boussole.service.settings import Settings
 from lifecycle_helpers import NEW_CHUNK, NEW_TEXT, changed_corpus, copy_data, env_for, run_boussole, served_version
 
 slow = pytest.mark.slow

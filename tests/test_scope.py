@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from boussole.index.calibration import load_calibration, random_strings
 from boussole.index.scope import (
     ScopeFeatures,
@@ -182,8 +183,9 @@ def test_fitted_threshold_keeps_every_in_scope_calibration_point():
 
 
 def test_cli_shows_no_passages_for_a_lone_symbol(data_dir):
-    from boussole.service.cli import cli
     from click.testing import CliRunner
+
+    from boussole.service.cli import cli
 
     runner = CliRunner()
     symbol = runner.invoke(cli, ["search", "§", "--data-dir", str(data_dir), "--answer-lang", "en"])

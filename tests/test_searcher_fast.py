@@ -5,13 +5,13 @@ embedder: modes, filters, refusals and lookups need no real model, so these run 
 from __future__ import annotations
 
 import pytest
+
 from boussole.index.encoders.base import BatchingEncoder
-from boussole.index.errors import ChunkNotFound, QueryError
+from boussole.index.errors import ChunkNotFound, FilterError, QueryError
+from boussole.index.filters import Filters
 from boussole.index.memory_backend import build_parts
-from boussole.index.models import Filters
 from boussole.index.searcher import MAX_QUERY_CHARS, Searcher
 from boussole.service.batching import QueryBatcher
-
 from fakes import FakeEncoder
 
 E5, USE = FakeEncoder(64, "fake-e5"), FakeEncoder(48, "fake-use")
@@ -59,9 +59,9 @@ def test_filters_combine(searcher):
 
 
 def test_unknown_filter_value_lists_valid_values(searcher):
-    with pytest.raises(QueryError) as caught:
+    with pytest.raises(FilterError) as caught:
         searcher.search("inondations", filters=Filters(pillar=("thematic-9",)))
-    assert caught.value.field == "pillar"
+    assert caught.value.field == "filters.pillar"
     assert "thematic-1" in caught.value.valid and "enabling-4" in caught.value.valid
     assert "thematic-9" in str(caught.value)
 

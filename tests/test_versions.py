@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from boussole.ingest.manifest import load_manifest
 from boussole.ingest.pipeline import alignment_errors, ingest_corpus
 from boussole.ingest.versions import AlignmentError

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
 from boussole.index.encoders.convert.onnx_build import FP32_FILE, INT8_FILE, read_marker
 from boussole.index.encoders.cores import available_cores, count_from_env
 from boussole.index.errors import ModelError

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
 from boussole.index.encoders.convert.e5_build import read_marker
 from boussole.index.encoders.cores import default_threads
 from boussole.index.errors import ModelError

@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
 from boussole.index.encoders.cores import default_threads
 from boussole.index.errors import ModelError
 

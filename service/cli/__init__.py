@@ -10,6 +10,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, distribution
 
 import click
+
 from boussole.service.cli import corpus_cmds, index_cmds, mcp_cmds, serve_cmds
 
 PLUGIN_GROUP = "boussole.commands"

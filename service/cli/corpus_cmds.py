@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import click
+
 from boussole.service.cli.errors import reader_went_away
 from boussole.service.cli.options import corpus_dir_option, data_dir_option
 
@@ -43,9 +44,8 @@ def ingest_cmd(path, title, symbol, short_title, lang, kind, doc_id, date, versi
 
     A language version of a document (--version-of) takes the original's symbol, kind and
     dates unless given, and is refused unless every paragraph and item matches."""
-    from boussole.ingest.pipeline import ingest_corpus, write_chunks
-
     from boussole.errors import BoussoleError
+    from boussole.ingest.pipeline import ingest_corpus, write_chunks
 
     settings = _settings(data_dir, corpus_dir)
     if path is None and (version_of or official):
@@ -84,7 +84,6 @@ def _add_document(corpus_dir: Path, path: Path, title, symbol, short_title, lang
     from boussole.ingest.pipeline import ingest_document
     from boussole.ingest.readers import read_document
     from boussole.ingest.versions import align, check_versions, keyed
-
     from boussole.language import detect_language
 
     if not path.exists():

@@ -8,6 +8,7 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import click
+
 from boussole.service.cli.errors import handle_errors
 from boussole.service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
 from boussole.service.settings import Settings
@@ -114,7 +115,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode,
     _without_numba()
     from boussole.index import store
     from boussole.index.backends import open_searcher
-    from boussole.index.models import Filters
+    from boussole.index.filters import Filters
     from boussole.index.scope import assess_scope, has_words
     from boussole.index.searcher import Searcher
     from boussole.service.i18n import scope_reason

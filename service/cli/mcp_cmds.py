@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 
 import click
+
 from boussole.service.cli.options import data_dir_option, model_option
 from boussole.service.settings import Settings
 
 
 async def serve_stdio(settings: Settings) -> None:
-    from boussole.service.app import create_app
     from mcp.server.stdio import stdio_server
+
+    from boussole.service.app import create_app
 
     app = create_app(settings)
     async with stdio_server() as (read_stream, write_stream):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+
 from boussole.service.cli.errors import handle_errors
 from boussole.service.cli.logs import configure_logging
 from boussole.service.cli.options import backend_options, data_dir_option, model_option
@@ -71,6 +72,7 @@ def serve(
     in one line; a later `boussole build` or `boussole index rollback` is picked up live.
     """
     import uvicorn
+
     from boussole.index import store
     from boussole.index.errors import IndexBusy
     from boussole.service.app import create_app, open_index

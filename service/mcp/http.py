@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from fastapi import FastAPI
+
 from boussole.service.errors_http import ServiceNotReady
 from boussole.service.mcp.server import build_server
 from boussole.service.recommend import SearchBackend
-from fastapi import FastAPI
 
 PATH = "/mcp"
 

@@ -18,16 +18,16 @@ from typing import Any
 
 import anyio.to_thread
 import mcp_types as types
-from boussole.index.models import Filters
-from boussole.service import errors_http, routes, schemas
-from boussole.service.mcp import render
-from boussole.service.recommend import SearchBackend
-from boussole.service.tools import BY_NAME, TOOLS, PassageRequest, input_schema, output_schema
 from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
 from boussole.errors import BoussoleError
+from boussole.index.filters import Filters
+from boussole.service import errors_http, routes, schemas
+from boussole.service.mcp import render
+from boussole.service.recommend import SearchBackend
+from boussole.service.tools import BY_NAME, TOOLS, PassageRequest, input_schema, output_schema
 
 log = logging.getLogger("boussole.mcp")
 

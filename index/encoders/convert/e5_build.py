@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
+
 from boussole.index.encoders.convert.charsmap import precompiled_charsmap
 from boussole.index.errors import ModelError
-from numpy.typing import DTypeLike
 
 MODEL_ID = "multilingual-e5-small"
 SOURCE_FILE = "e5-small-q4.bin"
