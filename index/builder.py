@@ -98,7 +98,12 @@ def embed_chunks(
         fresh = embedder.embed_documents([texts[i] for i in missing])
         for i, vector in zip(missing, fresh):
             cache.put(keys[i], np.asarray(vector, dtype=np.float32))
-    vectors = np.stack([cache.get(key) for key in keys]).astype(np.float32) if keys else np.zeros((0, embedder.dim), np.float32)
+    # every key is cached by now: cache.get returns no None here
+    vectors = (
+        np.stack([cache.get(key) for key in keys]).astype(np.float32)  # type: ignore[misc]
+        if keys
+        else np.zeros((0, embedder.dim), np.float32)
+    )
     return vectors, len(missing)
 
 
@@ -185,8 +190,8 @@ def _build_locked(
 
 
 def new_manifest(
-    chunks: list[Chunk],
-    documents: list[Document],
+    chunks: Sequence[Chunk],
+    documents: Sequence[Document],
     embedder: Encoder,
     second: Encoder,
     dim: int,

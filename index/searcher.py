@@ -210,7 +210,7 @@ class Searcher:
             mask = self._is_original & (allowed.mask if allowed is not None else True)
             allowed = Selection(filters, mask)
         probs = language_probabilities(query)
-        query_lang = max(probs, key=probs.get)
+        query_lang = max(probs, key=lambda lang: probs[lang])
         shown_lang = self.answer_language(answer_lang, query_lang)
         # The depth does not grow with k: min-max fusion depends on the candidate list, and
         # the first ten results must not change with the number of results asked for.

@@ -54,7 +54,7 @@ def open_index(settings: Settings) -> SearchBackend:
     from boussole.index.encoders.factory import load_encoder, load_second_encoder
     from boussole.index.searcher import Searcher
     from boussole.index.store import read_manifest
-    from boussole.service.batching import QueryBatcher
+    from boussole.service.batching import DEFAULT_MAX_WAIT, QueryBatcher
 
     parts = None
     if settings.backend != "faiss":  # the alias is resolved once, as the pointer is below
@@ -73,7 +73,7 @@ def open_index(settings: Settings) -> SearchBackend:
     # int8 encodes one question per forward pass (index.encoders.onnx): waiting for company
     # would only delay a lone question. The batch then holds what queued meanwhile.
     single = getattr(model, "precision", None) == "int8"
-    embedder = QueryBatcher(model, max_queue=settings.max_queue, **({"max_wait": 0.0} if single else {}))
+    embedder = QueryBatcher(model, max_queue=settings.max_queue, max_wait=0.0 if single else DEFAULT_MAX_WAIT)
     # The second encoder batches too: its numpy forward pass streams each weight matrix
     # once per batch, so sixteen questions cost 0.85 ms each instead of 3.5 ms alone, and
     # a question's vector is the same alone or in a batch up to float noise (max

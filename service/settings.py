@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from boussole.index.backends import BackendChoice
@@ -38,7 +38,7 @@ class Settings:
     search_threads: int | None = None
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, **overrides: Any) -> Settings:
         env = os.environ
         base = cls(
             data_dir=Path(env.get("BOUSSOLE_DATA_DIR", "data")),

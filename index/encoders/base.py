@@ -17,9 +17,16 @@ class Encoder(Protocol):
     not a list of characters.
     """
 
-    model_id: str
-    fingerprint: str  # identifies the exact weights (and tokenizer); recorded in index manifests
-    dim: int
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the exact weights (and tokenizer); recorded in index manifests."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 

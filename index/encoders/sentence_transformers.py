@@ -127,7 +127,7 @@ class SentenceTransformerEncoder:
 
     @property
     def max_seq_length(self) -> int:
-        return int(self._model.max_seq_length)
+        return int(self._model.max_seq_length)  # type: ignore[arg-type]  # set (512) for every model loaded here
 
     def _encode(self, texts: list[str], method) -> np.ndarray:
         if isinstance(texts, str):
