@@ -149,7 +149,6 @@ class SentenceTransformerEmbedder:
         model_id: str | None = None,
         fingerprint: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        progress_bar: bool = False,
         num_threads: int | None = None,
     ):
         path = Path(path_or_id)
@@ -176,7 +175,6 @@ class SentenceTransformerEmbedder:
         self.fingerprint = fingerprint or folder_fingerprint(path)
         self.path = path
         self.batch_size = batch_size
-        self.progress_bar = progress_bar
 
     @property
     def max_seq_length(self) -> int:
@@ -190,7 +188,7 @@ class SentenceTransformerEmbedder:
         out = method(
             list(texts),
             batch_size=self.batch_size,
-            show_progress_bar=self.progress_bar,
+            show_progress_bar=False,  # the caller reports progress (index.builder.embed_chunks)
             convert_to_numpy=True,
             normalize_embeddings=True,
         )
@@ -250,7 +248,6 @@ def load_embedder(
     models_dir: Path,
     progress: Callable[[str], None] | None = None,
     *,
-    progress_bar: bool = False,
     encoder: str | None = None,
 ) -> Embedder:
     """The embedder named by `model`.
@@ -267,7 +264,7 @@ def load_embedder(
         path = build_e5_small(models_dir / DEFAULT_MODEL, progress=progress)
         if chosen == "torch":
             say(f"loading {path}")
-            return SentenceTransformerEmbedder(path, model_id=DEFAULT_MODEL, progress_bar=progress_bar)
+            return SentenceTransformerEmbedder(path, model_id=DEFAULT_MODEL)
         from index.onnx_build import build_onnx
         from index.onnx_embedder import OnnxEmbedder
 
@@ -279,10 +276,10 @@ def load_embedder(
             marker = read_marker(candidate)
             model_id = marker["model_id"] if marker and marker.get("model_id") else candidate.resolve().name
             say(f"loading {candidate}")
-            return SentenceTransformerEmbedder(candidate, model_id=model_id, progress_bar=progress_bar)
+            return SentenceTransformerEmbedder(candidate, model_id=model_id)
     snapshot = _cached_hub_snapshot(model)
     say(f"loading {model} from the local Hugging Face cache")
-    return SentenceTransformerEmbedder(snapshot, model_id=model, progress_bar=progress_bar)
+    return SentenceTransformerEmbedder(snapshot, model_id=model)
 
 
 __all__ = [

@@ -3,6 +3,7 @@ logs, and the readiness announcement of `boussole serve`."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from index.builder import Counted
 from service.cli import cli
+from service.cli.progress import ProgressReporter
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -149,6 +152,83 @@ def test_importing_the_cli_leaves_logging_alone():
     assert run.returncode == 0, run.stderr
 
 
+# ---------------------------------------------------------------- progress
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_in_a_log_file_is_a_line_every_interval():
+    """Not a terminal (`make run > log`): counts as new lines, at most one per interval and
+    one at the end; a long step without counts gets a line with its elapsed time."""
+    out, clock = io.StringIO(), Clock()
+    progress = ProgressReporter(out, terminal=False, interval=10, clock=clock)
+    progress("embedding 894 chunks with e5 (0 from cache)")
+    for clock.now, done in [(3, 64), (11, 128), (14, 192), (16, 894)]:
+        progress(Counted("e5 passages", done, 894))
+    progress("calibrating")
+    for clock.now in (17, 20, 25.9, 26, 30, 36):
+        progress.tick()
+    assert out.getvalue().splitlines() == [
+        "… embedding 894 chunks with e5 (0 from cache)",
+        "… e5 passages 128/894 (14 %)",
+        "… e5 passages 894/894 (100 %)",
+        "… calibrating",
+        "… calibrating — 10 s",
+        "… calibrating — 20 s",
+    ]
+
+
+def test_progress_counts_of_two_encoders_share_one_line():
+    out, clock = io.StringIO(), Clock()
+    progress = ProgressReporter(out, terminal=False, interval=10, clock=clock)
+    progress(Counted("use passages", 500, 894))
+    clock.now = 10
+    progress(Counted("e5 passages", 64, 894))
+    progress(Counted("use passages", 894, 894))
+    progress(Counted("e5 passages", 894, 894))
+    assert out.getvalue().splitlines() == [
+        "… use passages 500/894 (55 %), e5 passages 64/894 (7 %)",
+        "… use passages 894/894 (100 %), e5 passages 64/894 (7 %)",
+        "… e5 passages 894/894 (100 %)",
+    ]
+
+
+def test_progress_in_a_terminal_updates_one_line():
+    out, clock = io.StringIO(), Clock()
+    progress = ProgressReporter(out, terminal=True, interval=10, clock=clock)
+    progress("embedding 20 chunks with e5")
+    progress(Counted("e5 passages", 10, 20))
+    clock.now = 60
+    progress.tick()  # no periodic lines in a terminal
+    progress(Counted("e5 passages", 20, 20))
+    progress("calibrating")
+    assert out.getvalue() == (
+        "… embedding 20 chunks with e5\n"
+        "\r… e5 passages 10/20 (50 %)"
+        "\r… e5 passages 20/20 (100 %)\n"
+        "… calibrating\n"
+    )
+
+
+@pytest.mark.slow
+def test_build_into_a_pipe_prints_counts(data_dir, tmp_path):
+    """`boussole build 2>&1 | tee log`: each encoder's passages are counted in the log."""
+    from lifecycle_helpers import changed_corpus, copy_data, env_for, run_boussole
+
+    data = copy_data(data_dir, tmp_path / "data")
+    result = run_boussole(["build"], env_for(data, changed_corpus(tmp_path / "corpus")))
+    assert result.returncode == 0, result.stderr
+    for model in ("multilingual-e5-small", "use-multilingual-v3"):
+        assert re.search(rf"^… {model} passages (\d+)/\1 \(100 %\)$", result.stderr, re.MULTILINE), result.stderr
+    assert "\r" not in result.stderr
+
+
 # ---------------------------------------------------------------- readiness
 
 
@@ -170,3 +250,4 @@ def test_serve_announces_the_address_only_when_it_answers(data_dir):
         assert server.url + "/" in server.log()
     finally:
         stop(server)
+
