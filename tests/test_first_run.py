@@ -4,7 +4,9 @@ logs, and the readiness announcement of `boussole serve`."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -251,3 +253,72 @@ def test_serve_announces_the_address_only_when_it_answers(data_dir):
     finally:
         stop(server)
 
+
+def ready_line(server) -> str:
+    deadline = time.monotonic() + 180
+    while "— ready." not in server.log():
+        assert server.process.poll() is None, server.log()
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+    return server.log().splitlines()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_says_one_line_when_ready_and_one_when_stopped(data_dir, stop_signal):
+    """At the default log level: one start-up line with the page's and the docs' URLs (no
+    uvicorn start-up lines), and a stop by SIGTERM or Ctrl-C ends with status 0 and one
+    line (no traceback, no "Aborted!", no uvicorn shutdown lines)."""
+    from server import start, stop
+
+    server = start(data_dir, log_level="info")
+    try:
+        ready = ready_line(server)
+        assert server.log().splitlines() == [ready]
+        assert f"{server.url}/ " in ready and f"{server.url}/docs" in ready
+        server.process.send_signal(stop_signal)
+        assert server.process.wait(timeout=60) == 0, server.log()
+        assert server.log().splitlines() == [ready, "Boussole stopped."]
+    finally:
+        stop(server)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("to_group", [False, True], ids=["SIGTERM-to-make", "SIGINT-to-group"])
+def test_make_run_stops_without_a_make_error(data_dir, tmp_path, to_group):
+    """`make run` stopped by SIGTERM to make, or by Ctrl-C (SIGINT to its process group):
+    the server exits 0, so make reports no "*** [Makefile:…: run] Terminated"/"Interrupt"."""
+    from lifecycle_helpers import copy_data, env_for
+    from server import HOST, free_port
+
+    data = copy_data(data_dir, tmp_path / "data")
+    port = free_port()
+    env = env_for(data, BOUSSOLE_HOST=HOST, BOUSSOLE_PORT=str(port))
+    venv = Path(sys.executable).parent.parent
+    log_path = tmp_path / "make.log"
+    with open(log_path, "wb") as log:
+        # -o install: the environment is the one running these tests; never reinstall.
+        make = subprocess.Popen(["make", "-o", "install", f"VENV={venv}", "run"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while "— ready." not in log_path.read_text(errors="replace"):
+            assert make.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.1)
+        if to_group:
+            os.killpg(make.pid, signal.SIGINT)
+        else:
+            make.send_signal(signal.SIGTERM)
+        make.wait(timeout=60)
+        text = log_path.read_text(errors="replace")
+        assert text.rstrip().endswith("Boussole stopped."), text
+        assert "make: ***" not in text and "Traceback" not in text and "Aborted" not in text, text
+        with pytest.raises(ProcessLookupError):  # make, and the server it ran, are gone
+            os.killpg(make.pid, 0)
+    finally:
+        try:
+            os.killpg(make.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        make.wait(timeout=10)
