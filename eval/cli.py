@@ -12,12 +12,9 @@ from pathlib import Path
 import click
 
 from boussole.service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
+from boussole.service.cli.progress import ProgressReporter
 
 SYSTEM_NAMES = ("bm25", "dense", "hybrid", "originals", "generic")
-
-
-def _progress(message: str) -> None:
-    click.echo(f"… {message}", err=True)
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -75,7 +72,8 @@ def eval_cmd(systems, query_ids, limit, out_dir, benchmark_dir, stat_test, data_
         backend=choice,
     )
     try:
-        outcome = run_evaluation(config, progress=_progress)
+        with ProgressReporter() as progress:
+            outcome = run_evaluation(config, progress=progress)
     except (BenchmarkError, BoussoleError) as exc:
         raise click.ClickException(str(exc)) from exc
     report = outcome.report

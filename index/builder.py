@@ -24,11 +24,10 @@ from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.dense import DenseIndex
 from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
+from boussole.index.progress import PROGRESS_SLICE, Counted, Progress
 from boussole.index.text import embedding_text, lexical_text, second_encoder_text
 from boussole.ingest import records
 from boussole.ingest.models import Chunk, Document
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -88,16 +87,23 @@ def embed_chunks(
     progress: Progress | None = None,
     text_of: Callable[[Chunk], str] = embedding_text,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for the chunks, in order; returns (vectors, how many were embedded now)."""
+    """Vectors for the chunks, in order; returns (vectors, how many were embedded now).
+
+    With `progress`, the missing passages are embedded PROGRESS_SLICE at a time, with a
+    Counted message after each slice (without it, in one call)."""
     texts = [text_of(c) for c in chunks]
     keys = [text_key(t) for t in texts]
     missing = [i for i, key in enumerate(keys) if cache.get(key) is None]
     if missing:
         if progress:
             progress(f"embedding {len(missing)} chunks with {embedder.model_id} ({len(chunks) - len(missing)} from cache)")
-        fresh = embedder.embed_documents([texts[i] for i in missing])
-        for i, vector in zip(missing, fresh):
-            cache.put(keys[i], np.asarray(vector, dtype=np.float32))
+        step = PROGRESS_SLICE if progress else len(missing)
+        for start in range(0, len(missing), step):
+            part = missing[start : start + step]
+            for i, vector in zip(part, embedder.embed_documents([texts[i] for i in part])):
+                cache.put(keys[i], np.asarray(vector, dtype=np.float32))
+            if progress:
+                progress(Counted(f"{embedder.model_id} passages", start + len(part), len(missing)))
     # every key is cached by now: cache.get returns no None here
     vectors = (
         np.stack([cache.get(key) for key in keys]).astype(np.float32)  # type: ignore[misc]

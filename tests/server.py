@@ -60,7 +60,9 @@ class External:
     url: str
 
 
-def start(data_dir: Path, port: int | None = None, extra_env: dict[str, str] | None = None) -> Server:
+def start(
+    data_dir: Path, port: int | None = None, extra_env: dict[str, str] | None = None, log_level: str = "warning"
+) -> Server:
     port = port or free_port()
     env = {
         **os.environ,
@@ -71,7 +73,7 @@ def start(data_dir: Path, port: int | None = None, extra_env: dict[str, str] | N
     }
     log = tempfile.NamedTemporaryFile(prefix="boussole-serve-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        [*boussole_command(), "serve", "--log-level", "warning"],
+        [*boussole_command(), "serve", "--log-level", log_level],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -3,7 +3,10 @@ logs, and the readiness announcement of `boussole serve`."""
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -14,7 +17,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from boussole.index.progress import Counted
 from boussole.service.cli import cli
+from boussole.service.cli.progress import ProgressReporter
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -149,6 +154,83 @@ def test_importing_the_cli_leaves_logging_alone():
     assert run.returncode == 0, run.stderr
 
 
+# ---------------------------------------------------------------- progress
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_in_a_log_file_is_a_line_every_interval():
+    """Not a terminal (`make run > log`): counts as new lines, at most one per interval and
+    one at the end; a long step without counts gets a line with its elapsed time."""
+    out, clock = io.StringIO(), Clock()
+    progress = ProgressReporter(out, terminal=False, interval=10, clock=clock)
+    progress("embedding 894 chunks with e5 (0 from cache)")
+    for clock.now, done in [(3, 64), (11, 128), (14, 192), (16, 894)]:
+        progress(Counted("e5 passages", done, 894))
+    progress("calibrating")
+    for clock.now in (17, 20, 25.9, 26, 30, 36):
+        progress.tick()
+    assert out.getvalue().splitlines() == [
+        "… embedding 894 chunks with e5 (0 from cache)",
+        "… e5 passages 128/894 (14 %)",
+        "… e5 passages 894/894 (100 %)",
+        "… calibrating",
+        "… calibrating — 10 s",
+        "… calibrating — 20 s",
+    ]
+
+
+def test_progress_counts_of_two_encoders_share_one_line():
+    out, clock = io.StringIO(), Clock()
+    progress = ProgressReporter(out, terminal=False, interval=10, clock=clock)
+    progress(Counted("use passages", 500, 894))
+    clock.now = 10
+    progress(Counted("e5 passages", 64, 894))
+    progress(Counted("use passages", 894, 894))
+    progress(Counted("e5 passages", 894, 894))
+    assert out.getvalue().splitlines() == [
+        "… use passages 500/894 (55 %), e5 passages 64/894 (7 %)",
+        "… use passages 894/894 (100 %), e5 passages 64/894 (7 %)",
+        "… e5 passages 894/894 (100 %)",
+    ]
+
+
+def test_progress_in_a_terminal_updates_one_line():
+    out, clock = io.StringIO(), Clock()
+    progress = ProgressReporter(out, terminal=True, interval=10, clock=clock)
+    progress("embedding 20 chunks with e5")
+    progress(Counted("e5 passages", 10, 20))
+    clock.now = 60
+    progress.tick()  # no periodic lines in a terminal
+    progress(Counted("e5 passages", 20, 20))
+    progress("calibrating")
+    assert out.getvalue() == (
+        "… embedding 20 chunks with e5\n"
+        "\r… e5 passages 10/20 (50 %)"
+        "\r… e5 passages 20/20 (100 %)\n"
+        "… calibrating\n"
+    )
+
+
+@pytest.mark.slow
+def test_build_into_a_pipe_prints_counts(data_dir, tmp_path):
+    """`boussole build 2>&1 | tee log`: each encoder's passages are counted in the log."""
+    from lifecycle_helpers import changed_corpus, copy_data, env_for, run_boussole
+
+    data = copy_data(data_dir, tmp_path / "data")
+    result = run_boussole(["build"], env_for(data, changed_corpus(tmp_path / "corpus")))
+    assert result.returncode == 0, result.stderr
+    for model in ("multilingual-e5-small", "use-multilingual-v3"):
+        assert re.search(rf"^… {model} passages (\d+)/\1 \(100 %\)$", result.stderr, re.MULTILINE), result.stderr
+    assert "\r" not in result.stderr
+
+
 # ---------------------------------------------------------------- readiness
 
 
@@ -170,3 +252,73 @@ def test_serve_announces_the_address_only_when_it_answers(data_dir):
         assert server.url + "/" in server.log()
     finally:
         stop(server)
+
+
+def ready_line(server) -> str:
+    deadline = time.monotonic() + 180
+    while "— ready." not in server.log():
+        assert server.process.poll() is None, server.log()
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+    return server.log().splitlines()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_says_one_line_when_ready_and_one_when_stopped(data_dir, stop_signal):
+    """At the default log level: one start-up line with the page's and the docs' URLs (no
+    uvicorn start-up lines), and a stop by SIGTERM or Ctrl-C ends with status 0 and one
+    line (no traceback, no "Aborted!", no uvicorn shutdown lines)."""
+    from server import start, stop
+
+    server = start(data_dir, log_level="info")
+    try:
+        ready = ready_line(server)
+        assert server.log().splitlines() == [ready]
+        assert f"{server.url}/ " in ready and f"{server.url}/docs" in ready
+        server.process.send_signal(stop_signal)
+        assert server.process.wait(timeout=60) == 0, server.log()
+        assert server.log().splitlines() == [ready, "Boussole stopped."]
+    finally:
+        stop(server)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("to_group", [False, True], ids=["SIGTERM-to-make", "SIGINT-to-group"])
+def test_make_run_stops_without_a_make_error(data_dir, tmp_path, to_group):
+    """`make run` stopped by SIGTERM to make, or by Ctrl-C (SIGINT to its process group):
+    the server exits 0, so make reports no "*** [Makefile:…: run] Terminated"/"Interrupt"."""
+    from lifecycle_helpers import copy_data, env_for
+    from server import HOST, free_port
+
+    data = copy_data(data_dir, tmp_path / "data")
+    port = free_port()
+    env = env_for(data, BOUSSOLE_HOST=HOST, BOUSSOLE_PORT=str(port))
+    venv = Path(sys.executable).parent.parent
+    log_path = tmp_path / "make.log"
+    with open(log_path, "wb") as log:
+        # -o install: the environment is the one running these tests; never reinstall.
+        make = subprocess.Popen(["make", "-o", "install", f"VENV={venv}", "run"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while "— ready." not in log_path.read_text(errors="replace"):
+            assert make.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.1)
+        if to_group:
+            os.killpg(make.pid, signal.SIGINT)
+        else:
+            make.send_signal(signal.SIGTERM)
+        make.wait(timeout=60)
+        text = log_path.read_text(errors="replace")
+        assert text.rstrip().endswith("Boussole stopped."), text
+        assert "make: ***" not in text and "Traceback" not in text and "Aborted" not in text, text
+        with pytest.raises(ProcessLookupError):  # make, and the server it ran, are gone
+            os.killpg(make.pid, 0)
+    finally:
+        try:
+            os.killpg(make.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        make.wait(timeout=10)

@@ -83,7 +83,6 @@ def load_encoder(
     models_dir: Path,
     progress: Callable[[str], None] | None = None,
     *,
-    progress_bar: bool = False,
     encoder: str | None = None,
 ) -> Encoder:
     """The encoder named by `model`.
@@ -100,7 +99,7 @@ def load_encoder(
         path = build_e5_small(models_dir / DEFAULT_MODEL, progress=progress)
         if chosen == "torch":
             say(f"loading {path}")
-            return SentenceTransformerEncoder(path, model_id=DEFAULT_MODEL, progress_bar=progress_bar)
+            return SentenceTransformerEncoder(path, model_id=DEFAULT_MODEL)
         from boussole.index.encoders.convert.onnx_build import build_onnx
         from boussole.index.encoders.onnx import OnnxEncoder
 
@@ -112,10 +111,10 @@ def load_encoder(
             marker = read_marker(candidate)
             model_id = marker["model_id"] if marker and marker.get("model_id") else candidate.resolve().name
             say(f"loading {candidate}")
-            return SentenceTransformerEncoder(candidate, model_id=model_id, progress_bar=progress_bar)
+            return SentenceTransformerEncoder(candidate, model_id=model_id)
     snapshot = _cached_hub_snapshot(model)
     say(f"loading {model} from the local Hugging Face cache")
-    return SentenceTransformerEncoder(snapshot, model_id=model, progress_bar=progress_bar)
+    return SentenceTransformerEncoder(snapshot, model_id=model)
 
 
 def load_second_encoder(models_dir: Path | None = None, *, preload: bool = False) -> Encoder:

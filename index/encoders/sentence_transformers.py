@@ -96,7 +96,6 @@ class SentenceTransformerEncoder:
         model_id: str | None = None,
         fingerprint: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        progress_bar: bool = False,
         num_threads: int | None = None,
     ):
         path = Path(path_or_id)
@@ -123,7 +122,6 @@ class SentenceTransformerEncoder:
         self.fingerprint = fingerprint or folder_fingerprint(path)
         self.path = path
         self.batch_size = batch_size
-        self.progress_bar = progress_bar
 
     @property
     def max_seq_length(self) -> int:
@@ -137,7 +135,7 @@ class SentenceTransformerEncoder:
         out = method(
             list(texts),
             batch_size=self.batch_size,
-            show_progress_bar=self.progress_bar,
+            show_progress_bar=False,  # the caller reports progress (index.builder.embed_chunks)
             convert_to_numpy=True,
             normalize_embeddings=True,
         )

@@ -11,11 +11,8 @@ import click
 
 from boussole.service.cli.errors import handle_errors
 from boussole.service.cli.options import backend_options, corpus_dir_option, data_dir_option, model_option
+from boussole.service.cli.progress import ProgressReporter
 from boussole.service.settings import Settings
-
-
-def _progress(message: str) -> None:
-    click.echo(f"… {message}", err=True)
 
 
 @click.command()
@@ -43,7 +40,8 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
     try:
         with store.build_lock(settings.index_dir):
             store.recover(settings.index_dir)
-            _build_locked(settings, force)
+            with ProgressReporter() as progress:
+                _build_locked(settings, force, progress)
             published = publish_if_milvus(choice, settings.index_dir)
     except OSError as exc:
         if exc.filename is None:  # a failed write() names no file: say at least which folder
@@ -55,7 +53,7 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
                    f"({published.rows} chunks), {state}")
 
 
-def _build_locked(settings: Settings, force: bool) -> None:
+def _build_locked(settings: Settings, force: bool, progress: ProgressReporter) -> None:
     from boussole.index.builder import build_index, is_fresh
     from boussole.index.encoders.factory import ready_fingerprint
     from boussole.ingest.pipeline import alignment_errors, ingest_corpus, write_chunks
@@ -63,7 +61,7 @@ def _build_locked(settings: Settings, force: bool) -> None:
     with ThreadPoolExecutor(1, thread_name_prefix="boussole-load") as pool:
         # --force rebuilds whatever the corpus says: load the model (about a second, mostly
         # outside the interpreter lock) while the corpus is read.
-        loading = pool.submit(_load_encoder, settings) if force else None
+        loading = pool.submit(_load_encoder, settings, progress) if force else None
         report = ingest_corpus(settings.corpus_dir)
         misaligned = alignment_errors(report)
         if misaligned:  # serving a version that cites the wrong paragraphs is worse than no build
@@ -71,15 +69,15 @@ def _build_locked(settings: Settings, force: bool) -> None:
         for error in report.errors:
             click.echo(f"warning: skipped {error}", err=True)
         write_chunks(report, settings.chunks_path, settings.documents_path)
-        _progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
+        progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
         fingerprint = ready_fingerprint(settings.model, settings.models_dir)
         if not force and fingerprint and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint):
             click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
             return
-        embedder = loading.result() if loading is not None else _load_encoder(settings)
+        embedder = loading.result() if loading is not None else _load_encoder(settings, progress)
     result = build_index(
         report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir,
-        progress=_progress, locked=True,
+        progress=progress, locked=True,
     )
     click.echo(
         f"index built: {settings.index_dir} ({result.manifest.chunk_count} chunks, "
@@ -87,10 +85,10 @@ def _build_locked(settings: Settings, force: bool) -> None:
     )
 
 
-def _load_encoder(settings: Settings):
+def _load_encoder(settings: Settings, progress: ProgressReporter):
     from boussole.index.encoders.factory import load_encoder
 
-    return load_encoder(settings.model, settings.models_dir, progress=_progress, progress_bar=True)
+    return load_encoder(settings.model, settings.models_dir, progress=progress)
 
 
 @click.command()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import signal
 import sys
 
 import click
 
 from boussole.service.cli.errors import handle_errors
-from boussole.service.cli.logs import configure_logging
+from boussole.service.cli.logs import LIFESPAN_LOGGERS, configure_logging, held_back
 from boussole.service.cli.options import backend_options, data_dir_option, model_option
 from boussole.service.settings import Settings
 
@@ -24,21 +26,52 @@ TIMEOUT_KEEP_ALIVE = 5
 SWITCH_INTERVAL = 0.001
 
 
-def announcing_server(config, message: str):
+def announcing_server(config, message: str, quiet: bool = True):
     """A uvicorn server that prints `message` once its socket accepts connections.
 
     uvicorn loads the app (our lifespan opens the index: seconds) before it listens; a
     message printed before `uvicorn.run` sent people to a port that refused them.
+    `quiet`: the lifespan's INFO lines at start-up and shutdown are held back (that
+    message and "stopped" say it).
     """
     import uvicorn
 
+    quieted = LIFESPAN_LOGGERS if quiet else ()
+
     class AnnouncingServer(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
-            await super().startup(sockets=sockets)
+            with held_back(quieted):
+                await super().startup(sockets=sockets)
             if self.started and not self.should_exit:
                 click.echo(message, err=True)
 
+        async def shutdown(self, sockets=None) -> None:
+            with held_back(quieted):
+                await super().shutdown(sockets=sockets)
+
     return AnnouncingServer(config)
+
+
+def stops_quietly(command):
+    """Ctrl-C or SIGTERM ends `command` with one line and status 0: stopping a server is
+    how it is meant to end, not an error (`make run` would report "Terminated").
+
+    Both signals raise KeyboardInterrupt (SIGTERM, from a service manager, `make` or
+    `kill`, by default kills; SIGINT may come in ignored from a background shell). uvicorn
+    handles them while it runs, then raises the signal again once it has shut down: that
+    is the KeyboardInterrupt caught here, instead of a death by signal or click's "Aborted!".
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, signal.default_int_handler)
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            click.echo("Boussole stopped.", err=True)
+
+    return wrapper
 
 
 @click.command()
@@ -62,6 +95,7 @@ def announcing_server(config, message: str):
     help="Seconds between two checks for a newly built index, served without a restart (0: never).",
 )
 @handle_errors
+@stops_quietly
 def serve(
     host: str | None, port: int | None, data_dir, model: str | None, backend: str | None, milvus_uri: str | None,
     log_level: str, reload_interval: float,
@@ -70,6 +104,7 @@ def serve(
 
     The index is opened before the server starts, so a missing or broken one is reported
     in one line; a later `boussole build` or `boussole index rollback` is picked up live.
+    Ctrl-C or SIGTERM stops it (open requests get a few seconds), with status 0.
     """
     import uvicorn
 
@@ -95,7 +130,6 @@ def serve(
     sys.setswitchinterval(SWITCH_INTERVAL)
     searcher = open_index(settings)  # before the server: a broken index is one error line
     where = settings.index_dir if choice.name == "faiss" else f"Milvus {choice.milvus_uri} ({searcher.version})"
-    click.echo(f"Index loaded from {where}; starting the server …", err=True)
     config = uvicorn.Config(
         create_app(settings, preloaded=searcher, reload_interval=reload_interval or None),
         host=settings.host,
@@ -108,8 +142,9 @@ def serve(
         timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
         timeout_graceful_shutdown=5,
     )
-    ready = f"Boussole on http://{settings.host}:{settings.port}/ (API docs at /docs) — ready."
-    server = announcing_server(config, ready)
+    url = f"http://{settings.host}:{settings.port}"
+    ready = f"Boussole on {url}/ (API docs at {url}/docs, index {where}) — ready."
+    server = announcing_server(config, ready, quiet=log_level != "debug")
     server.run()
     if not server.started:
         raise SystemExit(3)  # the index could not be loaded: the lifespan logged why
