@@ -15,7 +15,7 @@ from pathlib import Path
 from boussole.eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
 from boussole.eval.report import Report, evaluate, write_outputs
 from boussole.eval.runs import DEPTH, SYSTEMS, QueryVectorCache, SystemRun, run_systems
-from boussole.index.backends import BackendChoice
+from boussole.index.backends.factory import BackendChoice
 
 Progress = Callable[[str], None]
 
@@ -63,7 +63,7 @@ def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | Non
 
 def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedder=None) -> EvalOutcome:
     """Run the configured systems over the (selected) benchmark and write every output."""
-    from boussole.index.backends import open_searcher, publish_if_milvus
+    from boussole.index.backends.factory import open_searcher, publish_if_milvus
     from boussole.index.builder import build_index, is_fresh
     from boussole.index.cache import EmbeddingCache
     from boussole.index.encoders.factory import load_encoder

@@ -11,6 +11,7 @@ import numpy as np
 
 from boussole.index import store
 from boussole.index.analysis import analyse
+from boussole.index.backends.base import IndexParts, Selection
 from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
 from boussole.index.centring import centre, query_mean
 from boussole.index.config import FusionConfig
@@ -29,7 +30,6 @@ from boussole.index.fusion import (
 )
 from boussole.index.language import language_probabilities
 from boussole.index.models import Hit, SearchResult
-from boussole.index.retriever import IndexParts, Selection
 from boussole.index.scope import ScopeFeatures, ScopeModel, neighbour_margin
 from boussole.index.text import defined_term, lexical_text
 from boussole.ingest.models import Chunk
@@ -118,7 +118,7 @@ class Searcher:
         second: Encoder | None = None,
     ) -> Searcher:
         """Load and check an index folder; refuse one built with another model than `model`."""
-        from boussole.index.faiss_backend import open_folder
+        from boussole.index.backends.faiss import open_folder
 
         manifest = store.read_manifest(index_dir)
         check_model(manifest, model, str(index_dir))

@@ -58,7 +58,7 @@ def open_index(settings: Settings) -> SearchBackend:
 
     parts = None
     if settings.backend != "faiss":  # the alias is resolved once, as the pointer is below
-        from boussole.index.backends import open_parts
+        from boussole.index.backends.factory import open_parts
         from boussole.index.searcher import check_model
 
         parts = open_parts(settings.backend_choice, settings.index_dir)

@@ -58,7 +58,7 @@ def served_info(settings: Settings) -> IndexInfo:
     collection (path None; nothing when Milvus cannot be reached this time)."""
     if settings.backend == "faiss":
         return current_info(settings.index_dir)
-    from boussole.index.backends import served_version
+    from boussole.index.backends.factory import served_version
 
     try:
         return IndexInfo(served_version(settings.backend_choice, settings.index_dir), None, None)

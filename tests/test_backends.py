@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from boussole.index import store
-from boussole.index.faiss_backend import open_folder
+from boussole.index.backends.base import Selection
+from boussole.index.backends.faiss import open_folder
+from boussole.index.backends.memory import MemoryDense
+from boussole.index.backends.milvus import MilvusTarget, open_alias, publish
 from boussole.index.filters import FilterColumns, Filters
-from boussole.index.memory_backend import MemoryDense
-from boussole.index.milvus_backend import MilvusTarget, open_alias, publish
-from boussole.index.retriever import Selection
 from boussole.index.searcher import Searcher
 
 pytestmark = pytest.mark.slow

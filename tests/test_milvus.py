@@ -16,9 +16,8 @@ from types import SimpleNamespace
 import pytest
 
 from boussole.index import store
-from boussole.index.errors import IndexCorrupt, IndexNotFound
-from boussole.index.filters import Filters
-from boussole.index.milvus_backend import (
+from boussole.index.backends.base import Selection
+from boussole.index.backends.milvus import (
     MilvusTarget,
     MilvusUnavailable,
     collection_name,
@@ -28,7 +27,8 @@ from boussole.index.milvus_backend import (
     publish,
     served_collection,
 )
-from boussole.index.retriever import Selection
+from boussole.index.errors import IndexCorrupt, IndexNotFound
+from boussole.index.filters import Filters
 
 pytestmark = pytest.mark.slow
 BOUSSOLE = [str(Path(sys.executable).parent / "boussole")]

@@ -35,7 +35,7 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
     the alias switched to it in one step; replicas serving the alias pick it up.
     """
     from boussole.index import store
-    from boussole.index.backends import publish_if_milvus
+    from boussole.index.backends.factory import publish_if_milvus
 
     settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend,
                                  milvus_uri=milvus_uri)
@@ -114,7 +114,7 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode,
     """Find the guidance that answers QUERY, a problem in plain French or English."""
     _without_numba()
     from boussole.index import store
-    from boussole.index.backends import open_searcher
+    from boussole.index.backends.factory import open_searcher
     from boussole.index.filters import Filters
     from boussole.index.scope import assess_scope, has_words
     from boussole.index.searcher import Searcher

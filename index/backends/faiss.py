@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from boussole.index import store
+from boussole.index.backends.base import IndexParts
 from boussole.index.calibrate import CalibrationVectors
 from boussole.index.dense import DenseIndex
 from boussole.index.errors import IndexCorrupt
 from boussole.index.lexical import LexicalIndex
-from boussole.index.retriever import IndexParts
 from boussole.index.scope import ScopeModel
 from boussole.ingest.records import RecordsUnreadable, read_chunks, read_documents
 

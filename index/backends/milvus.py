@@ -35,11 +35,11 @@ import numpy as np
 
 from boussole.errors import BoussoleError
 from boussole.index import store
+from boussole.index.backends.base import IndexParts, Selection
 from boussole.index.calibrate import CalibrationVectors
 from boussole.index.errors import IndexCorrupt, IndexNotFound
 from boussole.index.filters import FILTER_FIELDS, value_of
 from boussole.index.lexical import LexicalIndex
-from boussole.index.retriever import IndexParts, Selection
 from boussole.index.scope import ScopeModel
 from boussole.index.text import lexical_text
 from boussole.ingest import records
@@ -126,7 +126,7 @@ def publish(index_dir: Path, target: MilvusTarget, hnsw: bool = False) -> Publis
     """Copy the sealed version folder `index_dir` into a new collection and point the alias
     at it. A version already served is left as it is; older collections beyond the
     previous one are dropped. `hnsw` trades exactness for speed at millions of rows."""
-    from boussole.index.faiss_backend import open_folder
+    from boussole.index.backends.faiss import open_folder
 
     parts = open_folder(index_dir)
     client = connect(target)

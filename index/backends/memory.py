@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from boussole.index.backends.base import IndexParts, Selection
 from boussole.index.builder import embed_chunks, new_manifest
 from boussole.index.cache import EmbeddingCache
 from boussole.index.calibrate import calibrate
@@ -19,7 +20,6 @@ from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
-from boussole.index.retriever import IndexParts, Selection
 from boussole.index.text import lexical_text, second_encoder_text
 from boussole.ingest.models import Chunk, Document
 

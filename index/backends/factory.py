@@ -8,7 +8,7 @@ from pathlib import Path
 
 from boussole.errors import BoussoleError
 from boussole.index import store
-from boussole.index.retriever import BACKENDS, IndexParts
+from boussole.index.backends.base import BACKENDS, IndexParts
 
 
 class BackendError(BoussoleError):
@@ -31,7 +31,7 @@ class BackendChoice:
         return cls(name, milvus_uri, milvus_alias)
 
     def target(self):
-        from boussole.index.milvus_backend import MilvusTarget
+        from boussole.index.backends.milvus import MilvusTarget
 
         try:
             return MilvusTarget(self.milvus_uri or "", self.milvus_alias)
@@ -42,10 +42,10 @@ class BackendChoice:
 def open_parts(choice: BackendChoice, index_dir: Path) -> IndexParts:
     """The version served now: the folder `index_dir` points at, or the alias's collection."""
     if choice.name == "milvus":
-        from boussole.index.milvus_backend import open_alias
+        from boussole.index.backends.milvus import open_alias
 
         return open_alias(choice.target())
-    from boussole.index.faiss_backend import open_folder
+    from boussole.index.backends.faiss import open_folder
 
     return open_folder(store.resolve(index_dir))
 
@@ -53,7 +53,7 @@ def open_parts(choice: BackendChoice, index_dir: Path) -> IndexParts:
 def served_version(choice: BackendChoice, index_dir: Path) -> str | None:
     """The name of the version served now (None when there is none), cheaply."""
     if choice.name == "milvus":
-        from boussole.index.milvus_backend import connect, served_collection
+        from boussole.index.backends.milvus import connect, served_collection
 
         target = choice.target()
         client = connect(target)
@@ -81,6 +81,6 @@ def publish_if_milvus(choice: BackendChoice, index_dir: Path):
     alias to it (None for the faiss backend, whose build already swapped the pointer)."""
     if choice.name != "milvus":
         return None
-    from boussole.index.milvus_backend import publish
+    from boussole.index.backends.milvus import publish
 
     return publish(store.resolve(index_dir), choice.target())
