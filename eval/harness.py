@@ -63,7 +63,8 @@ def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | Non
 
 def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedder=None) -> EvalOutcome:
     """Run the configured systems over the (selected) benchmark and write every output."""
-    from boussole.index.backends.factory import open_searcher, publish_if_milvus
+    from boussole.index import store
+    from boussole.index.backends.factory import create_backend, open_searcher
     from boussole.index.builder import build_index, is_fresh
     from boussole.index.cache import EmbeddingCache
     from boussole.index.encoders.factory import load_encoder
@@ -93,10 +94,11 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
             notes["index"] = "built in this run"
         else:
             notes["index"] = "reused"
-        published = publish_if_milvus(config.backend, index_dir)
+        backend = create_backend(config.backend, index_dir)
+        published = backend.publish(store.resolve(index_dir))
         if published is not None:
             notes["milvus"] = {"collection": published.collection, "rows": published.rows}
-        searcher = open_searcher(config.backend, index_dir, models_dir, embedder=embedder)
+        searcher = open_searcher(backend, models_dir, encoders=lambda _manifest: (embedder, None))
         notes["backend"] = config.backend.name
     baseline = None
     if "generic" in config.systems:

@@ -50,7 +50,7 @@ class QueryVectors:
 
 
 class Searcher:
-    """Ranks the candidates of one index version, whichever backend (index.retriever) holds it."""
+    """Ranks the candidates of one index version, whichever backend (index.backends) holds it."""
 
     def __init__(self, parts: IndexParts, embedder: Encoder, second: Encoder, fusion: FusionConfig | None = None) -> None:
         manifest, chunks, dense, lexical = parts.manifest, parts.chunks, parts.dense, parts.lexical

@@ -15,7 +15,7 @@ from boussole.index import store
 from boussole.index.backends.base import Selection
 from boussole.index.backends.faiss import open_folder
 from boussole.index.backends.memory import MemoryDense
-from boussole.index.backends.milvus import MilvusTarget, open_alias, publish
+from boussole.index.backends.milvus import MilvusBackend, MilvusTarget, publish
 from boussole.index.filters import FilterColumns, Filters
 from boussole.index.searcher import Searcher
 
@@ -39,7 +39,7 @@ def milvus_target(milvus_uri, index_dir):
 
 @pytest.fixture(scope="module")
 def backend_parts(index_dir, milvus_target):
-    return {"faiss": open_folder(store.resolve(index_dir)), "milvus": open_alias(milvus_target)}
+    return {"faiss": open_folder(store.resolve(index_dir)), "milvus": MilvusBackend(milvus_target).open()}
 
 
 def _selection(parts, filters: Filters) -> Selection:

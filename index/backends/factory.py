@@ -1,14 +1,28 @@
-"""Which backend serves the index, and the two things every command asks of it: open the
-version served now, and name it (so a server can notice a new one)."""
+"""The one place that knows the backends by name: it checks the backend settings, makes
+the chosen `Backend`, and opens a searcher over what it serves (`open_searcher`, the one
+way every command and the server get a `Searcher`).
+
+Light on purpose: the backend modules (numpy, FAISS) load when a backend is made, so the
+CLI can list the names (`--backend`) without paying for them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from boussole.errors import BoussoleError
-from boussole.index import store
-from boussole.index.backends.base import BACKENDS, IndexParts
+
+if TYPE_CHECKING:
+    from boussole.index.backends.base import Backend
+    from boussole.index.encoders.base import Encoder
+    from boussole.index.searcher import Searcher
+    from boussole.index.store import Manifest
+
+# The two query encoders for an index, chosen once its manifest is read (None: the
+# searcher loads the index's own).
+Encoders = Callable[["Manifest"], tuple["Encoder | None", "Encoder | None"]]
 
 
 class BackendError(BoussoleError):
@@ -17,6 +31,8 @@ class BackendError(BoussoleError):
 
 @dataclass(frozen=True)
 class BackendChoice:
+    """What the settings say about the backend; `of` checks it."""
+
     name: str = "faiss"
     milvus_uri: str | None = None
     milvus_alias: str = "boussole"
@@ -30,57 +46,44 @@ class BackendChoice:
                                "http://host:19530, or a milvus-lite folder ending in .db")
         return cls(name, milvus_uri, milvus_alias)
 
-    def target(self):
-        from boussole.index.backends.milvus import MilvusTarget
 
-        try:
-            return MilvusTarget(self.milvus_uri or "", self.milvus_alias)
-        except ValueError as exc:
-            raise BackendError(str(exc)) from None
+def _faiss(choice: BackendChoice, index_dir: Path) -> Backend:
+    from boussole.index.backends.faiss import FaissBackend
+
+    return FaissBackend(index_dir)
 
 
-def open_parts(choice: BackendChoice, index_dir: Path) -> IndexParts:
-    """The version served now: the folder `index_dir` points at, or the alias's collection."""
-    if choice.name == "milvus":
-        from boussole.index.backends.milvus import open_alias
+def _milvus(choice: BackendChoice, index_dir: Path) -> Backend:
+    from boussole.index.backends.milvus import MilvusBackend, MilvusTarget
 
-        return open_alias(choice.target())
-    from boussole.index.backends.faiss import open_folder
-
-    return open_folder(store.resolve(index_dir))
-
-
-def served_version(choice: BackendChoice, index_dir: Path) -> str | None:
-    """The name of the version served now (None when there is none), cheaply."""
-    if choice.name == "milvus":
-        from boussole.index.backends.milvus import connect, served_collection
-
-        target = choice.target()
-        client = connect(target)
-        try:
-            return served_collection(client, target)
-        finally:
-            client.close()
-    directory = store.resolve(index_dir)
-    return directory.name if (directory / store.MANIFEST).is_file() else None
+    try:
+        target = MilvusTarget(choice.milvus_uri or "", choice.milvus_alias)
+    except ValueError as exc:
+        raise BackendError(str(exc)) from None
+    return MilvusBackend(target)
 
 
-def open_searcher(choice: BackendChoice, index_dir: Path, models_dir: Path, model: str | None = None, embedder=None):
-    """A Searcher over the version served now by the chosen backend."""
+# name -> how to make it from the settings and the data folder's index pointer. The
+# in-memory backend has no name: tests make it from chunks they hold.
+_MAKERS: dict[str, Callable[[BackendChoice, Path], Backend]] = {"faiss": _faiss, "milvus": _milvus}
+BACKENDS = tuple(_MAKERS)
+
+
+def create_backend(choice: BackendChoice, index_dir: Path) -> Backend:
+    """The chosen backend; `index_dir` is the data folder's index pointer (`data/index`)."""
+    return _MAKERS[choice.name](choice, index_dir)
+
+
+def open_searcher(
+    backend: Backend, models_dir: Path, model: str | None = None, encoders: Encoders | None = None
+) -> Searcher:
+    """A Searcher over the version `backend` serves now, read once (a version published
+    meanwhile cannot mix in). An index built with another model than `model` is refused
+    before any model loads; `encoders` then chooses the query encoders from the manifest,
+    before the rest of the index is read (so they may load meanwhile)."""
     from boussole.index.searcher import Searcher, check_model
 
-    if choice.name == "faiss":
-        return Searcher.open(store.resolve(index_dir), models_dir, model, embedder=embedder)
-    parts = open_parts(choice, index_dir)
-    check_model(parts.manifest, model, parts.location)
-    return Searcher.from_parts(parts, models_dir, model, embedder=embedder)
-
-
-def publish_if_milvus(choice: BackendChoice, index_dir: Path):
-    """After a build: copy the version `index_dir` points at into Milvus and switch the
-    alias to it (None for the faiss backend, whose build already swapped the pointer)."""
-    if choice.name != "milvus":
-        return None
-    from boussole.index.backends.milvus import publish
-
-    return publish(store.resolve(index_dir), choice.target())
+    version = backend.pin()
+    check_model(version.manifest, model, version.location)
+    embedder, second = encoders(version.manifest) if encoders is not None else (None, None)
+    return Searcher.from_parts(version.load(), models_dir, model, embedder, second)
