@@ -64,10 +64,11 @@ def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | Non
 def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedder=None) -> EvalOutcome:
     """Run the configured systems over the (selected) benchmark and write every output."""
     from boussole.index import store
-    from boussole.index.backends.factory import create_backend, open_searcher
+    from boussole.index.backends.factory import create_backend
     from boussole.index.builder import build_index, is_fresh
     from boussole.index.cache import EmbeddingCache
     from boussole.index.encoders.factory import load_encoder
+    from boussole.index.searcher import Searcher
     from boussole.ingest.pipeline import document_text, ingest_corpus
 
     say = progress or (lambda _m: None)
@@ -98,7 +99,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
         published = backend.publish(store.resolve(index_dir))
         if published is not None:
             notes["milvus"] = {"collection": published.collection, "rows": published.rows}
-        searcher = open_searcher(backend, models_dir, encoders=lambda _manifest: (embedder, None))
+        searcher = Searcher.open_served(backend, models_dir, encoders=lambda _manifest: (embedder, None))
         notes["backend"] = config.backend.name
     baseline = None
     if "generic" in config.systems:

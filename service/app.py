@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -32,6 +33,9 @@ from boussole.service.settings import Settings
 from boussole.service.timeouts import BodyReadTimeout
 from boussole.service.workers import SearchWorkers
 
+if TYPE_CHECKING:
+    from boussole.index.searcher import Searcher
+
 log = logging.getLogger("boussole.service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character query is at most 8 KiB of UTF-8
@@ -40,10 +44,10 @@ RELOAD_INTERVAL = 2.0  # seconds between two looks at the `data/index` pointer
 SearcherOpener = Callable[[Settings], SearchBackend]
 
 
-def open_index(settings: Settings) -> SearchBackend:
+def open_index(settings: Settings) -> Searcher:
     """Open the index built by `boussole build` (slow: loads the model and the indexes).
 
-    The version served is read once (`open_searcher`), so a build publishing another one
+    The version served is read once (`Searcher.open_served`), so a build publishing another one
     meanwhile cannot mix two versions.
     Query encoding goes through a `QueryBatcher` per encoder (e5, USE): concurrent
     searches share one forward pass, and only its worker thread touches the model, so
@@ -51,8 +55,9 @@ def open_index(settings: Settings) -> SearchBackend:
     A first search warms up the lazily initialised parts (language detection's profiles)
     before any concurrent request arrives, and leaves /readyz's probe query cached.
     """
-    from boussole.index.backends.factory import create_backend, open_searcher
+    from boussole.index.backends.factory import create_backend
     from boussole.index.encoders.factory import load_encoder, load_second_encoder
+    from boussole.index.searcher import Searcher
     from boussole.service.batching import DEFAULT_MAX_WAIT, QueryBatcher
 
     def encoders(manifest):
@@ -73,7 +78,7 @@ def open_index(settings: Settings) -> SearchBackend:
         return embedder, second
 
     backend = create_backend(settings.backend_choice, settings.index_dir)
-    searcher = open_searcher(backend, settings.models_dir, settings.model, encoders)
+    searcher = Searcher.open_served(backend, settings.models_dir, settings.model, encoders)
     searcher.search(routes.READY_PROBE, k=1)
     return searcher
 

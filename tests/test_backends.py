@@ -16,7 +16,7 @@ import pytest
 
 from boussole.index import store
 from boussole.index.backends.base import Selection
-from boussole.index.backends.factory import BACKENDS, BackendChoice, BackendError, create_backend, open_searcher
+from boussole.index.backends.factory import BACKENDS, BackendChoice, BackendError, create_backend
 from boussole.index.backends.faiss import open_folder
 from boussole.index.backends.memory import MemoryBackend, MemoryDense
 from boussole.index.errors import IndexMismatch
@@ -159,7 +159,7 @@ def test_the_searcher_ranks_the_same_over_every_backend(backend, backends, refer
     """Fusion, scope and folding run once above the seam: same query, same hits."""
     embedder, second = encoders
     expected = Searcher(reference, embedder, second)
-    actual = open_searcher(backends[backend], models_dir, encoders=lambda manifest: (embedder, second))
+    actual = Searcher.open_served(backends[backend], models_dir, encoders=lambda manifest: (embedder, second))
     assert actual.version == backends[backend].served().version
     cases = [
         ("comment associer les habitants aux décisions sur les capteurs urbains", Filters(), "hybrid"),
@@ -212,7 +212,7 @@ def test_another_model_is_refused_before_any_encoder_loads(backend, backends, mo
         raise AssertionError("encoders chosen for an index of another model")
 
     with pytest.raises(IndexMismatch, match="was built with model 'multilingual-e5-small', not 'another-model'"):
-        open_searcher(backends[backend], models_dir, "another-model", encoders)
+        Searcher.open_served(backends[backend], models_dir, "another-model", encoders)
 
 
 def test_the_factory_refuses_unusable_settings_in_one_line():

@@ -1,6 +1,5 @@
-"""The one place that knows the backends by name: it checks the backend settings, makes
-the chosen `Backend`, and opens a searcher over what it serves (`open_searcher`, the one
-way every command and the server get a `Searcher`).
+"""The one place that knows the backends by name: it checks the backend settings and
+makes the chosen `Backend` (`Searcher.open_served` then opens what it serves).
 
 Light on purpose: the backend modules (numpy, FAISS) load when a backend is made, so the
 CLI can list the names (`--backend`) without paying for them."""
@@ -16,13 +15,6 @@ from boussole.errors import BoussoleError
 
 if TYPE_CHECKING:
     from boussole.index.backends.base import Backend
-    from boussole.index.encoders.base import Encoder
-    from boussole.index.searcher import Searcher
-    from boussole.index.store import Manifest
-
-# The two query encoders for an index, chosen once its manifest is read (None: the
-# searcher loads the index's own).
-Encoders = Callable[["Manifest"], tuple["Encoder | None", "Encoder | None"]]
 
 
 class BackendError(BoussoleError):
@@ -72,18 +64,3 @@ BACKENDS = tuple(_MAKERS)
 def create_backend(choice: BackendChoice, index_dir: Path) -> Backend:
     """The chosen backend; `index_dir` is the data folder's index pointer (`data/index`)."""
     return _MAKERS[choice.name](choice, index_dir)
-
-
-def open_searcher(
-    backend: Backend, models_dir: Path, model: str | None = None, encoders: Encoders | None = None
-) -> Searcher:
-    """A Searcher over the version `backend` serves now, read once (a version published
-    meanwhile cannot mix in). An index built with another model than `model` is refused
-    before any model loads; `encoders` then chooses the query encoders from the manifest,
-    before the rest of the index is read (so they may load meanwhile)."""
-    from boussole.index.searcher import Searcher, check_model
-
-    version = backend.pin()
-    check_model(version.manifest, model, version.location)
-    embedder, second = encoders(version.manifest) if encoders is not None else (None, None)
-    return Searcher.from_parts(version.load(), models_dir, model, embedder, second)

@@ -111,14 +111,17 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode,
            milvus_uri) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
     _without_numba()
-    from boussole.index.backends.factory import create_backend, open_searcher
+    from boussole.index.backends.factory import create_backend
     from boussole.index.filters import Filters
     from boussole.index.scope import assess_scope, has_words
+    from boussole.index.searcher import Searcher
     from boussole.service.i18n import scope_reason
 
     settings = Settings.from_env(data_dir=data_dir, model=model, backend=backend, milvus_uri=milvus_uri)
     chosen = create_backend(settings.backend_choice, settings.index_dir)
-    searcher = open_searcher(chosen, settings.models_dir, model, lambda manifest: _encoders(manifest, settings, mode))
+    searcher = Searcher.open_served(
+        chosen, settings.models_dir, model, lambda manifest: _encoders(manifest, settings, mode)
+    )
     filters = Filters(doc=doc, kind=kind, pillar=pillar, actor=actor, lang=lang)
     result = searcher.search(query, k=k, filters=filters, mode=mode, answer_lang=answer_lang)
     scope = assess_scope(result)
