@@ -25,9 +25,9 @@ from boussole.eval.benchmark import load_benchmark
 from boussole.eval.report import evaluate
 from boussole.eval.runs import QueryVectorCache, run_systems
 from boussole.index import store
+from boussole.index.backends.base import Selection
+from boussole.index.backends.faiss import open_folder
 from boussole.index.encoders.factory import load_encoder
-from boussole.index.faiss_backend import open_folder
-from boussole.index.retriever import Selection
 from boussole.index.searcher import Searcher
 from boussole.index.text import lexical_text
 
@@ -41,7 +41,7 @@ class MilvusLexical:
         self._client, self._collection, self.size = client, collection, size
 
     def search(self, query: str, lang: str, k: int, allowed: Selection | None = None) -> list[tuple[int, float]]:
-        from boussole.index.milvus_backend import filter_expression
+        from boussole.index.backends.milvus import filter_expression
 
         found = self._client.search(
             self._collection, data=[query], anns_field="sparse", limit=min(k, self.size),

@@ -15,7 +15,7 @@ from pathlib import Path
 from boussole.eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
 from boussole.eval.report import Report, evaluate, write_outputs
 from boussole.eval.runs import DEPTH, SYSTEMS, QueryVectorCache, SystemRun, run_systems
-from boussole.index.backends import BackendChoice
+from boussole.index.backends.factory import BackendChoice
 
 Progress = Callable[[str], None]
 
@@ -63,10 +63,12 @@ def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | Non
 
 def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedder=None) -> EvalOutcome:
     """Run the configured systems over the (selected) benchmark and write every output."""
-    from boussole.index.backends import open_searcher, publish_if_milvus
+    from boussole.index import store
+    from boussole.index.backends.factory import create_backend
     from boussole.index.builder import build_index, is_fresh
     from boussole.index.cache import EmbeddingCache
     from boussole.index.encoders.factory import load_encoder
+    from boussole.index.searcher import Searcher
     from boussole.ingest.pipeline import document_text, ingest_corpus
 
     say = progress or (lambda _m: None)
@@ -93,10 +95,11 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
             notes["index"] = "built in this run"
         else:
             notes["index"] = "reused"
-        published = publish_if_milvus(config.backend, index_dir)
+        backend = create_backend(config.backend, index_dir)
+        published = backend.publish(store.resolve(index_dir))
         if published is not None:
             notes["milvus"] = {"collection": published.collection, "rows": published.rows}
-        searcher = open_searcher(config.backend, index_dir, models_dir, embedder=embedder)
+        searcher = Searcher.open_served(backend, models_dir, encoders=lambda _manifest: (embedder, None))
         notes["backend"] = config.backend.name
     baseline = None
     if "generic" in config.systems:

@@ -14,7 +14,7 @@ import numpy as np
 from boussole.index.errors import IndexCorrupt
 
 if TYPE_CHECKING:
-    from boussole.index.retriever import Selection
+    from boussole.index.backends.base import Selection
 
 
 class DenseIndex:

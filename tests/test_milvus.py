@@ -16,19 +16,19 @@ from types import SimpleNamespace
 import pytest
 
 from boussole.index import store
-from boussole.index.errors import IndexCorrupt, IndexNotFound
-from boussole.index.filters import Filters
-from boussole.index.milvus_backend import (
+from boussole.index.backends.base import Selection
+from boussole.index.backends.milvus import (
+    MilvusBackend,
     MilvusTarget,
     MilvusUnavailable,
     collection_name,
     connect,
     filter_expression,
-    open_alias,
     publish,
     served_collection,
 )
-from boussole.index.retriever import Selection
+from boussole.index.errors import IndexCorrupt, IndexNotFound
+from boussole.index.filters import Filters
 
 pytestmark = pytest.mark.slow
 BOUSSOLE = [str(Path(sys.executable).parent / "boussole")]
@@ -65,14 +65,14 @@ def test_publish_switches_the_alias_and_keeps_only_the_previous_version(milvus_u
 
     second = publish(versions[1], target)
     assert (second.previous, served_collection(client, target)) == (names[0], names[1])
-    held = open_alias(target)  # a replica that opened version 2 ...
+    held = MilvusBackend(target).open()  # a replica that opened version 2 ...
     third = publish(versions[2], target)
     assert (third.previous, served_collection(client, target)) == (names[1], names[2])
     ours = {n for n in client.list_collections() if n.startswith("switch_")}
     assert ours == {names[1], f"{names[1]}_meta", names[2], f"{names[2]}_meta"}
     # ... keeps answering from it after the switch: the previous version is kept
     assert held.dense.search(held.vectors[7], 1)[0][0] == 7
-    assert open_alias(target).version == names[2]
+    assert MilvusBackend(target).open().version == names[2]
 
 
 def test_readers_never_see_half_a_version_while_the_alias_switches(milvus_uri, versions):
@@ -91,7 +91,7 @@ def test_readers_never_see_half_a_version_while_the_alias_switches(milvus_uri, v
             done.set()
 
     def read() -> None:
-        parts = open_alias(target)
+        parts = MilvusBackend(target).open()
         seen.append((parts.version, len(parts.chunks)))
 
     writer = threading.Thread(target=switch)
@@ -101,7 +101,7 @@ def test_readers_never_see_half_a_version_while_the_alias_switches(milvus_uri, v
     writer.join()
     read()
     assert not failures and len(seen) >= 3
-    count = len(open_alias(target).chunks)
+    count = len(MilvusBackend(target).open().chunks)
     assert {n for _, n in seen} == {count}
     assert {v for v, _ in seen} <= {collection_name(target, versions[0].name), collection_name(target, versions[1].name)}
     assert seen[-1][0] == collection_name(target, versions[1].name)
@@ -114,18 +114,18 @@ def test_a_released_version_is_loaded_again_on_open(milvus_uri, versions):
     client = connect(target)
     for collection in (name, f"{name}_meta"):
         client.release_collection(collection)
-    parts = open_alias(target)
+    parts = MilvusBackend(target).open()
     assert parts.version == name and parts.dense.search(parts.vectors[3], 1)[0][0] == 3
 
 
 def test_a_missing_alias_or_version_file_is_a_clear_error(milvus_uri, versions):
     with pytest.raises(IndexNotFound, match="no index behind alias 'nothing_here'.*boussole build --backend milvus"):
-        open_alias(MilvusTarget(milvus_uri, "nothing_here"))
+        MilvusBackend(MilvusTarget(milvus_uri, "nothing_here")).open()
     target = MilvusTarget(milvus_uri, "broken")
     report = publish(versions[0], target)
     connect(target).drop_collection(f"{report.collection}_meta")
     with pytest.raises(IndexCorrupt, match="_meta: missing"):
-        open_alias(target)
+        MilvusBackend(target).open()
 
 
 def test_an_unreachable_server_is_one_error_line(tmp_path):
@@ -192,6 +192,7 @@ def test_build_search_and_serve_from_milvus(milvus_uri, data_dir, tmp_path, sear
 
 
 def test_a_replica_reloads_when_the_alias_moves(milvus_uri, versions):
+    from boussole.index.backends.factory import create_backend
     from boussole.service.reloader import IndexReloader, served_info
     from boussole.service.settings import Settings
 
@@ -201,7 +202,7 @@ def test_a_replica_reloads_when_the_alias_moves(milvus_uri, versions):
     opened: list[str] = []
 
     def open_searcher(s):
-        parts = open_alias(s.backend_choice.target())
+        parts = create_backend(s.backend_choice, s.index_dir).open()
         opened.append(parts.version)
         return parts
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from boussole.index.backends.memory import build_parts
 from boussole.index.encoders.base import BatchingEncoder
 from boussole.index.errors import ChunkNotFound, FilterError, QueryError
 from boussole.index.filters import Filters
-from boussole.index.memory_backend import build_parts
 from boussole.index.searcher import MAX_QUERY_CHARS, Searcher
 from boussole.service.batching import QueryBatcher
 from fakes import FakeEncoder

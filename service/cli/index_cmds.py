@@ -32,25 +32,23 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
     the alias switched to it in one step; replicas serving the alias pick it up.
     """
     from boussole.index import store
-    from boussole.index.backends import publish_if_milvus
+    from boussole.index.backends.factory import create_backend
 
     settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend,
                                  milvus_uri=milvus_uri)
-    choice = settings.backend_choice
+    chosen = create_backend(settings.backend_choice, settings.index_dir)
     try:
         with store.build_lock(settings.index_dir):
             store.recover(settings.index_dir)
             with ProgressReporter() as progress:
                 _build_locked(settings, force, progress)
-            published = publish_if_milvus(choice, settings.index_dir)
+            published = chosen.publish(store.resolve(settings.index_dir))
     except OSError as exc:
         if exc.filename is None:  # a failed write() names no file: say at least which folder
             exc.filename = str(settings.data_dir)
         raise
     if published is not None:
-        state = "already served" if published.unchanged else f"now served (previous: {published.previous or 'none'})"
-        click.echo(f"milvus: alias {choice.milvus_alias!r} at {choice.milvus_uri} -> {published.collection} "
-                   f"({published.rows} chunks), {state}")
+        click.echo(published.summary())
 
 
 def _build_locked(settings: Settings, force: bool, progress: ProgressReporter) -> None:
@@ -111,19 +109,17 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode,
            milvus_uri) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
     _without_numba()
-    from boussole.index import store
-    from boussole.index.backends import open_searcher
+    from boussole.index.backends.factory import create_backend
     from boussole.index.filters import Filters
     from boussole.index.scope import assess_scope, has_words
     from boussole.index.searcher import Searcher
     from boussole.service.i18n import scope_reason
 
     settings = Settings.from_env(data_dir=data_dir, model=model, backend=backend, milvus_uri=milvus_uri)
-    if settings.backend_choice.name == "faiss":
-        index_dir = store.resolve(settings.index_dir)
-        searcher = Searcher.open(index_dir, settings.models_dir, model, *_encoders(index_dir, settings, mode))
-    else:
-        searcher = open_searcher(settings.backend_choice, settings.index_dir, settings.models_dir, model)
+    chosen = create_backend(settings.backend_choice, settings.index_dir)
+    searcher = Searcher.open_served(
+        chosen, settings.models_dir, model, lambda manifest: _encoders(manifest, settings, mode)
+    )
     filters = Filters(doc=doc, kind=kind, pillar=pillar, actor=actor, lang=lang)
     result = searcher.search(query, k=k, filters=filters, mode=mode, answer_lang=answer_lang)
     scope = assess_scope(result)
@@ -196,16 +192,13 @@ class _Loading:
         return getattr(self._future.result(), name)
 
 
-def _encoders(index_dir, settings: Settings, mode: str) -> tuple:
+def _encoders(manifest, settings: Settings, mode: str) -> tuple:
     """(e5, USE) for a one-off search, loading while this thread imports and reads the
     index: the e5 session in a thread (ONNX Runtime builds it outside the interpreter
     lock), USE's weights in another (mostly decompression), its tokenizer from the models
     folder's pickle. (None, None), as before, for keyword search or another model."""
-    from boussole.index.store import read_manifest
-
-    manifest = read_manifest(index_dir)
     if mode == "bm25" or settings.model != manifest.model_id:
-        return None, None  # Searcher.open refuses another model with the right message
+        return None, None  # the searcher loads the index's own
     from boussole.index.encoders.factory import load_encoder, load_second_encoder
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="boussole-load")

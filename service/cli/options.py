@@ -4,6 +4,8 @@ from pathlib import Path
 
 import click
 
+from boussole.index.backends.factory import BACKENDS
+
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -26,7 +28,7 @@ model_option = click.option(
 )
 backend_option = click.option(
     "--backend",
-    type=click.Choice(["faiss", "milvus"]),
+    type=click.Choice(BACKENDS),
     default=None,
     envvar="BOUSSOLE_BACKEND",
     help="Where the index is served from: faiss (the data folder, default) or milvus (env BOUSSOLE_BACKEND).",

@@ -109,27 +109,29 @@ def serve(
     import uvicorn
 
     from boussole.index import store
+    from boussole.index.backends.factory import create_backend
     from boussole.index.errors import IndexBusy
     from boussole.service.app import create_app, open_index
 
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, model=model, backend=backend,
                                  milvus_uri=milvus_uri)
-    choice = settings.backend_choice  # refuses milvus without a URI, in one line
-    if choice.name == "faiss" and not settings.index_dir.exists():  # no pointer: an old build was killed mid-swap
+    chosen = create_backend(settings.backend_choice, settings.index_dir)  # refuses milvus without a URI, in one line
+    folder = chosen.folder  # None: the index is not served from local files
+    if folder is not None and not folder.exists():  # no pointer: an old build was killed mid-swap
         try:
-            with store.build_lock(settings.index_dir):
-                store.recover(settings.index_dir)
+            with store.build_lock(folder):
+                store.recover(folder)
         except (IndexBusy, OSError):
             pass  # a build is running (it leaves a pointer behind), or the folder is read-only
-    if choice.name == "faiss" and (not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir())):
+    if folder is not None and (not folder.is_dir() or not any(folder.iterdir())):
         raise click.ClickException(
-            f"No index in {settings.index_dir}: run `boussole build` first "
+            f"No index in {folder}: run `boussole build` first "
             "(or point --data-dir / BOUSSOLE_DATA_DIR at a built data folder)."
         )
     configure_logging(log_level)
     sys.setswitchinterval(SWITCH_INTERVAL)
     searcher = open_index(settings)  # before the server: a broken index is one error line
-    where = settings.index_dir if choice.name == "faiss" else f"Milvus {choice.milvus_uri} ({searcher.version})"
+    where = chosen.served_from(searcher.version)
     config = uvicorn.Config(
         create_app(settings, preloaded=searcher, reload_interval=reload_interval or None),
         host=settings.host,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from boussole.index.backends.base import Backend, IndexParts, PinnedVersion, Selection, ServedVersion
 from boussole.index.builder import embed_chunks, new_manifest
 from boussole.index.cache import EmbeddingCache
 from boussole.index.calibrate import calibrate
@@ -19,7 +20,6 @@ from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
-from boussole.index.retriever import IndexParts, Selection
 from boussole.index.text import lexical_text, second_encoder_text
 from boussole.ingest.models import Chunk, Document
 
@@ -45,6 +45,22 @@ class MemoryDense:
         scores = self._vectors[rows] @ np.asarray(query, dtype=np.float32).ravel()
         order = np.lexsort((rows, -scores))[:k]
         return [(int(rows[i]), float(scores[i])) for i in order]
+
+
+class MemoryBackend(Backend):
+    """Serves one version held in memory (`build_parts`), for ever."""
+
+    def __init__(self, parts: IndexParts) -> None:
+        self.parts = parts
+
+    def pin(self) -> PinnedVersion:
+        return PinnedVersion(self.parts.manifest, self.parts.location, lambda: self.parts)
+
+    def served(self) -> ServedVersion:
+        return ServedVersion(self.parts.version, self.parts.manifest.built_at)
+
+    def served_from(self, version: str) -> str:
+        return "memory"
 
 
 def build_parts(

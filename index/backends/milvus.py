@@ -29,17 +29,18 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from boussole.errors import BoussoleError
 from boussole.index import store
+from boussole.index.backends.base import Backend, IndexParts, PinnedVersion, PublishReport, Selection, ServedVersion
 from boussole.index.calibrate import CalibrationVectors
 from boussole.index.errors import IndexCorrupt, IndexNotFound
 from boussole.index.filters import FILTER_FIELDS, value_of
 from boussole.index.lexical import LexicalIndex
-from boussole.index.retriever import IndexParts, Selection
 from boussole.index.scope import ScopeModel
 from boussole.index.text import lexical_text
 from boussole.ingest import records
@@ -112,28 +113,57 @@ def served_collection(client, target: MilvusTarget) -> str | None:
     return _call("reading the alias", target, client.describe_alias, target.alias)["collection_name"]
 
 
+class MilvusBackend(Backend):
+    """The collection behind `target`'s alias; a build is published into a new one."""
+
+    def __init__(self, target: MilvusTarget) -> None:
+        self.target = target
+
+    def pin(self) -> PinnedVersion:
+        """The collection the alias names now, with its version files read: `load` reads its
+        rows, from that collection whatever the alias names by then."""
+        target = self.target
+        client = connect(target)
+        name = served_collection(client, target)
+        if name is None:
+            raise IndexNotFound(
+                f"no index behind alias {target.alias!r} at {target.uri}: "
+                f"run `boussole build --backend milvus --milvus-uri {target.uri}` first"
+            )
+        _ensure_loaded(client, target, name)
+        files = _read_meta(client, target, f"{name}_meta")
+        manifest = _manifest(files[store.MANIFEST], name)
+        return PinnedVersion(manifest, f"{target.uri} ({name})", partial(_load, client, target, name, files, manifest))
+
+    def served(self) -> ServedVersion:
+        client = connect(self.target)
+        try:
+            return ServedVersion(served_collection(client, self.target))
+        finally:
+            client.close()
+
+    def publish(self, version_dir: Path) -> PublishReport:
+        return publish(version_dir, self.target)
+
+    def served_from(self, version: str) -> str:
+        return f"Milvus {self.target.uri} ({version})"
+
+
 # -- writing -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PublishReport:
-    collection: str
-    rows: int
-    previous: str | None
-    unchanged: bool  # the alias already named this version
-
 
 def publish(index_dir: Path, target: MilvusTarget, hnsw: bool = False) -> PublishReport:
     """Copy the sealed version folder `index_dir` into a new collection and point the alias
     at it. A version already served is left as it is; older collections beyond the
     previous one are dropped. `hnsw` trades exactness for speed at millions of rows."""
-    from boussole.index.faiss_backend import open_folder
+    from boussole.index.backends.faiss import open_folder
 
     parts = open_folder(index_dir)
     client = connect(target)
     name = collection_name(target, parts.version)
     previous = served_collection(client, target)
+    where = f"milvus: alias {target.alias!r} at {target.uri}"
     if previous == name:
-        return PublishReport(name, len(parts.chunks), previous, True)
+        return PublishReport(where, name, len(parts.chunks), previous, True)
     for stale in (name, f"{name}_meta"):  # leftovers of an interrupted publish of this version
         if _call("listing collections", target, client.has_collection, stale):
             _call("dropping a leftover", target, client.drop_collection, stale)
@@ -144,7 +174,7 @@ def publish(index_dir: Path, target: MilvusTarget, hnsw: bool = False) -> Publis
     else:
         _call("switching the alias", target, client.alter_alias, name, target.alias)
     _drop_old(client, target, keep={name, previous})
-    return PublishReport(name, len(parts.chunks), previous, False)
+    return PublishReport(where, name, len(parts.chunks), previous, False)
 
 
 def _create_rows(client, target: MilvusTarget, name: str, parts: IndexParts, hnsw: bool) -> None:
@@ -213,18 +243,10 @@ def _drop_old(client, target: MilvusTarget, keep: set[str | None]) -> None:
 
 # -- reading -------------------------------------------------------------------------------
 
-def open_alias(target: MilvusTarget) -> IndexParts:
-    """Everything the searcher needs from the collection the alias names now."""
-    client = connect(target)
-    name = served_collection(client, target)
-    if name is None:
-        raise IndexNotFound(
-            f"no index behind alias {target.alias!r} at {target.uri}: "
-            f"run `boussole build --backend milvus --milvus-uri {target.uri}` first"
-        )
-    _ensure_loaded(client, target, name)
-    files = _read_meta(client, target, f"{name}_meta")
-    manifest = _manifest(files[store.MANIFEST], name)
+def _load(
+    client, target: MilvusTarget, name: str, files: dict[str, bytes], manifest: store.Manifest
+) -> IndexParts:
+    """Everything else the searcher needs from the collection `name`."""
     rows = _read_rows(client, target, name, manifest.chunk_count)
     chunks = [records.chunks_from_text(r["chunk"], f"{name} row {r['row']}")[0] for r in rows]
     vectors = np.asarray([r["e5"] for r in rows], dtype=np.float32).reshape(len(rows), -1)

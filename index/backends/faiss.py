@@ -3,16 +3,45 @@ loaded whole into the process. Embedded, nothing to run; right for the shipped c
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
+from boussole.errors import BoussoleError
 from boussole.index import store
+from boussole.index.backends.base import Backend, IndexParts, PinnedVersion, ServedVersion
 from boussole.index.calibrate import CalibrationVectors
 from boussole.index.dense import DenseIndex
 from boussole.index.errors import IndexCorrupt
 from boussole.index.lexical import LexicalIndex
-from boussole.index.retriever import IndexParts
 from boussole.index.scope import ScopeModel
 from boussole.ingest.records import RecordsUnreadable, read_chunks, read_documents
+
+
+class FaissBackend(Backend):
+    """The version folder the data folder's pointer `index_dir` names (`data/index`)."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+
+    def pin(self) -> PinnedVersion:
+        directory = store.resolve(self.index_dir)
+        manifest = store.read_manifest(directory)
+        return PinnedVersion(manifest, str(directory), partial(open_folder, directory, manifest))
+
+    def served(self) -> ServedVersion:
+        directory = store.resolve(self.index_dir)
+        try:
+            version = store.describe(directory)
+        except BoussoleError:
+            return ServedVersion(None, None, directory)
+        return ServedVersion(version.name, version.built_at, directory)
+
+    @property
+    def folder(self) -> Path:
+        return self.index_dir
+
+    def served_from(self, version: str) -> str:
+        return str(self.index_dir)
 
 
 def open_folder(index_dir: Path, manifest: store.Manifest | None = None) -> IndexParts:
