@@ -64,7 +64,7 @@ else
 endif
 	$(BIN)/python -m mypy
 
-# Boussole against the peer service (bench/peer.py) in one interleaved run; see README.
+# Boussole against the peer service (bench/peer.py) in one interleaved run; see docs/performance.md.
 bench: install
 	$(BIN)/boussole build
 	$(BIN)/python -m bench.compare

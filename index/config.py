@@ -45,7 +45,7 @@ class FusionConfig:
     lift_depth: int = 20
     # index.fusion.term_bridge: definitions among the first `glossary_depth` results lift the
     # passages that use their term, with weight `glossary_weight` (tuning half, at 0.1-0.3 and
-    # depths 5-20; see README "Evaluation").
+    # depths 5-20; see docs/evaluation.md).
     glossary_weight: float = 0.3
     glossary_depth: int = 10
     # Passages in several languages (index.fusion.collapse_twins): a passage's score is its

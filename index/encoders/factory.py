@@ -23,7 +23,7 @@ from boussole.index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
 # int8 ONNX is the default for queries (passages are always fp32: encoders.onnx);
-# nDCG@10 on the benchmark within 0.005 of fp32 (README, Speed and memory).
+# nDCG@10 on the benchmark within 0.005 of fp32 (docs/performance.md).
 ENCODERS = ("int8", "fp32", "torch")
 DEFAULT_ENCODER = "int8"
 
