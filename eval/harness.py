@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
-from eval.report import Report, evaluate, write_outputs
+from eval.report import Report, evaluate, require_tools, write_outputs
 from eval.runs import DEPTH, SYSTEMS, QueryVectorCache, SystemRun, run_systems
 from index.backends import BackendChoice
 
@@ -69,6 +69,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     from index.embedder import load_embedder
     from ingest.pipeline import document_text, ingest_corpus
 
+    require_tools()
     say = progress or (lambda _m: None)
     started = time.perf_counter()
     benchmark = select(load_benchmark(config.benchmark_dir), config.query_ids, config.limit)

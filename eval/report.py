@@ -9,6 +9,7 @@ no-good-match signal.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
@@ -20,6 +21,7 @@ from typing import Sequence
 from eval.benchmark import LANGS, Benchmark, half_of
 from eval.runs import SystemRun, write_trec
 from ingest.atomic import atomic_write_bytes, atomic_write_text
+from ingest.errors import BoussoleError
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr@10")
 PRIMARY = "ndcg@10"
@@ -128,6 +130,15 @@ class Report:
         ]
         data["primary_metric"] = PRIMARY
         return data
+
+
+def require_tools() -> None:
+    """BoussoleError naming the `eval` extra when ranx or matplotlib is missing: checked
+    before the runs, which take minutes, rather than when their scores are computed."""
+    missing = [name for name in ("ranx", "matplotlib") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BoussoleError(f"the evaluation needs Boussole's `eval` extra ({', '.join(missing)} missing): "
+                            "pip install -e '.[eval]' in the project folder")
 
 
 def _ratio(a: int, b: int) -> float:

@@ -4,8 +4,9 @@ The default model runs in ONNX Runtime with int8 weights (`index.onnx_embedder`,
 faster than torch here); `BOUSSOLE_ENCODER` (or the `encoder` argument) selects `int8`,
 `fp32` (ONNX, same vectors as torch up to float noise) or `torch` (sentence-transformers).
 
-torch and sentence-transformers are imported inside the functions that need them, so that
-importing this module (and `boussole --help`) stays instant.
+torch and sentence-transformers are the optional `st` extra, imported inside the functions
+that need them: importing this module (and `boussole --help`) stays instant, and the
+default encoder runs without them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ DEFAULT_ENCODER = "int8"
 # other, 8 slower; 16 holds less padding and activation memory. ST sorts texts by length.
 DEFAULT_BATCH_SIZE = 16
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx")
+ST_HINT = "needs Boussole's `st` extra (sentence-transformers, torch): pip install -e '.[st]' in the project folder"
 
 
 @runtime_checkable
@@ -158,8 +160,8 @@ class SentenceTransformerEmbedder:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
-        except ImportError as e:  # pragma: no cover - both are required dependencies
-            raise ModelError(f"sentence-transformers and torch are needed to embed text: {e}") from e
+        except ImportError as e:
+            raise ModelError(f"{path}: the sentence-transformers encoder {ST_HINT}") from e
 
         torch.set_num_threads(num_threads or default_threads())
         try:
@@ -205,7 +207,10 @@ class SentenceTransformerEmbedder:
 
 def _cached_hub_snapshot(model: str) -> Path:
     """The local snapshot of a hub model in the Hugging Face cache; never downloads."""
-    from huggingface_hub import snapshot_download
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as e:
+        raise ModelError(f"model {model!r} from the Hugging Face cache {ST_HINT}") from e
 
     candidates = [model] if "/" in model else [model, f"sentence-transformers/{model}"]
     for repo_id in candidates:
