@@ -73,6 +73,9 @@ VARIANTS: dict[str, FusionConfig] = {
 
 
 def main(argv: list[str] | None = None) -> None:
+    from boussole.eval.report import require_tools
+
+    require_tools()
     from ranx import Qrels, Run, evaluate
 
     from boussole.eval.benchmark import half_of, load_benchmark

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boussole.eval.benchmark import BENCHMARK_DIR, Benchmark, BenchmarkError, load_benchmark, validate
-from boussole.eval.report import Report, evaluate, write_outputs
+from boussole.eval.report import Report, evaluate, require_tools, write_outputs
 from boussole.eval.runs import DEPTH, SYSTEMS, QueryVectorCache, SystemRun, run_systems
 from boussole.index.backends.factory import BackendChoice
 
@@ -71,6 +71,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     from boussole.index.searcher import Searcher
     from boussole.ingest.pipeline import document_text, ingest_corpus
 
+    require_tools()
     say = progress or (lambda _m: None)
     started = time.perf_counter()
     benchmark = select(load_benchmark(config.benchmark_dir), config.query_ids, config.limit)

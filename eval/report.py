@@ -9,6 +9,7 @@ no-good-match signal.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from boussole.atomic import atomic_write_bytes, atomic_write_text
+from boussole.errors import BoussoleError
 from boussole.eval.benchmark import LANGS, Benchmark, half_of
 from boussole.eval.runs import SystemRun, write_trec
 
@@ -128,6 +130,15 @@ class Report:
         ]
         data["primary_metric"] = PRIMARY
         return data
+
+
+def require_tools() -> None:
+    """BoussoleError naming the `eval` extra when ranx or matplotlib is missing: checked
+    before the runs, which take minutes, rather than when their scores are computed."""
+    missing = [name for name in ("ranx", "matplotlib") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BoussoleError(f"the evaluation needs Boussole's `eval` extra ({', '.join(missing)} missing): "
+                            "pip install -e '.[eval]' in the project folder")
 
 
 def _ratio(a: int, b: int) -> float:

@@ -39,11 +39,35 @@ def test_license_is_an_spdx_string():
     assert project["license"] == "MIT"
 
 
+def pip_installs(target: str) -> list[str]:
+    """The pip commands `make <target>` would run from scratch (the pip upgrade aside)."""
+    dry = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [line for line in dry.stdout.splitlines() if "pip install" in line and "--upgrade pip" not in line]
+
+
 def test_make_install_shows_pip_progress():
-    dry = subprocess.run(["make", "-n", "-B", "install"], cwd=ROOT, capture_output=True, text=True, check=True)
-    installs = [line for line in dry.stdout.splitlines() if "pip install" in line and "--upgrade pip" not in line]
-    assert len(installs) == 2, dry.stdout  # torch, then the project
-    assert not any("--quiet" in line or " -q" in line for line in installs), installs
+    installs = pip_installs("install")
+    assert installs and not any("--quiet" in line or " -q" in line for line in installs), installs
+
+
+def test_make_run_installs_the_runtime_set_only():
+    """No torch and no extra for `make run`: the runtime set is the project's own dependencies."""
+    installs = pip_installs("install")
+    assert len(installs) == 1 and installs[0].endswith(" -e ."), installs
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    heavy = {"torch", "sentence-transformers", "transformers", "pymilvus", "milvus-lite", "ranx", "matplotlib"}
+    assert not {re.split(r"[<>=!~\[ ]", d, maxsplit=1)[0].lower() for d in runtime} & heavy
+
+
+def test_make_test_installs_every_extra_with_torch_pinned_first():
+    installs = pip_installs("test")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    torch = [i for i, line in enumerate(installs) if "torch" in line]
+    everything = [i for i, line in enumerate(installs) if line.endswith('-e ".[test]"')]
+    assert torch and everything and torch[0] < everything[0], installs
+    assert all(installs[i].endswith('"torch==2.13.0"') for i in torch), installs
+    assert "torch==2.13.0" in extras["st"]
+    assert "boussole[st,milvus,eval]" in extras["test"]
 
 
 # ---------------------------------------------------------------- README commands

@@ -51,6 +51,7 @@ PIECE_CHARS = 60_000  # under VARCHAR's 65,535 limit
 BATCH_ROWS = 1000  # rows per insert / query page (gRPC messages stay well under 64 MB)
 TIMEOUT = 30.0  # seconds for one call; an unreachable server fails fast anyway
 KEEP_VERSIONS = 2  # the served collection and the previous one (for rollback by hand)
+MILVUS_HINT = "needs Boussole's `milvus` extra (pymilvus, milvus-lite): pip install -e '.[milvus]' in the project folder"
 META_FILES = (store.MANIFEST, store.DOCUMENTS_FILE, store.CALIBRATION_FILE, store.SCOPE_FILE)
 
 
@@ -72,9 +73,15 @@ class MilvusTarget:
 
 
 def connect(target: MilvusTarget):
-    """A MilvusClient for `target`, or MilvusUnavailable with the reason in one line."""
-    from pymilvus import MilvusClient
-    from pymilvus.exceptions import MilvusException
+    """A MilvusClient for `target`, or MilvusUnavailable with the reason in one line.
+
+    Every use of the backend starts here, so here is where a missing `milvus` extra is said.
+    """
+    try:
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+    except ImportError as exc:
+        raise MilvusUnavailable(f"the milvus backend {MILVUS_HINT}") from exc
 
     # pymilvus logs every failed RPC with a traceback; each failure is raised here as one line.
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)

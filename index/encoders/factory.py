@@ -18,7 +18,7 @@ from pathlib import Path
 from boussole.index.encoders.base import Encoder
 from boussole.index.encoders.convert.e5_build import MODEL_ID, build_e5_small, is_current, read_marker
 from boussole.index.encoders.cores import default_threads
-from boussole.index.encoders.sentence_transformers import SentenceTransformerEncoder, folder_fingerprint
+from boussole.index.encoders.sentence_transformers import ST_HINT, SentenceTransformerEncoder, folder_fingerprint
 from boussole.index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
@@ -38,7 +38,10 @@ def resolve_encoder(encoder: str | None = None) -> str:
 
 def _cached_hub_snapshot(model: str) -> Path:
     """The local snapshot of a hub model in the Hugging Face cache; never downloads."""
-    from huggingface_hub import snapshot_download
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as e:
+        raise ModelError(f"model {model!r} from the Hugging Face cache {ST_HINT}") from e
 
     candidates = [model] if "/" in model else [model, f"sentence-transformers/{model}"]
     for repo_id in candidates:

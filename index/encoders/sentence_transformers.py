@@ -24,6 +24,7 @@ from boussole.index.errors import ModelError
 # other, 8 slower; 16 holds less padding and activation memory. ST sorts texts by length.
 DEFAULT_BATCH_SIZE = 16
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx")
+ST_HINT = "needs Boussole's `st` extra (sentence-transformers, torch): pip install -e '.[st]' in the project folder"
 
 
 @contextlib.contextmanager
@@ -104,8 +105,8 @@ class SentenceTransformerEncoder:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
-        except ImportError as e:  # pragma: no cover - both are required dependencies
-            raise ModelError(f"sentence-transformers and torch are needed to embed text: {e}") from e
+        except ImportError as e:
+            raise ModelError(f"{path}: the sentence-transformers encoder {ST_HINT}") from e
 
         torch.set_num_threads(num_threads or default_threads())
         try:

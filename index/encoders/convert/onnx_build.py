@@ -12,12 +12,12 @@ The folder written here, beside the sentence-transformers folder built by `e5_bu
 * `boussole_onnx.json`: the marker: which e5 folder (fingerprint) it was exported from.
 
 Pooling (mean over the attention mask) and L2 normalisation stay outside the graph, in
-`index.onnx_embedder`, as in the sentence-transformers model. sentence-transformers'
-`backend="onnx"` goes through `optimum`, which does not import with transformers 5, so the
-export is a direct `torch.onnx.export` of a small wrapper (BertModel's positional
-signature changed in transformers 5). Export needs torch, transformers and `onnx`; it
-runs once, at `boussole build`, like the e5 build itself. Writes are atomic: the folder is
-written beside its destination and renamed into place.
+`index.onnx_embedder`, as in the sentence-transformers model. The graph is written by
+`index.onnx_graph` from the folder's weights with onnx's own graph builder: building needs
+onnx, onnxruntime and safetensors, not torch nor transformers (it replaced a
+`torch.onnx.export` of BertModel, whose vectors it gives bit for bit on the corpus).
+It runs once, at `boussole build`, like the e5 build itself.
+Writes are atomic: the folder is written beside its destination and renamed into place.
 """
 
 from __future__ import annotations
@@ -28,17 +28,18 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from boussole.index.encoders.convert.onnx_graph import write_encoder
 from boussole.index.errors import ModelError
 
 MARKER_FILE = "boussole_onnx.json"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
 # Bump when the files written here change: older folders are then rebuilt.
-EXPORT_VERSION = 1
+# 2: the graph is written by index.onnx_graph (1: torch.onnx.export).
+EXPORT_VERSION = 2
 OPSET = 17
 SUFFIX = ".onnx"  # the folder is "<e5 folder name>.onnx" beside the e5 folder
 
@@ -56,7 +57,7 @@ def read_marker(folder: Path) -> dict | None:
 
 
 def is_current(folder: Path, source_fingerprint: str) -> bool:
-    """True when `folder` holds an export of the e5 folder with this fingerprint (no torch)."""
+    """True when `folder` holds an export of the e5 folder with this fingerprint."""
     marker = read_marker(folder)
     return (
         marker is not None
@@ -64,52 +65,6 @@ def is_current(folder: Path, source_fingerprint: str) -> bool:
         and marker.get("export_version") == EXPORT_VERSION
         and all((Path(folder) / name).is_file() for name in (FP32_FILE, INT8_FILE, "tokenizer.json"))
     )
-
-
-def _export_fp32(e5_folder: Path, out: Path) -> None:
-    try:
-        import torch
-        from transformers import BertModel
-    except ImportError as e:  # pragma: no cover - required dependencies
-        raise ModelError(f"torch and transformers are needed to export the model to ONNX: {e}") from e
-
-    class _Encoder(torch.nn.Module):
-        """forward(ids, mask) -> last_hidden_state: the two inputs the runtime feeds."""
-
-        def __init__(self, bert: torch.nn.Module) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    bert = BertModel.from_pretrained(str(e5_folder), add_pooling_layer=False, local_files_only=True)
-    bert.eval()
-    ids = torch.ones((2, 8), dtype=torch.long)
-    mask = torch.ones((2, 8), dtype=torch.long)
-    # The tracer warns about Python-side shape checks in transformers' mask helpers; the
-    # exported graph is checked against sentence-transformers at every length in
-    # tests/test_onnx.py (cosine 1.0 in fp32), so these warnings would only alarm a user.
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Encoder(bert),
-            (ids, mask),
-            str(out / FP32_FILE),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["last_hidden_state"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "tokens"},
-                "attention_mask": {0: "batch", 1: "tokens"},
-                "last_hidden_state": {0: "batch", 1: "tokens"},
-            },
-            opset_version=OPSET,
-            dynamo=False,
-        )
 
 
 def _quantise(out: Path) -> None:
@@ -157,8 +112,8 @@ def build_onnx(
     t0 = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-{os.getpid()}-", dir=dest.parent))
     try:
-        say("ONNX: exporting the encoder (fp32)")
-        _export_fp32(e5_folder, tmp)
+        say("ONNX: writing the encoder graph (fp32)")
+        write_encoder(e5_folder, tmp / FP32_FILE, OPSET)
         say("ONNX: quantising weights to int8 (per channel)")
         _quantise(tmp)
         shutil.copy2(e5_folder / "tokenizer.json", tmp / "tokenizer.json")
@@ -169,6 +124,7 @@ def build_onnx(
                     "source_fingerprint": source_fingerprint,
                     "export_version": EXPORT_VERSION,
                     "opset": OPSET,
+                    "graph": "index.onnx_graph (onnx.helper), from the folder's model.safetensors",
                     "max_length": max_length,
                     "pad_token": config.get("pad_token", "<pad>"),
                     "dim": int(marker_src.get("dim", 0)) or None,
