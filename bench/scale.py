@@ -95,7 +95,11 @@ def bench_faiss(kind: str, vectors: np.ndarray, groups: np.ndarray, qs: np.ndarr
     memory = rss_mb() - before
     rows = np.flatnonzero(groups == 0).astype(np.int64)
     selector = faiss.IDSelectorBatch(rows)
-    params = faiss.SearchParametersHNSW(sel=selector, efSearch=128) if kind == "faiss-hnsw" else faiss.SearchParameters(sel=selector)
+    params = (
+        faiss.SearchParametersHNSW(sel=selector, efSearch=128)
+        if kind == "faiss-hnsw"
+        else faiss.SearchParameters(sel=selector)
+    )
     plain = timed(lambda q: index.search(q[None, :], K), qs)
     filtered = timed(lambda q: index.search(q[None, :], K, params=params), qs)
     recall = None
@@ -151,17 +155,25 @@ def bench_milvus(vectors: np.ndarray, groups: np.ndarray, qs: np.ndarray, folder
     client.create_collection("scale", schema=schema, index_params=index_params)
     for start in range(0, len(vectors), 5_000):
         block = vectors[start : start + 5_000]
-        client.insert("scale", [
-            {"row": start + i, "lang": f"g{groups[start + i]}", "e5": v.tolist()} for i, v in enumerate(block)
-        ])
+        client.insert(
+            "scale",
+            [{"row": start + i, "lang": f"g{groups[start + i]}", "e5": v.tolist()} for i, v in enumerate(block)],
+        )
     client.flush("scale")
     client.load_collection("scale")
     build = time.perf_counter() - started
     memory = rss_mb() - before
 
     def search(q, filter_=""):
-        return client.search("scale", data=[q.tolist()], anns_field="e5", limit=K, filter=filter_,
-                             output_fields=["row"], search_params={"metric_type": "IP"})
+        return client.search(
+            "scale",
+            data=[q.tolist()],
+            anns_field="e5",
+            limit=K,
+            filter=filter_,
+            output_fields=["row"],
+            search_params={"metric_type": "IP"},
+        )
 
     plain = timed(search, qs[:50])
     filtered = timed(lambda q: search(q, 'lang == "g0"'), qs[:50])
@@ -176,8 +188,11 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     args = parser.parse_args()
     qs = queries()
-    print(f"{'engine':<12} {'passages':>9} {'build s':>8} {'per s':>9} {'+RSS MB':>8} "
-          f"{'p50 ms':>7} {'p95 ms':>7} {'filt p50':>8} {'filt p95':>8} {'recall@10':>9}", flush=True)
+    print(
+        f"{'engine':<12} {'passages':>9} {'build s':>8} {'per s':>9} {'+RSS MB':>8} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'filt p50':>8} {'filt p95':>8} {'recall@10':>9}",
+        flush=True,
+    )
     for n in args.sizes:
         vectors, groups = corpus(n)
         for engine in args.engines:
@@ -190,9 +205,12 @@ def main() -> None:
                 with tempfile.TemporaryDirectory() as tmp:
                     r = bench_milvus(vectors, groups, qs, Path(tmp))
             recall = f"{r['recall@10']:.3f}" if r["recall@10"] is not None else "exact" if engine != "bm25s" else "-"
-            print(f"{engine:<12} {n:>9,} {r['build_s']:>8.1f} {n / r['build_s']:>9,.0f} {r['memory_mb']:>8.0f} "
-                  f"{r['plain'][0]:>7.1f} {r['plain'][1]:>7.1f} {r['filtered'][0]:>8.1f} {r['filtered'][1]:>8.1f} "
-                  f"{recall:>9}", flush=True)
+            print(
+                f"{engine:<12} {n:>9,} {r['build_s']:>8.1f} {n / r['build_s']:>9,.0f} {r['memory_mb']:>8.0f} "
+                f"{r['plain'][0]:>7.1f} {r['plain'][1]:>7.1f} {r['filtered'][0]:>8.1f} {r['filtered'][1]:>8.1f} "
+                f"{recall:>9}",
+                flush=True,
+            )
         del vectors, groups
 
 

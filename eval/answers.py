@@ -101,11 +101,18 @@ def load_problems(path: Path = ANSWERS_FILE) -> list[Problem]:
     problems = []
     for entry in data.get("problem", []):
         try:
-            problems.append(Problem(
-                id=entry["id"], lang=entry["lang"], half=entry["half"], topic=entry.get("topic", ""),
-                text=entry["text"], must=tuple(entry["must"]), good=tuple(entry.get("good", ())),
-                examples=tuple(entry.get("examples", ())),
-            ))
+            problems.append(
+                Problem(
+                    id=entry["id"],
+                    lang=entry["lang"],
+                    half=entry["half"],
+                    topic=entry.get("topic", ""),
+                    text=entry["text"],
+                    must=tuple(entry["must"]),
+                    good=tuple(entry.get("good", ())),
+                    examples=tuple(entry.get("examples", ())),
+                )
+            )
         except KeyError as exc:
             raise BenchmarkError(f"{path}: problem {entry.get('id', '?')} lacks {exc}") from exc
     return problems
@@ -139,6 +146,7 @@ Compose = Callable[[Problem], object]  # a problem → a service.recommend.Recom
 
 def score(problem: Problem, recommendation) -> AnswerScore:
     """The recommendation's principles and measures (authoritative ids) against the judgments."""
+
     def source(item) -> str:
         return (item.original or item.chunk).id
 
@@ -160,25 +168,33 @@ def summarise(scores: Sequence[AnswerScore]) -> list[AnswerRow]:
                 continue
             precisions = [s.precision for s in subset if s.precision is not None]
             hits = [s.example_hit for s in subset if s.example_hit is not None]
-            rows.append(AnswerRow(
-                half=half, lang=lang, problems=len(subset),
-                must_recall=statistics.mean(s.must_recall for s in subset),
-                precision=statistics.mean(precisions) if precisions else 0.0,
-                shown=statistics.mean(len(s.shown) for s in subset),
-                empty=sum(1 for s in subset if not s.shown),
-                example_rate=(sum(hits) / len(hits)) if hits else None,
-                with_examples=len(hits),
-            ))
+            rows.append(
+                AnswerRow(
+                    half=half,
+                    lang=lang,
+                    problems=len(subset),
+                    must_recall=statistics.mean(s.must_recall for s in subset),
+                    precision=statistics.mean(precisions) if precisions else 0.0,
+                    shown=statistics.mean(len(s.shown) for s in subset),
+                    empty=sum(1 for s in subset if not s.shown),
+                    example_rate=(sum(hits) / len(hits)) if hits else None,
+                    with_examples=len(hits),
+                )
+            )
     return rows
 
 
 def text_table(rows: Sequence[AnswerRow]) -> str:
-    lines = ["half      lang  problems  must-recall  precision  shown  empty  example",
-             "--------  ----  --------  -----------  ---------  -----  -----  -------"]
+    lines = [
+        "half      lang  problems  must-recall  precision  shown  empty  example",
+        "--------  ----  --------  -----------  ---------  -----  -----  -------",
+    ]
     for r in rows:
         example = f"{r.example_rate:.2f} of {r.with_examples}" if r.example_rate is not None else "-"
-        lines.append(f"{r.half:<8}  {r.lang:<4}  {r.problems:>8}  {r.must_recall:>11.3f}  {r.precision:>9.3f}  "
-                     f"{r.shown:>5.1f}  {r.empty:>5}  {example}")
+        lines.append(
+            f"{r.half:<8}  {r.lang:<4}  {r.problems:>8}  {r.must_recall:>11.3f}  {r.precision:>9.3f}  "
+            f"{r.shown:>5.1f}  {r.empty:>5}  {example}"
+        )
     return "\n".join(lines)
 
 
@@ -227,8 +243,10 @@ def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow
     grid = [
         DEFAULT_CUT.with_(ratio=r, least_principles=lp, most_principles=mp, least_measures=lm, most_measures=mm)
         for r in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-        for lp in (0, 1) for mp in (2, 3, 5)
-        for lm in (1, 2, 3) for mm in (3, 5, 8, 10)
+        for lp in (0, 1)
+        for mp in (2, 3, 5)
+        for lm in (1, 2, 3)
+        for mm in (3, 5, 8, 10)
         if lp <= mp and lm <= mm
     ]
     out = []
@@ -249,8 +267,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus-dir", type=Path, default=Path("corpus"))
     parser.add_argument("--half", choices=HALVES, help="only this half")
     parser.add_argument("--show", action="store_true", help="print each answer's misses and off-topic items")
-    parser.add_argument("--sweep", action="store_true",
-                        help="score a grid of answer cuts; the tuning half chooses, held-out beside it")
+    parser.add_argument(
+        "--sweep", action="store_true", help="score a grid of answer cuts; the tuning half chooses, held-out beside it"
+    )
     args = parser.parse_args(argv)
     problems = load_problems()
     errors = check_problems(problems, ingest_corpus(args.corpus_dir).chunks)
@@ -260,20 +279,26 @@ def main(argv: list[str] | None = None) -> None:
         problems = [p for p in problems if p.half == args.half]
     searcher = Searcher.open(store.resolve(args.data_dir / "index"), args.data_dir / "models")
     if args.sweep:
-        print("ratio  least/most principles  least/most measures   tuning: recall precision shown F   "
-              "held-out: recall precision shown F")
+        print(
+            "ratio  least/most principles  least/most measures   tuning: recall precision shown F   "
+            "held-out: recall precision shown F"
+        )
         for cut, tuning, held in sweep(searcher, problems)[:25]:
-            print(f"{cut.ratio:>5}  {cut.least_principles}/{cut.most_principles:<20}  "
-                  f"{cut.least_measures}/{cut.most_measures:<18}  {tuning.must_recall:.3f} {tuning.precision:.3f} "
-                  f"{tuning.shown:4.1f} {f_score(tuning):.3f}   {held.must_recall:.3f} {held.precision:.3f} "
-                  f"{held.shown:4.1f} {f_score(held):.3f}")
+            print(
+                f"{cut.ratio:>5}  {cut.least_principles}/{cut.most_principles:<20}  "
+                f"{cut.least_measures}/{cut.most_measures:<18}  {tuning.must_recall:.3f} {tuning.precision:.3f} "
+                f"{tuning.shown:4.1f} {f_score(tuning):.3f}   {held.must_recall:.3f} {held.precision:.3f} "
+                f"{held.shown:4.1f} {f_score(held):.3f}"
+            )
         return
     scores = run(problems, compose_with(searcher))
     print(text_table(summarise(scores)))
     if args.show:
         for s in scores:
-            print(f"\n{s.problem.id} {s.problem.lang} {s.problem.half} {s.problem.topic}: recall {s.must_recall:.2f} "
-                  f"precision {s.precision if s.precision is not None else '-'} shown {len(s.shown)}")
+            print(
+                f"\n{s.problem.id} {s.problem.lang} {s.problem.half} {s.problem.topic}: recall {s.must_recall:.2f} "
+                f"precision {s.precision if s.precision is not None else '-'} shown {len(s.shown)}"
+            )
             print(f"  missed: {' '.join(s.missed) or '-'}")
             print(f"  off-topic: {' '.join(s.off_topic) or '-'}")
 

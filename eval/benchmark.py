@@ -35,8 +35,14 @@ CORPUS_FILE = "corpus.jsonl"
 QRELS_FILE = Path("qrels") / "test.tsv"
 LANGS = ("fr", "en")
 PILLAR_KEYS = (
-    "thematic-1", "thematic-2", "thematic-3", "thematic-4",
-    "enabling-1", "enabling-2", "enabling-3", "enabling-4",
+    "thematic-1",
+    "thematic-2",
+    "thematic-3",
+    "thematic-4",
+    "enabling-1",
+    "enabling-2",
+    "enabling-3",
+    "enabling-4",
 )
 
 Qrels = dict[str, dict[str, int]]  # query id -> chunk id -> grade (1 or 2)
@@ -48,7 +54,7 @@ HALVES = ("tuning", "held-out")
 
 
 def half_of(need: str) -> str:
-    """"tuning" for odd need numbers (n01, n03, …), "held-out" for even ones."""
+    """ "tuning" for odd need numbers (n01, n03, …), "held-out" for even ones."""
     digits = "".join(ch for ch in need if ch.isdigit())
     return "tuning" if digits and int(digits) % 2 == 1 else "held-out"
 
@@ -62,7 +68,9 @@ class Need:
     """One information need, asked in French and in English, with graded references."""
 
     id: str
-    topic: str  # a pillar key, implementation, glossary, resolution, eb-report, partnership, city-examples, out-of-scope
+    topic: (
+        str  # a pillar key, implementation, glossary, resolution, eb-report, partnership, city-examples, out-of-scope
+    )
     pillar: str | None
     texts: dict[str, str]  # lang -> query text
     rel2: tuple[str, ...] = ()
@@ -172,9 +180,7 @@ class Resolver:
         self._by_doc: dict[str, list[tuple[str, str]]] = {}
         for chunk in chunks:
             self._by_doc.setdefault(chunk.doc_id, []).append((chunk.id, _fold(chunk.text)))
-        self._principles = {
-            (c.pillar, c.item): c.id for c in chunks if c.kind == "principle" and c.pillar and c.item
-        }
+        self._principles = {(c.pillar, c.item): c.id for c in chunks if c.kind == "principle" and c.pillar and c.item}
 
     def resolve(self, ref: str) -> str:
         if ref in self._ids:
@@ -191,9 +197,11 @@ class Resolver:
             hits = [cid for cid, text in self._by_doc.get(match["doc"], []) if quote in text]
             if len(hits) != 1:
                 found = ", ".join(hits) or "none"
-                raise BenchmarkError(f"{ref}: the quote must match exactly one chunk of {match['doc']} (matched: {found})")
+                raise BenchmarkError(
+                    f"{ref}: the quote must match exactly one chunk of {match['doc']} (matched: {found})"
+                )
             return hits[0]
-        raise BenchmarkError(f"{ref}: no chunk with this id (and not a P:pillar.item or doc~\"quote\" reference)")
+        raise BenchmarkError(f'{ref}: no chunk with this id (and not a P:pillar.item or doc~"quote" reference)')
 
 
 def resolve_judgments(needs: Sequence[Need], chunks: Sequence[Chunk]) -> tuple[dict[str, Query], Qrels]:
@@ -233,8 +241,17 @@ def corpus_rows(chunks: Sequence[Chunk]) -> list[dict]:
     """One BEIR corpus row per chunk: title = citation, text = what the official reads."""
     rows = []
     for c in chunks:
-        meta = {"doc_id": c.doc_id, "kind": c.kind, "lang": c.lang, "pillar": c.pillar, "actor": c.actor,
-                "section": c.section, "context": c.context, "key": c.key, "translation": c.translation}
+        meta = {
+            "doc_id": c.doc_id,
+            "kind": c.kind,
+            "lang": c.lang,
+            "pillar": c.pillar,
+            "actor": c.actor,
+            "section": c.section,
+            "context": c.context,
+            "key": c.key,
+            "translation": c.translation,
+        }
         rows.append({"_id": c.id, "title": c.citation, "text": c.text, "metadata": meta})
     return rows
 
@@ -370,4 +387,3 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
-

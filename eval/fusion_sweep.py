@@ -22,8 +22,14 @@ from boussole.index.config import DEFAULT_FUSION, FusionConfig
 
 # Before this configuration: plain e5, no second encoder, no structure lift, 20 PRF terms.
 BEFORE = FusionConfig(
-    centre=False, use_weight=0.0, use_hub_penalty=0.0, feedback_terms=20, feedback_weight=0.3,
-    pillar_lift=0.0, paragraph_lift=0.0, glossary_weight=0.0,
+    centre=False,
+    use_weight=0.0,
+    use_hub_penalty=0.0,
+    feedback_terms=20,
+    feedback_weight=0.3,
+    pillar_lift=0.0,
+    paragraph_lift=0.0,
+    glossary_weight=0.0,
 )
 # The default before the English versions of the corpus (chosen on the French-only corpus).
 FRENCH_ERA = DEFAULT_FUSION.with_(use_weight=0.5, dense_weight=0.5, twin_dense_mean=False)
@@ -103,8 +109,15 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for centre in (True, False):
             index_dir = Path(tmp) / f"index-centre-{centre}"
-            build_index(ingested.chunks, ingested.documents, e5, index_dir, cache_dir, second=use,
-                        fusion=DEFAULT_FUSION.with_(centre=centre))
+            build_index(
+                ingested.chunks,
+                ingested.documents,
+                e5,
+                index_dir,
+                cache_dir,
+                second=use,
+                fusion=DEFAULT_FUSION.with_(centre=centre),
+            )
             searchers[centre] = Searcher.open(index_dir, models_dir, embedder=e5, second=use)
 
         columns = [(h, lang) for h in ("tuning", "held-out") for lang in ("fr", "en", None)]
@@ -119,7 +132,10 @@ def main(argv: list[str] | None = None) -> None:
                 run = Run({q.id: {cid: float(100 - i) for i, cid in enumerate(ranked[q.id])} for q in subset})
                 row.append(evaluate(qrels, run, "ndcg@10"))
             top = Counter(cid for ids in ranked.values() for cid in ids[:10]).most_common(1)[0]
-            print(f"{name:<38}" + "".join(f"{v:>10.4f}" for v in row) + f"   {top[1] / len(queries):.2f} {top[0]}", flush=True)
+            print(
+                f"{name:<38}" + "".join(f"{v:>10.4f}" for v in row) + f"   {top[1] / len(queries):.2f} {top[0]}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

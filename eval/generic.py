@@ -142,7 +142,9 @@ def locate(doc_text: str, chunks: Sequence[Chunk]) -> tuple[list[Span], list[str
     return spans, unlocated, anchored
 
 
-def map_windows(all_windows: Sequence[Window], spans: Sequence[Span], min_share: float = 0.5) -> dict[str, tuple[str, ...]]:
+def map_windows(
+    all_windows: Sequence[Window], spans: Sequence[Span], min_share: float = 0.5
+) -> dict[str, tuple[str, ...]]:
     """Window id -> chunk ids it covers (overlap ≥ min_share of the chunk or of the window)."""
     by_doc: dict[str, list[Span]] = {}
     for span in spans:
@@ -183,8 +185,9 @@ class GenericBaseline:
         self.mapping = mapping
 
     @classmethod
-    def build(cls, texts: dict[str, str], chunks: Sequence[Chunk], embedder, cache=None,
-              size: int = 1000, overlap: int = 200) -> GenericBaseline:
+    def build(
+        cls, texts: dict[str, str], chunks: Sequence[Chunk], embedder, cache=None, size: int = 1000, overlap: int = 200
+    ) -> GenericBaseline:
         """`texts`: doc id -> plain text; `cache`: an index.cache.EmbeddingCache or None."""
         all_windows: list[Window] = []
         spans: list[Span] = []

@@ -1,7 +1,7 @@
 """One evaluation run, end to end: benchmark → index (reused or built) → systems → report.
 
-    from boussole.eval.harness import EvalConfig, run_evaluation
-    outcome = run_evaluation(EvalConfig(data_dir=Path("data")))
+from boussole.eval.harness import EvalConfig, run_evaluation
+outcome = run_evaluation(EvalConfig(data_dir=Path("data")))
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
         t0 = time.perf_counter()
         texts = {d.id: document_text(d, config.corpus_dir) for d in ingested.documents}
         cache = EmbeddingCache.for_model(config.generic_cache_dir or cache_dir / "eval-generic", embedder.fingerprint)
-        baseline = GenericBaseline.build(texts, ingested.chunks, embedder, cache, config.window_size, config.window_overlap)
+        baseline = GenericBaseline.build(
+            texts, ingested.chunks, embedder, cache, config.window_size, config.window_overlap
+        )
         covers = baseline.mapping.covers.values()
         notes["generic"] = {
             "windows": len(baseline.windows),

@@ -137,8 +137,10 @@ def require_tools() -> None:
     before the runs, which take minutes, rather than when their scores are computed."""
     missing = [name for name in ("ranx", "matplotlib") if importlib.util.find_spec(name) is None]
     if missing:
-        raise BoussoleError(f"the evaluation needs Boussole's `eval` extra ({', '.join(missing)} missing): "
-                            "pip install -e '.[eval]' in the project folder")
+        raise BoussoleError(
+            f"the evaluation needs Boussole's `eval` extra ({', '.join(missing)} missing): "
+            "pip install -e '.[eval]' in the project folder"
+        )
 
 
 def _ratio(a: int, b: int) -> float:
@@ -204,8 +206,15 @@ def evaluate(
                 for metric in metrics:
                     p = float(table[reference]["comparisons"][other][metric])
                     comparisons.append(
-                        Comparison(other, subset, metric, scores[reference][subset][metric],
-                                   scores[other][subset][metric], p, bool(p < alpha))
+                        Comparison(
+                            other,
+                            subset,
+                            metric,
+                            scores[reference][subset][metric],
+                            scores[other][subset][metric],
+                            p,
+                            bool(p < alpha),
+                        )
                     )
 
     all_ids = subset_ids(benchmark, "all")
@@ -218,8 +227,11 @@ def evaluate(
     topics = sorted({benchmark.queries[q].topic for q in all_ids})
     by_topic = {
         t: {
-            s: round(sum(per_query[s][q] for q in all_ids if benchmark.queries[q].topic == t)
-                     / max(1, sum(benchmark.queries[q].topic == t for q in all_ids)), 4)
+            s: round(
+                sum(per_query[s][q] for q in all_ids if benchmark.queries[q].topic == t)
+                / max(1, sum(benchmark.queries[q].topic == t for q in all_ids)),
+                4,
+            )
             for s in per_query
         }
         for t in topics
@@ -249,8 +261,16 @@ def scope_stats(benchmark: Benchmark, runs: Sequence[SystemRun]) -> list[ScopeSt
             qs = [q for q in system.no_match if subset == "all" or benchmark.queries[q].lang == subset]
             oos = [q for q in qs if benchmark.queries[q].out_of_scope]
             ins = [q for q in qs if not benchmark.queries[q].out_of_scope]
-            out.append(ScopeStats(system.name, subset, len(oos), sum(system.no_match[q] for q in oos),
-                                  len(ins), sum(system.no_match[q] for q in ins)))
+            out.append(
+                ScopeStats(
+                    system.name,
+                    subset,
+                    len(oos),
+                    sum(system.no_match[q] for q in oos),
+                    len(ins),
+                    sum(system.no_match[q] for q in ins),
+                )
+            )
     return out
 
 
@@ -283,50 +303,90 @@ def text_table(report: Report) -> str:
 
 def markdown(report: Report) -> str:
     out = ["# Boussole retrieval evaluation", ""]
-    out.append(f"Judged in-scope queries: {report.query_counts.get('all', 0)} "
-               f"({', '.join(f'{k} {v}' for k, v in report.query_counts.items() if k != 'all')}). "
-               f"Metrics from ranx; paired test: {report.stat_test}, alpha {report.alpha}.")
-    out += ["", "## Scores", "", "| system | subset | queries | " + " | ".join(METRICS) + " |",
-            "|" + "---|" * (3 + len(METRICS))]
+    out.append(
+        f"Judged in-scope queries: {report.query_counts.get('all', 0)} "
+        f"({', '.join(f'{k} {v}' for k, v in report.query_counts.items() if k != 'all')}). "
+        f"Metrics from ranx; paired test: {report.stat_test}, alpha {report.alpha}."
+    )
+    out += [
+        "",
+        "## Scores",
+        "",
+        "| system | subset | queries | " + " | ".join(METRICS) + " |",
+        "|" + "---|" * (3 + len(METRICS)),
+    ]
     out += ["| " + " | ".join(r) + " |" for r in table_rows(report)]
     if report.comparisons:
-        out += ["", f"## Hybrid against each baseline ({report.stat_test}, paired over queries)", "",
-                "| baseline | subset | metric | hybrid | baseline | delta | p | significant |", "|---|---|---|---|---|---|---|---|"]
+        out += [
+            "",
+            f"## Hybrid against each baseline ({report.stat_test}, paired over queries)",
+            "",
+            "| baseline | subset | metric | hybrid | baseline | delta | p | significant |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for c in report.comparisons:
-            out.append(f"| {c.baseline} | {c.subset} | {c.metric} | {c.reference_score:.3f} | {c.baseline_score:.3f} | "
-                       f"{c.delta:+.3f} | {c.p_value:.4f} | {'yes' if c.significant else 'no'} |")
+            out.append(
+                f"| {c.baseline} | {c.subset} | {c.metric} | {c.reference_score:.3f} | {c.baseline_score:.3f} | "
+                f"{c.delta:+.3f} | {c.p_value:.4f} | {'yes' if c.significant else 'no'} |"
+            )
         lost = report.not_beaten()
         out += ["", "### Where the hybrid does not beat a baseline", ""]
         if lost:
-            out += [f"- {c.metric} on {c.subset}: hybrid {c.reference_score:.3f} vs {c.baseline} {c.baseline_score:.3f} "
-                    f"(delta {c.delta:+.3f}, p {c.p_value:.3f})" for c in lost]
+            out += [
+                f"- {c.metric} on {c.subset}: hybrid {c.reference_score:.3f} vs {c.baseline} {c.baseline_score:.3f} "
+                f"(delta {c.delta:+.3f}, p {c.p_value:.3f})"
+                for c in lost
+            ]
         else:
             out.append("- nowhere on these metrics and language subsets.")
         weak = report.not_significant_wins()
         if weak:
             out += ["", f"Higher but not significantly (p ≥ {report.alpha}):", ""]
-            out += [f"- {c.metric} on {c.subset}: hybrid {c.reference_score:.3f} vs {c.baseline} {c.baseline_score:.3f} "
-                    f"(p {c.p_value:.3f})" for c in weak]
+            out += [
+                f"- {c.metric} on {c.subset}: hybrid {c.reference_score:.3f} vs {c.baseline} {c.baseline_score:.3f} "
+                f"(p {c.p_value:.3f})"
+                for c in weak
+            ]
         topics = report.topics_not_beaten()
         if topics:
             out += ["", f"Topics where a baseline has the higher {PRIMARY} (small groups, 6–16 queries, no test):", ""]
             out += [f"- {t}: {b} {bv:.3f} vs hybrid {hv:.3f}" for t, b, hv, bv in topics]
     if report.by_topic:
         systems = list(next(iter(report.by_topic.values())).keys())
-        out += ["", f"## {PRIMARY} by topic (both languages)", "", "| topic | " + " | ".join(systems) + " |",
-                "|" + "---|" * (1 + len(systems))]
+        out += [
+            "",
+            f"## {PRIMARY} by topic (both languages)",
+            "",
+            "| topic | " + " | ".join(systems) + " |",
+            "|" + "---|" * (1 + len(systems)),
+        ]
         for topic, values in report.by_topic.items():
             out.append(f"| {topic} | " + " | ".join(f"{values[s]:.3f}" for s in systems) + " |")
     if report.scope:
-        out += ["", "## No-good-match signal", "",
-                "Fires on out-of-scope queries (should) and on in-scope queries (should not).", "",
-                "| system | subset | out-of-scope fired | rate | in-scope fired (false alarms) | rate |", "|---|---|---|---|---|---|"]
+        out += [
+            "",
+            "## No-good-match signal",
+            "",
+            "Fires on out-of-scope queries (should) and on in-scope queries (should not).",
+            "",
+            "| system | subset | out-of-scope fired | rate | in-scope fired (false alarms) | rate |",
+            "|---|---|---|---|---|---|",
+        ]
         for s in report.scope:
-            out.append(f"| {s.system} | {s.subset} | {s.fired_on_out_of_scope}/{s.out_of_scope_queries} | "
-                       f"{_fmt(s.detection_rate)} | {s.fired_on_in_scope}/{s.in_scope_queries} | {_fmt(s.false_alarm_rate)} |")
+            out.append(
+                f"| {s.system} | {s.subset} | {s.fired_on_out_of_scope}/{s.out_of_scope_queries} | "
+                f"{_fmt(s.detection_rate)} | {s.fired_on_in_scope}/{s.in_scope_queries} | {_fmt(s.false_alarm_rate)} |"
+            )
     if report.hubness:
-        out += ["", "## Hubness", "", "The passage found in most top-10 lists of judged queries (a hub crowds unrelated answers).", "",
-                "| system | passage | share of queries |", "|---|---|---|"]
+        out += [
+            "",
+            "## Hubness",
+            "",
+            "The passage found in most top-10 lists of judged queries (a hub crowds unrelated answers).",
+            "",
+            "| system | passage | share of queries |",
+            "|---|---|---|",
+        ]
         out += [f"| {name} | {h.chunk_id} | {h.share:.2f} |" for name, h in report.hubness.items()]
     if report.notes:
         out += ["", "## Run notes", ""]

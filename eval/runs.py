@@ -111,8 +111,9 @@ def to_originals(ranking: dict[str, float], original_of: dict[str, str]) -> dict
     return as_scores(list(ids), len(ranking))
 
 
-def run_generic(baseline, embedder, queries: Sequence[Query], depth: int = DEPTH,
-                original_of: dict[str, str] | None = None) -> SystemRun:
+def run_generic(
+    baseline, embedder, queries: Sequence[Query], depth: int = DEPTH, original_of: dict[str, str] | None = None
+) -> SystemRun:
     started = time.perf_counter()
     vectors = embedder.embed_queries([q.text for q in queries])
     rankings = baseline.search(vectors, depth)

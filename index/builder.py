@@ -96,7 +96,9 @@ def embed_chunks(
     missing = [i for i, key in enumerate(keys) if cache.get(key) is None]
     if missing:
         if progress:
-            progress(f"embedding {len(missing)} chunks with {embedder.model_id} ({len(chunks) - len(missing)} from cache)")
+            progress(
+                f"embedding {len(missing)} chunks with {embedder.model_id} ({len(chunks) - len(missing)} from cache)"
+            )
         step = PROGRESS_SLICE if progress else len(missing)
         for start in range(0, len(missing), step):
             part = missing[start : start + step]
@@ -172,7 +174,9 @@ def _build_locked(
         vectors, embedded = e5_passages.result()
     if progress:
         progress("calibrating (index/calibration.toml), building FAISS and BM25 indexes")
-    calibration, scope_model = calibrate(calibration_set, embedder, second, vectors, second_vectors, cache, second_cache)
+    calibration, scope_model = calibrate(
+        calibration_set, embedder, second, vectors, second_vectors, cache, second_cache
+    )
     cache.save(keep=cache.used_keys())
     second_cache.save(keep=second_cache.used_keys())
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
@@ -185,8 +189,9 @@ def _build_locked(
         lexical.save(staging / store.LEXICAL_DIR)
         records.write_chunks(staging / store.CHUNKS_FILE, chunks)
         records.write_documents(staging / store.DOCUMENTS_FILE, documents)
-        manifest = new_manifest(chunks, documents, embedder, second, int(vectors.shape[1]), fusion,
-                                round(time.perf_counter() - started, 3))
+        manifest = new_manifest(
+            chunks, documents, embedder, second, int(vectors.shape[1]), fusion, round(time.perf_counter() - started, 3)
+        )
         manifest = store.commit(staging, index_dir, manifest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -168,10 +168,7 @@ def hubness(passages: np.ndarray, calibration: CalibrationVectors, k: int = 10) 
     from boussole.index.centring import centre
 
     questions = np.concatenate(
-        [
-            centre(calibration.e5_in[calibration.in_langs == lang], calibration.query_means[lang])
-            for lang in LANGS
-        ]
+        [centre(calibration.e5_in[calibration.in_langs == lang], calibration.query_means[lang]) for lang in LANGS]
     )
     return _mean_top_k_similarity(passages, questions, k)
 
@@ -195,4 +192,12 @@ def outlying_hubs(passages: np.ndarray, questions: np.ndarray, z: float, k: int 
     return np.maximum(0.0, scores - (scores.mean() + z * scores.std())).astype(np.float32)
 
 
-__all__ = ["CALIBRATION_METHOD", "CalibrationVectors", "calibrate", "embed_calibration_questions", "embed_questions", "hubness", "outlying_hubs"]
+__all__ = [
+    "CALIBRATION_METHOD",
+    "CalibrationVectors",
+    "calibrate",
+    "embed_calibration_questions",
+    "embed_questions",
+    "hubness",
+    "outlying_hubs",
+]

@@ -70,7 +70,9 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> CalibrationSet:
     for section in ("in_scope", "out_of_scope"):
         lengths = {lang: len(data[section][lang]) for lang in LANGS}
         if len(set(lengths.values())) != 1:
-            raise ValueError(f"{path}: [{section}] lists are translations row for row, but their lengths differ: {lengths}")
+            raise ValueError(
+                f"{path}: [{section}] lists are translations row for row, but their lengths differ: {lengths}"
+            )
     return CalibrationSet(
         in_scope={lang: tuple(data["in_scope"][lang]) for lang in LANGS},
         out_of_scope={lang: tuple(data["out_of_scope"][lang]) for lang in LANGS},

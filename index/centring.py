@@ -32,4 +32,3 @@ def query_mean(lang_probs: Mapping[str, float], means: Mapping[str, np.ndarray])
     total = sum(lang_probs.get(lang, 0.0) for lang in means) or 1.0
     # never the empty sum 0: an index has a mean for each of its languages
     return sum(means[lang] * (lang_probs.get(lang, 0.0) / total) for lang in means)  # type: ignore[return-value]
-

@@ -36,7 +36,9 @@ class FusionConfig:
     # Chosen on the tuning half (z 1.5/2, λ 1/2/4): the lowest hub share at unchanged nDCG.
     use_hub_penalty: float = 2.0
     use_hub_z: float = 2.0
-    dense_weight: float = 0.6  # α of the convex combination dense vs language-weighted BM25 (0.5 before the English versions)
+    dense_weight: float = (
+        0.6  # α of the convex combination dense vs language-weighted BM25 (0.5 before the English versions)
+    )
     feedback_docs: int = 5  # pseudo-relevance feedback: terms from the first pass's top passages
     feedback_terms: int = 40
     feedback_weight: float = 0.2

@@ -99,4 +99,3 @@ class FilterColumns:
             if wanted := getattr(filters, name):
                 mask &= np.isin(self._columns[name], list(wanted))
         return mask
-

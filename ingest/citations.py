@@ -75,7 +75,9 @@ STEP_CITE_RE = re.compile(
     r", (?:étape de mise en œuvre|implementation step) (?P<step>\d+), (?:mesure|measure) (?P<measure>\d+\.\d+)$"
 )
 PREAMBLE_CITE_RE = re.compile(r", (?:préambule, alinéa|preamble, paragraph) (?P<n>\d+)$")
-TABLE_CITE_RE = re.compile(r", (?:tableau|table)(?: [«\"] ?(?P<title>.+?) ?[»\"])?, (?:ligne|row) (?P<row>\d+) ?: (?P<label>.+)$")
+TABLE_CITE_RE = re.compile(
+    r", (?:tableau|table)(?: [«\"] ?(?P<title>.+?) ?[»\"])?, (?:ligne|row) (?P<row>\d+) ?: (?P<label>.+)$"
+)
 ORDINAL_CITE_RE = re.compile(r", (?P<k>\d+)(?:er|e|st|nd|rd|th) paragraphe?$")
 
 MAX_HEADING = 100
@@ -92,8 +94,14 @@ def is_furniture(line: str) -> bool:
     """Page numbers, running symbol headers, bare URL lines and table headers repeated on
     each page: not part of any passage."""
     text = line.strip()
-    return (not text or text.isdigit() or is_url_line(text) or bool(SYMBOL_LINE_RE.match(text))
-            or bool(GLOSSARY_HEADER_RE.match(text)) or bool(STEP_TABLE_HEADER_RE.match(text)))
+    return (
+        not text
+        or text.isdigit()
+        or is_url_line(text)
+        or bool(SYMBOL_LINE_RE.match(text))
+        or bool(GLOSSARY_HEADER_RE.match(text))
+        or bool(STEP_TABLE_HEADER_RE.match(text))
+    )
 
 
 def printed(passage: str) -> str:
@@ -124,7 +132,7 @@ class _Source:
 
     def _raw(self, i: int) -> str:
         line = self.lines[i]
-        return self.source[line.start:line.end].strip(" \n")  # keep tabs: empty first cells
+        return self.source[line.start : line.end].strip(" \n")  # keep tabs: empty first cells
 
     def span(self, first: int, stop: int) -> Span:
         """Lines first .. stop-1 as a character span."""
@@ -231,8 +239,9 @@ def _principle(src: _Source, m: re.Match[str]) -> Span:
     if group_at is None:
         raise CitationError(f"no {group} pillars heading in the source")
     pillar = m["pillar"] + "."
-    pillar_at = src.find(group_at + 1, len(src.lines),
-                         lambda i: src.lines[i].text.startswith(pillar + " ") and src.is_heading(i))
+    pillar_at = src.find(
+        group_at + 1, len(src.lines), lambda i: src.lines[i].text.startswith(pillar + " ") and src.is_heading(i)
+    )
     if pillar_at is None:
         raise CitationError(f"no {group} pillar {m['pillar']} heading in the source")
     half = src.find(pillar_at + 1, len(src.lines), lambda i: bool(PRINCIPLES_RE.match(src.lines[i].text)))
@@ -252,11 +261,18 @@ def _glossary(src: _Source, m: re.Match[str]) -> Span:
     if head is None:
         raise CitationError("no glossary in the source")
     term = letters(m["term"])
-    at = src.find(head + 1, len(src.lines), lambda i: _opens_entry(src, i)
-                  and letters(" ".join(line.text for line in src.lines[i:i + 3])).startswith(term))
+    at = src.find(
+        head + 1,
+        len(src.lines),
+        lambda i: (
+            _opens_entry(src, i) and letters(" ".join(line.text for line in src.lines[i : i + 3])).startswith(term)
+        ),
+    )
     if at is None:
         raise CitationError(f"no glossary term {m['term']!r} in the source")
-    end = src.find(at + 1, len(src.lines), lambda i: _opens_entry(src, i) and not letters(src.lines[i].text).startswith(term))
+    end = src.find(
+        at + 1, len(src.lines), lambda i: _opens_entry(src, i) and not letters(src.lines[i].text).startswith(term)
+    )
     return src.span(at, end if end is not None else len(src.lines))
 
 
@@ -267,19 +283,32 @@ def _opens_entry(src: _Source, i: int) -> bool:
     if not text[:1].isupper():
         return False
     words = text.split()
-    return len(text) <= MAX_TERM_LINE or any(w[:1].isupper() for w in words[1:MAX_TERM_WORDS + 1])
+    return len(text) <= MAX_TERM_LINE or any(w[:1].isupper() for w in words[1 : MAX_TERM_WORDS + 1])
 
 
 def _step(src: _Source, m: re.Match[str]) -> Span:
-    step = src.find(0, len(src.lines), lambda i: (s := STEP_RE.match(src.lines[i].text)) is not None and s.group(1) == m["step"])
+    step = src.find(
+        0, len(src.lines), lambda i: (s := STEP_RE.match(src.lines[i].text)) is not None and s.group(1) == m["step"]
+    )
     if step is None:
         raise CitationError(f"no implementation step {m['step']} in the source")
-    at = src.find(step + 1, len(src.lines), lambda i: (s := STEP_MEASURE_RE.match(src.lines[i].text)) is not None and s.group(1) == m["measure"])
+    at = src.find(
+        step + 1,
+        len(src.lines),
+        lambda i: (s := STEP_MEASURE_RE.match(src.lines[i].text)) is not None and s.group(1) == m["measure"],
+    )
     if at is None:
         raise CitationError(f"no measure {m['measure']} under step {m['step']}")
-    end = src.find(at + 1, len(src.lines), lambda i: bool(
-        STEP_MEASURE_RE.match(src.lines[i].text) or STEP_RE.match(src.lines[i].text)
-        or PARA_RE.match(src.lines[i].text) or src.is_heading(i)))
+    end = src.find(
+        at + 1,
+        len(src.lines),
+        lambda i: bool(
+            STEP_MEASURE_RE.match(src.lines[i].text)
+            or STEP_RE.match(src.lines[i].text)
+            or PARA_RE.match(src.lines[i].text)
+            or src.is_heading(i)
+        ),
+    )
     return src.span(at, end if end is not None else len(src.lines))
 
 
@@ -313,13 +342,21 @@ def _table_row(src: _Source, m: re.Match[str]) -> Span:
     if not cells:
         raise CitationError("no table in the source")
     first = min(cells)
-    table_end = src.find(first + 1, len(src.lines), lambda i: i not in cells and (src.is_heading(i) or bool(PARA_RE.match(src.lines[i].text))))
+    table_end = src.find(
+        first + 1,
+        len(src.lines),
+        lambda i: i not in cells and (src.is_heading(i) or bool(PARA_RE.match(src.lines[i].text))),
+    )
     stop = table_end if table_end is not None else len(src.lines)
     header = letters(src.raw[first])
     rows = [i for i in sorted(cells) if first < i < stop and cells[i][0].strip() and letters(src.raw[i]) != header]
     label, n = letters(m["label"]), int(m["row"])
     numbered = [i for i in rows if src.lines[i].text.startswith(f"{n}.") and letters(cells[i][0]).endswith(label)]
-    at = numbered[0] if len(numbered) == 1 else (rows[n - 1] if n <= len(rows) and letters(cells[rows[n - 1]][0]).endswith(label) else None)
+    at = (
+        numbered[0]
+        if len(numbered) == 1
+        else (rows[n - 1] if n <= len(rows) and letters(cells[rows[n - 1]][0]).endswith(label) else None)
+    )
     if at is None:
         raise CitationError(f"no table row {n} labelled {m['label']!r}")
     nxt = next((i for i in rows if i > at), stop)

@@ -33,10 +33,10 @@ def _speaker_name(text: str) -> str:
     """'Monsieur SENG Vannak, Vice-Gouverneur …' → 'Monsieur SENG Vannak'."""
     moderator = MODERATOR_RE.match(text)
     if moderator and ":" in moderator.group(0):  # "Moderator:" → "Moderator : "
-        text = f"{moderator.group(1)} : {text[moderator.end():]}"
+        text = f"{moderator.group(1)} : {text[moderator.end() :]}"
     honorific = HONORIFIC_RE.match(text)  # "SE, M. Kimleang ING, …": the comma after SE is not the end
     head = honorific.group(1) + " " if honorific else ""
-    rest = text[honorific.end():] if honorific else text
+    rest = text[honorific.end() :] if honorific else text
     return head + rest.split(",")[0].strip()
 
 
@@ -66,7 +66,7 @@ def render_line(raw: str) -> tuple[str, bool]:
     '- ⇒ Question' → '⇒ Question'; '  - C.B : …' → '• C.B : …'; '1. …' kept."""
     bullet = BULLET_RE.match(raw)
     if bullet:
-        body = raw[bullet.end():]
+        body = raw[bullet.end() :]
         return (body if body.startswith("⇒") else f"• {body}"), True
     return raw, _is_list_line(raw)
 
@@ -137,10 +137,16 @@ def chunk_conference(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
         where = " — ".join(x for x in (place, name) if x)
         chunks.append(
             Chunk(
-                id=f"{doc.id}:p{n}", doc_id=doc.id, text="\n".join(texts), lang="",
-                citation=f"{base}, {where}" if where else base, order=0,
+                id=f"{doc.id}:p{n}",
+                doc_id=doc.id,
+                text="\n".join(texts),
+                lang="",
+                citation=f"{base}, {where}" if where else base,
+                order=0,
                 kind="city-example" if is_city_example(sec, speaker, texts[0] if texts else "") else "paragraph",
-                section=sec, page=page, context="\n".join(x for x in (" › ".join(sec), speaker) if x),
+                section=sec,
+                page=page,
+                context="\n".join(x for x in (" › ".join(sec), speaker) if x),
                 notes=notes,
             )
         )

@@ -72,7 +72,9 @@ PRINCIPLES_RE = re.compile(r"^\(?[a-z]\)\s+(Principes|Principles)\s*:?\s*$", re.
 # The measures half: "b) Mesures", "(b) Measures".
 MEASURES_RE = re.compile(r"^\(?[a-z]\)\s+(Mesures|Measures)\s*:?\s*$", re.I)
 # The step table's header, repeated on each page: "Étape Objectif Mesures" / "Step Objectives Measures".
-STEP_TABLE_HEADER_RE = re.compile(r"^\s*(Étape|Etape|Step)\s+(Objectif|Objective)s?\s+(Mesures|Measures|Actions)\s*$", re.I)
+STEP_TABLE_HEADER_RE = re.compile(
+    r"^\s*(Étape|Etape|Step)\s+(Objectif|Objective)s?\s+(Mesures|Measures|Actions)\s*$", re.I
+)
 # A step of the table: "Étape 1 : Analyses de référence"; group 1 its number, group 2 its title.
 STEP_RE = re.compile(r"^\s*(?:Étape|Etape|Step)\s+(\d+)\s*:\s*(.+)$", re.I)
 # A measure of a step: "Mesure 1.1 : Analyse :"; group 1 its number, group 2 the title's start.

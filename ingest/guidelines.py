@@ -36,9 +36,27 @@ from boussole.ingest.un_structure import parse_blocks
 
 # Who a measures paragraph addresses; "joint" is tested first ("Toutes les parties prenantes").
 ACTOR_PATTERNS = (
-    ("joint", re.compile(r"^(Tous les acteurs|Toutes les parties prenantes|Tous les niveaux|All (relevant )?(actors|stakeholders)|All levels)", re.I)),
-    ("national", re.compile(r"^(Les )?(pouvoirs publics|gouvernements|autorités) nationa(ux|les)|^(National|Central) (governments?|authorities)", re.I)),
-    ("local-regional", re.compile(r"^(Les )?(collectivités|autorités|administrations|gouvernements) locales? et régionales?|^Local and regional (governments?|authorities)|^(Sub-?national|Local) governments", re.I)),
+    (
+        "joint",
+        re.compile(
+            r"^(Tous les acteurs|Toutes les parties prenantes|Tous les niveaux|All (relevant )?(actors|stakeholders)|All levels)",
+            re.I,
+        ),
+    ),
+    (
+        "national",
+        re.compile(
+            r"^(Les )?(pouvoirs publics|gouvernements|autorités) nationa(ux|les)|^(National|Central) (governments?|authorities)",
+            re.I,
+        ),
+    ),
+    (
+        "local-regional",
+        re.compile(
+            r"^(Les )?(collectivités|autorités|administrations|gouvernements) locales? et régionales?|^Local and regional (governments?|authorities)|^(Sub-?national|Local) governments",
+            re.I,
+        ),
+    ),
     ("stakeholders", re.compile(r"^(Les )?parties prenantes|^(Relevant |Other )?stakeholders", re.I)),
 )
 
@@ -124,7 +142,7 @@ def pillar_title(section: list[str]) -> str:
     """'1. Prospérité partagée' → 'Prospérité partagée': the pillar heading as printed."""
     for title in reversed(section):
         if m := PILLAR_HEADING_RE.match(title):
-            return title[m.end():]
+            return title[m.end() :]
     return ""
 
 
@@ -224,8 +242,11 @@ def step_chunks(doc: Document, lines: list[Line]) -> list[Chunk]:
                 doc_id=doc.id,
                 text=text,
                 lang="",
-                citation=(f"{base}, implementation step {step_no}, measure {m.number}" if doc.lang == "en"
-                          else f"{base}, étape de mise en œuvre {step_no}, mesure {m.number}"),
+                citation=(
+                    f"{base}, implementation step {step_no}, measure {m.number}"
+                    if doc.lang == "en"
+                    else f"{base}, étape de mise en œuvre {step_no}, mesure {m.number}"
+                ),
                 kind="implementation-step",
                 order=0,
                 section=[f"{step_word} {step_no} : {step_title}"],
@@ -288,8 +309,9 @@ def glossary_chunks(doc: Document, lines: list[Line]) -> list[Chunk]:
                 doc_id=doc.id,
                 text=f"{term} : {definition}",
                 lang="",
-                citation=(f"{base}, annex (glossary): {term}" if doc.lang == "en"
-                          else f"{base}, annexe (glossaire) : {term}"),
+                citation=(
+                    f"{base}, annex (glossary): {term}" if doc.lang == "en" else f"{base}, annexe (glossaire) : {term}"
+                ),
                 kind="definition",
                 order=0,
                 section=section,

@@ -50,9 +50,7 @@ def _looks_hard_wrapped(text: str) -> bool:
     if len(lines) < 10:
         return False
     wrapped = sum(
-        1
-        for cur, nxt in zip(lines, lines[1:])
-        if not cur.endswith((".", ":", ";", "!", "?")) and nxt[:1].islower()
+        1 for cur, nxt in zip(lines, lines[1:]) if not cur.endswith((".", ":", ";", "!", "?")) and nxt[:1].islower()
     )
     return wrapped / len(lines) > 0.25
 
@@ -60,7 +58,7 @@ def _looks_hard_wrapped(text: str) -> bool:
 def _starts_like_note(text: str) -> bool:
     """Without a separator line, a footnote must start like a sentence ("28 Résolution …"),
     so that a wrapped body line such as "39 % de la population" is not taken for one."""
-    return text[:1].isupper() or text[:1] in "«\"“("
+    return text[:1].isupper() or text[:1] in '«"“('
 
 
 def _is_furniture(line: str, symbol: str | None) -> bool:
@@ -121,9 +119,7 @@ def _hard_layout(source: SourceText, symbol: str | None) -> Layout:
                 pending = False
                 continue
             note = HARD_NOTE_RE.match(raw.strip()) if not raw.startswith(" ") else None
-            is_next = note is not None and (
-                note.group("star") is not None or int(note.group("num")) == next_note
-            )
+            is_next = note is not None and (note.group("star") is not None or int(note.group("num")) == next_note)
             opens = in_notes or pending or (is_next and _starts_like_note(note.group("text")))
             if is_next and opens:
                 in_notes = True

@@ -42,12 +42,17 @@ def validate_document(doc: Document, where: str) -> None:
     if not DOC_ID_RE.match(doc.id):
         raise IngestError(where, f"document id {doc.id!r} must be lowercase letters, digits and hyphens")
     if doc.translation is not None and doc.translation not in TRANSLATIONS:
-        raise IngestError(where, f"{doc.id}: translation must be one of {', '.join(TRANSLATIONS)}, not {doc.translation!r}")
+        raise IngestError(
+            where, f"{doc.id}: translation must be one of {', '.join(TRANSLATIONS)}, not {doc.translation!r}"
+        )
     if doc.version_of and doc.translation is None:
-        raise IngestError(where, f"{doc.id} is a version of {doc.version_of}: say whether it is an official or an "
-                          "unofficial translation (translation = \"official\" | \"unofficial\")")
+        raise IngestError(
+            where,
+            f"{doc.id} is a version of {doc.version_of}: say whether it is an official or an "
+            'unofficial translation (translation = "official" | "unofficial")',
+        )
     if doc.translation and not doc.version_of:
-        raise IngestError(where, f"{doc.id} is a translation: name the document it translates (version_of = \"…\")")
+        raise IngestError(where, f'{doc.id} is a translation: name the document it translates (version_of = "…")')
 
 
 def _toml_str(value: str) -> str:

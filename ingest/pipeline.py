@@ -109,9 +109,7 @@ def ingest_document(path: Path, doc: Document) -> list[Chunk]:
     if not chunks:
         raise IngestError(str(path), "no text chunks found")
     _check_unique(path, chunks)
-    return [
-        replace(c, order=i, lang=detect_language(c.text, doc.lang)) for i, c in enumerate(chunks)
-    ]
+    return [replace(c, order=i, lang=detect_language(c.text, doc.lang)) for i, c in enumerate(chunks)]
 
 
 def _check_unique(path: Path, chunks: list[Chunk]) -> None:

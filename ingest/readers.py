@@ -67,7 +67,7 @@ def _decode(path: Path, data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise IngestError(
-            str(path), f"not valid UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r})"
+            str(path), f"not valid UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
         ) from exc
     if "\x00" in text:
         raise IngestError(str(path), "binary content (NUL bytes) in a text file")
@@ -85,9 +85,7 @@ def _read_pdf(path: Path, data: bytes) -> tuple[Page, ...]:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             raise IngestError(str(path), "PDF is encrypted (password-protected); decrypt it first")
-        pages = tuple(
-            Page(number, page.extract_text() or "") for number, page in enumerate(reader.pages, start=1)
-        )
+        pages = tuple(Page(number, page.extract_text() or "") for number, page in enumerate(reader.pages, start=1))
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:

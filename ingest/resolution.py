@@ -18,23 +18,37 @@ def chunk_resolution(doc: Document, layout: Layout, markers: FootnoteMarkers) ->
     lines = layout.lines
     start = next((i for i, line in enumerate(lines) if ENACTING_RE.match(line.stripped)), None)
     first_op = next(
-        (i for i, line in enumerate(lines) if (start is None or i > start) and (m := PARA_RE.match(line.stripped)) and m.group(1) == "1"),
+        (
+            i
+            for i, line in enumerate(lines)
+            if (start is None or i > start) and (m := PARA_RE.match(line.stripped)) and m.group(1) == "1"
+        ),
         len(lines),
     )
-    title = next((clean_inline(line.stripped) for line in lines[: start or 0] if RESOLUTION_TITLE_RE.match(line.stripped)), "")
+    title = next(
+        (clean_inline(line.stripped) for line in lines[: start or 0] if RESOLUTION_TITLE_RE.match(line.stripped)), ""
+    )
     formula = clean_inline(lines[start].stripped) if start is not None else ""
     preamble = _clauses(lines[start + 1 : first_op]) if start is not None else []
     base = citation_base(doc)
     word = "Preamble" if doc.lang == "en" else "Préambule"
     chunks: list[Chunk] = []
     for n, clause in enumerate(preamble, start=1):
-        text, cited = markers.extract(join_lines(clause) if layout.hard_wrapped else " ".join(line.stripped for line in clause))
+        text, cited = markers.extract(
+            join_lines(clause) if layout.hard_wrapped else " ".join(line.stripped for line in clause)
+        )
         chunks.append(
             Chunk(
-                id=f"{doc.id}:pp.{n}", doc_id=doc.id, text=clean_inline(text), lang="",
+                id=f"{doc.id}:pp.{n}",
+                doc_id=doc.id,
+                text=clean_inline(text),
+                lang="",
                 citation=f"{base}, preamble, paragraph {n}" if doc.lang == "en" else f"{base}, préambule, alinéa {n}",
-                kind="preamble", order=0,
-                section=[s for s in (title, word) if s], page=clause[0].page, context=formula,
+                kind="preamble",
+                order=0,
+                section=[s for s in (title, word) if s],
+                page=clause[0].page,
+                context=formula,
                 notes=[f"{label} {clean_inline(markers.notes[label])}" for label in cited],
             )
         )

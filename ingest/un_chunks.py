@@ -188,8 +188,15 @@ class UNChunker:
             lines = [lead_text] + [f"{b.number}) {u.text}" for b, u in group.items]
             notes = lead_notes + [x for _, u in group.items for x in u.notes]
             anchor = group.lead or group.items[0][0]
-            self._chunk(n, "\n".join(x for x in lines if x), f"{base}, para. {n}", anchor,
-                        paragraph=n, context=" › ".join(anchor.section), notes=notes)
+            self._chunk(
+                n,
+                "\n".join(x for x in lines if x),
+                f"{base}, para. {n}",
+                anchor,
+                paragraph=n,
+                context=" › ".join(anchor.section),
+                notes=notes,
+            )
             return None
         group.items = _fold_subitems(group.items)
         if lead_text and _substantive(lead_text):
@@ -202,15 +209,26 @@ class UNChunker:
                 item_intro = unit.text if unit.text.rstrip().endswith(":") else ""
                 context = "\n".join(x for x in (section, intro) if x)
                 self._chunk(
-                    f"{n}.{block.number}", unit.text, f"{base}, para. {n} ({block.number})", block,
-                    paragraph=n, item=block.number, context=context, notes=unit.notes,
+                    f"{n}.{block.number}",
+                    unit.text,
+                    f"{base}, para. {n} ({block.number})",
+                    block,
+                    paragraph=n,
+                    item=block.number,
+                    context=context,
+                    notes=unit.notes,
                 )
             else:
                 context = "\n".join(x for x in (section, intro, item_intro) if x)
                 self._chunk(
-                    f"{n}.{block.item}.{block.number}", unit.text,
-                    f"{base}, para. {n} ({block.item}) ({block.number})", block,
-                    paragraph=n, item=f"{block.item}.{block.number}", context=context, notes=unit.notes,
+                    f"{n}.{block.item}.{block.number}",
+                    unit.text,
+                    f"{base}, para. {n} ({block.item}) ({block.number})",
+                    block,
+                    paragraph=n,
+                    item=f"{block.item}.{block.number}",
+                    context=context,
+                    notes=unit.notes,
                 )
         return None
 
@@ -222,8 +240,7 @@ class UNChunker:
             key = number.group(1) if number else str(self.table_count)
             name = re.sub(r"^\d+\.\s*", "", label)
             citation = table_row_citation(self.doc, title, number.group(1) if number else str(row), name)
-            self._chunk(f"table.{key}", unit.text, citation, block,
-                        context=" › ".join(block.section), notes=unit.notes)
+            self._chunk(f"table.{key}", unit.text, citation, block, context=" › ".join(block.section), notes=unit.notes)
 
 
 def _is_enumeration(units: list[TextUnit]) -> bool:
@@ -263,7 +280,9 @@ def _substantive(lead: str) -> bool:
     return not (BARE_LEAD_RE.search(text) and len(text) < MAX_BARE_LEAD)
 
 
-def chunk_un_document(doc: Document, blocks: list[Block], markers: FootnoteMarkers, hard: bool) -> tuple[list[Chunk], dict[str, str]]:
+def chunk_un_document(
+    doc: Document, blocks: list[Block], markers: FootnoteMarkers, hard: bool
+) -> tuple[list[Chunk], dict[str, str]]:
     chunker = UNChunker(doc, markers, hard)
     chunks = chunker.run(blocks)
     return chunks, chunker.leads

@@ -54,7 +54,7 @@ def _without_list_dash(text: str) -> str:
     """'- b) Veiller …' → 'b) Veiller …': markdown may put a list dash in front of an item's
     marker; the dash of an ordinary bullet stays."""
     dash = BULLET_RE.match(text)
-    return text[dash.end():] if dash and ITEM_RE.match(text[dash.end():]) else text
+    return text[dash.end() :] if dash and ITEM_RE.match(text[dash.end() :]) else text
 
 
 def _is_heading_like(text: str) -> bool:
@@ -86,8 +86,15 @@ class UNParser:
         return tuple(text for _, text in self.headings)
 
     def _open(self, kind: str, line: Line, text: str, **kw) -> Block:
-        block = Block(kind, [text], line.page, section=self._section(), after_blank=line.after_blank,
-                      rule_after=line.rule_after, **kw)
+        block = Block(
+            kind,
+            [text],
+            line.page,
+            section=self._section(),
+            after_blank=line.after_blank,
+            rule_after=line.rule_after,
+            **kw,
+        )
         self.blocks.append(block)
         return block
 
@@ -138,7 +145,7 @@ class UNParser:
             if number == self.next_para or (
                 self.next_para < number <= self.next_para + 2 and not _is_heading_like(raw)
             ):
-                self._paragraph(line, number, raw[para.end():])
+                self._paragraph(line, number, raw[para.end() :])
                 return
             if _is_heading_like(raw) and not bold:
                 self._heading(line, 3, plain)
@@ -147,7 +154,7 @@ class UNParser:
             self._heading(line, min(len(md.group(1)), 6) + 1, plain)
             return
         item = ITEM_RE.match(raw)
-        if item and self._item(line, item.group(1), raw[item.end():]):
+        if item and self._item(line, item.group(1), raw[item.end() :]):
             return
         self._text(line, raw)
 
@@ -190,10 +197,14 @@ class UNParser:
 
     def _text(self, line: Line, raw: str) -> None:
         cur = self.current
-        continues = cur is not None and cur.kind != "table" and (
-            (self.hard and cur.kind != "heading")
-            or raw[:1].islower()
-            or (cur.kind == "heading" and raw[:1].islower())
+        continues = (
+            cur is not None
+            and cur.kind != "table"
+            and (
+                (self.hard and cur.kind != "heading")
+                or raw[:1].islower()
+                or (cur.kind == "heading" and raw[:1].islower())
+            )
         )
         if continues:
             cur.lines.append(raw)

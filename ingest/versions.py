@@ -67,14 +67,27 @@ def check_versions(documents: list[Document]) -> list[IngestError]:
             continue
         original = by_id.get(doc.version_of)
         if original is None:
-            errors.append(IngestError(doc.source, f"{doc.id} is a version of {doc.version_of!r}, which is not a document "
-                                      f"of the corpus (documents: {', '.join(sorted(langs))})"))
+            errors.append(
+                IngestError(
+                    doc.source,
+                    f"{doc.id} is a version of {doc.version_of!r}, which is not a document "
+                    f"of the corpus (documents: {', '.join(sorted(langs))})",
+                )
+            )
         elif original.version_of:
-            errors.append(IngestError(doc.source, f"{doc.id} is a version of {original.id}, itself a version of "
-                                      f"{original.version_of}: name the original instead"))
+            errors.append(
+                IngestError(
+                    doc.source,
+                    f"{doc.id} is a version of {original.id}, itself a version of "
+                    f"{original.version_of}: name the original instead",
+                )
+            )
         elif doc.lang in langs[original.id]:
-            errors.append(IngestError(doc.source, f"{original.id} already has a version in {doc.lang!r}: "
-                                      f"{doc.id} would be a second one"))
+            errors.append(
+                IngestError(
+                    doc.source, f"{original.id} already has a version in {doc.lang!r}: {doc.id} would be a second one"
+                )
+            )
         else:
             langs[original.id].add(doc.lang)
     return errors
@@ -89,14 +102,17 @@ def align(version: Document, chunks: list[Chunk], original_chunks: list[Chunk]) 
     missing = [c.key for c in original_chunks if c.key not in mine]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise AlignmentError(version.source, f"{describe(missing[0])}{more} of {version.version_of} has no "
-                             f"{name} twin in {version.id}: the versions are misaligned")
+        raise AlignmentError(
+            version.source,
+            f"{describe(missing[0])}{more} of {version.version_of} has no "
+            f"{name} twin in {version.id}: the versions are misaligned",
+        )
     extra = [c.key for c in chunks if c.key not in theirs]
     if extra:
         more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
-        raise AlignmentError(version.source, f"{describe(extra[0])}{more} of {version.id} is not in the "
-                             f"original {version.version_of}: the versions are misaligned")
-    return [
-        replace(c, kind=theirs[c.key].kind, pillar=theirs[c.key].pillar, actor=theirs[c.key].actor)
-        for c in chunks
-    ]
+        raise AlignmentError(
+            version.source,
+            f"{describe(extra[0])}{more} of {version.id} is not in the "
+            f"original {version.version_of}: the versions are misaligned",
+        )
+    return [replace(c, kind=theirs[c.key].kind, pillar=theirs[c.key].pillar, actor=theirs[c.key].actor) for c in chunks]

@@ -72,7 +72,9 @@ def open_index(settings: Settings) -> Searcher:
         # difference 1.3e-7, measured on 32 questions). No wait for company: under load the
         # questions that queue while it encodes form the next batch.
         second = QueryBatcher(
-            load_second_encoder(settings.models_dir), max_queue=settings.max_queue, max_wait=0.0,
+            load_second_encoder(settings.models_dir),
+            max_queue=settings.max_queue,
+            max_wait=0.0,
             name="boussole-second-encoder",
         )
         return embedder, second

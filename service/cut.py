@@ -46,7 +46,9 @@ class AnswerCut:
 DEFAULT_CUT = AnswerCut()
 
 
-def cut(items: Sequence[T], score: Callable[[T], float], ratio: float, least: int, most: int) -> tuple[list[T], list[T]]:
+def cut(
+    items: Sequence[T], score: Callable[[T], float], ratio: float, least: int, most: int
+) -> tuple[list[T], list[T]]:
     """(shown, rest) of `items` (best first): those scoring at least `ratio` × the best,
     at least `least` and at most `most` of them."""
     if not items:
@@ -55,7 +57,7 @@ def cut(items: Sequence[T], score: Callable[[T], float], ratio: float, least: in
     shown = [i for i in items[:most] if score(i) >= ratio * best]
     if len(shown) < least:
         shown = list(items[:least])
-    return shown, list(items[len(shown):])
+    return shown, list(items[len(shown) :])
 
 
 def containment(a: frozenset[str], b: frozenset[str]) -> float:
@@ -66,8 +68,13 @@ def containment(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def fold_contained(items: Sequence[T], tokens: Callable[[T], frozenset[str]], group: Callable[[T], object],
-                   threshold: float, limit: int | None = None) -> list[T]:
+def fold_contained(
+    items: Sequence[T],
+    tokens: Callable[[T], frozenset[str]],
+    group: Callable[[T], object],
+    threshold: float,
+    limit: int | None = None,
+) -> list[T]:
     """Drop an item whose words are (almost) all in a better-ranked item of the same group
     (kind and actor): the guidelines repeat some items nearly word for word. Over the
     French principles and measures (lowercased words), containment ≥ 0.85 holds for seven

@@ -63,9 +63,7 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(
-            SWAGGER_PAGE.format(title=f"{app.title} API", assets=ASSETS_URL, openapi_url=openapi_url)
-        )
+        return HTMLResponse(SWAGGER_PAGE.format(title=f"{app.title} API", assets=ASSETS_URL, openapi_url=openapi_url))
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:

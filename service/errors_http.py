@@ -161,9 +161,7 @@ def describe(error: dict[str, Any]) -> tuple[str, str, str | None, list[str]]:
 
 async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    described = [describe(e) for e in exc.errors()] or [
-        ("invalid_request", "The request is not valid.", None, [])
-    ]
+    described = [describe(e) for e in exc.errors()] or [("invalid_request", "The request is not valid.", None, [])]
     code, message, field, valid = described[0]
     if len(described) > 1:
         message = " ".join(d[1] for d in described)
@@ -178,9 +176,7 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     if exc.status_code == 400 and "parsing the body" in str(exc.detail):
         # FastAPI's answer to a body that is not even text (e.g. not UTF-8): same as bad JSON.
-        return error_response(
-            422, "invalid_json", "The request body is not valid JSON (it must be UTF-8 text)."
-        )
+        return error_response(422, "invalid_json", "The request body is not valid JSON (it must be UTF-8 text).")
     if exc.status_code == 404:
         message = f"No such endpoint: {request.method} {request.url.path}. See /docs."
     elif exc.status_code == 405:

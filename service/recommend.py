@@ -59,7 +59,12 @@ class SearchBackend(Protocol):
     def documents(self) -> list[Document]: ...
 
     def search(
-        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid", *,
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters = Filters(),
+        mode: str = "hybrid",
+        *,
         answer_lang: str = "auto",
     ) -> SearchResult: ...
 
@@ -162,8 +167,11 @@ def recommend(
     cut_ = answer_cut
     # The actor applies here, once: to the ranking and, when it runs short, to the top-up.
     principles = read(Filters(doc=(GUIDELINES_DOC,), kind=("principle",)), cut_.least_principles, cut_.most_principles)
-    measures = read(Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=_actors_for(actor)),
-                    cut_.least_measures, cut_.most_measures)
+    measures = read(
+        Filters(doc=(GUIDELINES_DOC,), kind=("measure",), actor=_actors_for(actor)),
+        cut_.least_measures,
+        cut_.most_measures,
+    )
     principles = _fold(principles, cut_.fold_containment, cut_.most_principles + cut_.more)
     measures = _fold(measures, cut_.fold_containment, cut_.most_measures + cut_.more)
     principles, more_principles = cut(principles, _score, cut_.ratio, cut_.least_principles, cut_.most_principles)

@@ -94,7 +94,8 @@ class IndexReloader:
         now = time.monotonic() if now is None else now
         with self._lock:
             done = [
-                (searcher, since) for searcher, since in self._retired
+                (searcher, since)
+                for searcher, since in self._retired
                 if everything or (id(searcher) not in self._leases and now - since >= self._grace)
             ]
             self._retired = [entry for entry in self._retired if entry not in done]
@@ -142,8 +143,9 @@ class IndexReloader:
             searcher = self._open(self._settings)
         except Exception as exc:  # noqa: BLE001 - keep serving the old index whatever happened
             self._failed = info
-            log.error("index %s not loaded, still serving %s: %s", info.version,
-                      served.version if served else "nothing", exc)
+            log.error(
+                "index %s not loaded, still serving %s: %s", info.version, served.version if served else "nothing", exc
+            )
             return False
         if info.path is None:  # Milvus: the collection opened may be newer than the one seen
             # an index opened from Milvus is a Searcher, which has both (SearchBackend need not)

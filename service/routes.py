@@ -97,9 +97,7 @@ async def _on_workers(request: Request, answer: Callable[..., BaseModel], *args)
     return Response(content=body, media_type="application/json")
 
 
-@router.post(
-    "/v1/search", response_model=schemas.SearchResponse, responses=ERRORS, tags=["search"], name="search"
-)
+@router.post("/v1/search", response_model=schemas.SearchResponse, responses=ERRORS, tags=["search"], name="search")
 async def search_endpoint(
     request: Request, body: schemas.SearchRequest, searcher: Searcher, assess: Assessor
 ) -> Response:
@@ -127,7 +125,10 @@ def search(body: schemas.SearchRequest, searcher: SearchBackend, assess: Assess)
 
 
 @router.post(
-    "/v1/recommend", response_model=schemas.RecommendResponse, responses=ERRORS, tags=["search"],
+    "/v1/recommend",
+    response_model=schemas.RecommendResponse,
+    responses=ERRORS,
+    tags=["search"],
     name="recommend_route",
 )
 async def recommend_endpoint(
@@ -164,9 +165,7 @@ def recommend_route(
         scope_reason=scope_reason(rec.scope.reason, rec.answer_lang or rec.query_lang),
         message=rec.message,
         principles=items(rec.principles),
-        measures=[
-            schemas.ActorGroupOut(actor=g.actor, measures=items(g.measures)) for g in rec.measures
-        ],
+        measures=[schemas.ActorGroupOut(actor=g.actor, measures=items(g.measures)) for g in rec.measures],
         examples=items(rec.examples),
         pillars=[schemas.PillarOut(key=p.key, title=p.title, count=p.count) for p in rec.pillars],
         weak_matches=items(rec.weak_matches),
@@ -193,8 +192,7 @@ def chunk_in_context(
     return schemas.ChunkContextResponse(
         chunk=schemas.ChunkOut.from_chunk(chunk, titles),
         neighbours=[
-            schemas.ChunkOut.from_chunk(c, titles)
-            for c in searcher.neighbours(chunk_id, before=before, after=after)
+            schemas.ChunkOut.from_chunk(c, titles) for c in searcher.neighbours(chunk_id, before=before, after=after)
         ],
     )
 

@@ -158,9 +158,14 @@ class ChunkOut(BaseModel):
             context=chunk.context,
             translation=chunk.translation,
             original=OriginalOut(
-                id=original.id, text=original.text, lang=original.lang, citation=original.citation,
+                id=original.id,
+                text=original.text,
+                lang=original.lang,
+                citation=original.citation,
                 doc_id=original.doc_id,
-            ) if original is not None else None,
+            )
+            if original is not None
+            else None,
         )
 
 
@@ -268,9 +273,7 @@ class RecommendResponse(BaseModel):
 
 class ChunkContextResponse(BaseModel):
     chunk: ChunkOut
-    neighbours: list[ChunkOut] = Field(
-        description="Same document, in reading order, including the chunk itself."
-    )
+    neighbours: list[ChunkOut] = Field(description="Same document, in reading order, including the chunk itself.")
 
 
 class DocumentOut(BaseModel):

@@ -53,9 +53,7 @@ class SearchWorkers:
 
     async def run(self, fn: Callable[..., T], *args) -> T:
         if self._in_flight >= self.threads + self.max_waiting:
-            raise Overloaded(
-                f"The server is busy ({self.max_waiting} requests waiting); try again in a second."
-            )
+            raise Overloaded(f"The server is busy ({self.max_waiting} requests waiting); try again in a second.")
         self._in_flight += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))

@@ -141,9 +141,20 @@ def milvus_uri(tmp_path_factory):
     folder = tmp_path_factory.mktemp("milvus") / "milvus.db"
     log = open(folder.with_suffix(".log"), "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(folder), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(folder),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while True:
@@ -153,7 +164,9 @@ def milvus_uri(tmp_path_factory):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"milvus-lite server did not start: {folder.with_suffix('.log').read_text()[-2000:]}") from None
+                raise RuntimeError(
+                    f"milvus-lite server did not start: {folder.with_suffix('.log').read_text()[-2000:]}"
+                ) from None
             time.sleep(0.2)
     yield f"http://127.0.0.1:{port}"
     process.terminate()

@@ -49,8 +49,12 @@ def env_for(data: Path, corpus: Path | None = None, **extra: str) -> dict[str, s
 
 def run_boussole(args: list[str], env: dict[str, str], prefix: list[str] = (), timeout: float = 600):
     return subprocess.run(
-        [*prefix, *boussole_command(), *args], env=env, capture_output=True, text=True,
-        timeout=timeout, stdin=subprocess.DEVNULL,
+        [*prefix, *boussole_command(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 

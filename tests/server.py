@@ -88,9 +88,7 @@ def wait_ready(server: Server, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(
-                f"server exited with code {server.process.returncode}:\n{server.log()}"
-            )
+            raise RuntimeError(f"server exited with code {server.process.returncode}:\n{server.log()}")
         try:
             if httpx.get(server.url + "/readyz", timeout=5).status_code == 200:
                 return

@@ -48,7 +48,9 @@ def test_a_translation_shown_counts_as_its_original():
     problem = Problem("x1", "en", "held-out", "t", "text", must=("d:1.a", "d:2.b"), good=("d:3",), examples=("c:p1",))
 
     def item(cid, original=None):
-        return SimpleNamespace(chunk=SimpleNamespace(id=cid), original=SimpleNamespace(id=original) if original else None)
+        return SimpleNamespace(
+            chunk=SimpleNamespace(id=cid), original=SimpleNamespace(id=original) if original else None
+        )
 
     rec = SimpleNamespace(
         principles=[item("d-en:1.a", "d:1.a")],

@@ -34,23 +34,65 @@ GUIDE = "hsp-ha-2-14"
 # ================================================================ fake searcher
 
 
-def _chunk(n: int, kind: str, text: str, actor: str | None = None, pillar: str | None = None,
-           doc: str = GUIDE, para: str = "40", item: str | None = None) -> Chunk:
+def _chunk(
+    n: int,
+    kind: str,
+    text: str,
+    actor: str | None = None,
+    pillar: str | None = None,
+    doc: str = GUIDE,
+    para: str = "40",
+    item: str | None = None,
+) -> Chunk:
     cid = f"{doc}:{para}" + (f".{item}" if item else "")
     citation = f"HSP/HA.2/14, para. {para}" + (f" ({item})" if item else "")
-    return Chunk(id=cid, doc_id=doc, text=text, lang="fr", citation=citation, kind=kind, order=n,
-                 section=["Piliers", "Durabilité"], paragraph=para, item=item, pillar=pillar,
-                 actor=actor, context="")
+    return Chunk(
+        id=cid,
+        doc_id=doc,
+        text=text,
+        lang="fr",
+        citation=citation,
+        kind=kind,
+        order=n,
+        section=["Piliers", "Durabilité"],
+        paragraph=para,
+        item=item,
+        pillar=pillar,
+        actor=actor,
+        context="",
+    )
 
 
 FAKE_CHUNKS = [
     _chunk(0, "principle", "Les villes doivent être résilientes face aux inondations.", pillar="thematic-2", para="38"),
-    _chunk(1, "measure", "Alerter les habitants des inondations par des systèmes d'alerte.", "local-regional", "thematic-2", item="b"),
-    _chunk(2, "measure", "Financer les systèmes d'alerte précoce contre les inondations.", "national", "enabling-4", para="39", item="a"),
-    _chunk(3, "measure", "Partager les données sur les inondations.", "stakeholders", "enabling-2", para="41", item="c"),
+    _chunk(
+        1,
+        "measure",
+        "Alerter les habitants des inondations par des systèmes d'alerte.",
+        "local-regional",
+        "thematic-2",
+        item="b",
+    ),
+    _chunk(
+        2,
+        "measure",
+        "Financer les systèmes d'alerte précoce contre les inondations.",
+        "national",
+        "enabling-4",
+        para="39",
+        item="a",
+    ),
+    _chunk(
+        3, "measure", "Partager les données sur les inondations.", "stakeholders", "enabling-2", para="41", item="c"
+    ),
     _chunk(4, "measure", "Tous coopèrent pour l'alerte aux inondations.", "joint", "thematic-2", para="42", item="d"),
-    _chunk(5, "city-example", "À Hué, un système d'alerte aux inondations prévient les habitants.",
-           doc="aimf-2025-hue", para="12"),
+    _chunk(
+        5,
+        "city-example",
+        "À Hué, un système d'alerte aux inondations prévient les habitants.",
+        doc="aimf-2025-hue",
+        para="12",
+    ),
 ]
 FAKE_DOCS = [
     Document(id=GUIDE, title="Directives", lang="fr", kind="guidelines", source="x.txt", symbol="HSP/HA.2/14"),
@@ -68,8 +110,9 @@ class FakeSearcher:
     def filter_values(self) -> dict[str, list[str]]:
         return self.columns.values()
 
-    def search(self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid",
-               answer_lang: str = "auto") -> SearchResult:
+    def search(
+        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid", answer_lang: str = "auto"
+    ) -> SearchResult:
         if not query.strip():
             raise QueryError("the query is empty", field="query")
         if answer_lang not in ("auto", "fr", "en"):
@@ -99,7 +142,7 @@ class FakeSearcher:
         c = self.chunk(chunk_id)
         same = [x for x in FAKE_CHUNKS if x.doc_id == c.doc_id]
         at = same.index(c)
-        return same[max(0, at - before): at + after + 1]
+        return same[max(0, at - before) : at + after + 1]
 
 
 @dataclass(frozen=True)
@@ -203,15 +246,16 @@ def test_wrong_content_type_is_explained(client):
 
 
 def test_huge_body_is_refused_before_parsing(client):
-    response = client.post("/v1/search", content=b'{"query": "' + b"a" * 200_000 + b'"}',
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/v1/search", content=b'{"query": "' + b"a" * 200_000 + b'"}', headers={"Content-Type": "application/json"}
+    )
     assert_error_shape(response, 413, "request_too_large")
 
 
 def test_unknown_filter_value_lists_the_valid_ones(client):
     error = assert_error_shape(
-        client.post("/v1/search", json={"query": "inondations", "filters": {"doc": ["nope"]}}),
-        422, "invalid_filter")
+        client.post("/v1/search", json={"query": "inondations", "filters": {"doc": ["nope"]}}), 422, "invalid_filter"
+    )
     assert error["field"] == "filters.doc"
     assert error["valid"] == ["aimf-2025-hue", GUIDE]
     assert error["message"] == f"unknown doc 'nope': choose one of aimf-2025-hue, {GUIDE}"
@@ -219,7 +263,8 @@ def test_unknown_filter_value_lists_the_valid_ones(client):
 
 def test_unknown_actor_in_recommend_lists_the_valid_ones(client):
     error = assert_error_shape(
-        client.post("/v1/recommend", json={"problem": "inondations", "actor": "mayor"}), 422, "invalid_value")
+        client.post("/v1/recommend", json={"problem": "inondations", "actor": "mayor"}), 422, "invalid_value"
+    )
     assert error["field"] == "actor"
     assert set(error["valid"]) == set(ACTORS) | {"all"}
 
@@ -265,8 +310,23 @@ def test_search_maps_hits(client):
     body = client.post("/v1/search", json={"query": "alerte inondations", "k": 3}).json()
     assert body["query_lang"] == "fr" and len(body["results"]) == 3
     first = body["results"][0]
-    assert {"id", "rank", "score", "text", "citation", "doc_id", "doc_title", "kind", "pillar",
-            "actor", "section", "paragraph", "item", "lang", "context"} <= set(first)
+    assert {
+        "id",
+        "rank",
+        "score",
+        "text",
+        "citation",
+        "doc_id",
+        "doc_title",
+        "kind",
+        "pillar",
+        "actor",
+        "section",
+        "paragraph",
+        "item",
+        "lang",
+        "context",
+    } <= set(first)
     assert [r["rank"] for r in body["results"]] == [1, 2, 3]
 
 
@@ -280,7 +340,11 @@ def test_recommend_groups_measures_local_first(client):
     assert actors == ["local-regional", "national", "joint"]
     assert [m["id"] for m in body["more"]] == ["hsp-ha-2-14:41.c"]
     assert body["examples"][0]["doc_id"] == "aimf-2025-hue"
-    assert body["pillars"][0] == {"key": "thematic-2", "title": "Durabilité, résilience et réponse aux crises", "count": 3}
+    assert body["pillars"][0] == {
+        "key": "thematic-2",
+        "title": "Durabilité, résilience et réponse aux crises",
+        "count": 3,
+    }
     assert all(m["citation"] for g in body["measures"] for m in g["measures"])
 
 
@@ -335,7 +399,9 @@ def test_documents_filters_and_docs(client):
     assert "actor" in client.get("/v1/filters").json()["values"]
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/v1/search", "/v1/recommend", "/v1/chunks/{chunk_id}", "/v1/documents", "/healthz", "/readyz"} <= set(paths)
+    assert {"/v1/search", "/v1/recommend", "/v1/chunks/{chunk_id}", "/v1/documents", "/healthz", "/readyz"} <= set(
+        paths
+    )
 
 
 def test_page_and_assets_are_served_without_external_references(client):
@@ -375,7 +441,9 @@ def test_documents_endpoint(http):
 
 @slow
 def test_cross_lingual_search_through_http(http):
-    response = http.post("/v1/search", json={"query": "floods arrive without warning, residents are not alerted", "k": 5})
+    response = http.post(
+        "/v1/search", json={"query": "floods arrive without warning, residents are not alerted", "k": 5}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["query_lang"] == "en" and body["answer_lang"] == "en"
@@ -389,8 +457,10 @@ def test_cross_lingual_search_through_http(http):
     assert hit["pillar_title"] == "Sustainability, resilience and crisis response"
     assert body["scope_reason"] == "The guidelines address this kind of problem."
 
-    french = http.post("/v1/search", json={"query": "floods arrive without warning, residents are not alerted",
-                                           "k": 5, "answer_lang": "fr"}).json()
+    french = http.post(
+        "/v1/search",
+        json={"query": "floods arrive without warning, residents are not alerted", "k": 5, "answer_lang": "fr"},
+    ).json()
     first = next(r for r in french["results"] if r["id"] == "hsp-ha-2-14:40.b")
     assert first["translation"] is None and first["original"] is None and first["lang"] == "fr"
     assert french["scope_reason"] == "Les Directives traitent ce type de problème."
@@ -399,17 +469,25 @@ def test_cross_lingual_search_through_http(http):
 
 @slow
 def test_search_filters_through_http(http):
-    body = http.post("/v1/search", json={
-        "query": "participation citoyenne", "k": 10,
-        "filters": {"doc": [GUIDE], "kind": ["measure"], "actor": ["local-regional"]}}).json()
+    body = http.post(
+        "/v1/search",
+        json={
+            "query": "participation citoyenne",
+            "k": 10,
+            "filters": {"doc": [GUIDE], "kind": ["measure"], "actor": ["local-regional"]},
+        },
+    ).json()
     assert body["results"]
-    assert all(r["doc_id"] == GUIDE and r["kind"] == "measure" and r["actor"] == "local-regional"
-               for r in body["results"])
+    assert all(
+        r["doc_id"] == GUIDE and r["kind"] == "measure" and r["actor"] == "local-regional" for r in body["results"]
+    )
 
 
 @slow
-@pytest.mark.parametrize("name,value", [("doc", "no-such-doc"), ("pillar", "thematic-9"),
-                                        ("kind", "poem"), ("actor", "mayor"), ("lang", "de")])
+@pytest.mark.parametrize(
+    "name,value",
+    [("doc", "no-such-doc"), ("pillar", "thematic-9"), ("kind", "poem"), ("actor", "mayor"), ("lang", "de")],
+)
 def test_unknown_filter_value_through_http(http, name, value):
     response = http.post("/v1/search", json={"query": "données", "filters": {name: [value]}})
     error = assert_error_shape(response, 422, "invalid_filter")
@@ -464,8 +542,7 @@ def test_recommend_in_scope(http, problem):
     assert len(body["more"]) <= DEFAULT_CUT.more
     assert all(m["score"] <= max(i["score"] for i in shown) for m in body["more"])
     assert not {m["id"] for m in body["more"]} & {i["id"] for i in shown}
-    assert all(m["kind"] == "measure" and m["actor"] and m["citation"].startswith("HSP/HA.2/14")
-               for m in measures)
+    assert all(m["kind"] == "measure" and m["actor"] and m["citation"].startswith("HSP/HA.2/14") for m in measures)
     assert all(g["actor"] == m["actor"] for g in body["measures"] for m in g["measures"])
     assert body["pillars"] and all(p["key"] and p["title"] for p in body["pillars"])
 
@@ -611,8 +688,19 @@ def test_schema_lists_the_filter_values_the_service_accepts(http):
 
 
 @slow
-@pytest.mark.parametrize("path", ["/", "/healthz", "/v1/documents", "/v1/chunks/hsp-ha-2-14:40.b", "/docs",
-                                  "/openapi.json", "/static/app.js", "/favicon.ico"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/healthz",
+        "/v1/documents",
+        "/v1/chunks/hsp-ha-2-14:40.b",
+        "/docs",
+        "/openapi.json",
+        "/static/app.js",
+        "/favicon.ico",
+    ],
+)
 def test_head_answers_like_get_without_a_body(http, path):
     get = http.get(path)
     head = http.head(path)
@@ -646,8 +734,8 @@ def test_cors_is_closed_by_default(http):
     simple = http.get("/v1/documents", headers=origin)
     assert simple.status_code == 200 and "access-control-allow-origin" not in simple.headers
     preflight = http.options(
-        "/v1/search", headers={**origin, "access-control-request-method": "POST",
-                               "access-control-request-headers": "content-type"},
+        "/v1/search",
+        headers={**origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type"},
     )
     assert "access-control-allow-origin" not in preflight.headers
 
@@ -686,9 +774,14 @@ def test_cors_allows_only_the_configured_origins(tmp_path):
     settings = Settings(data_dir=tmp_path, cors_origins=("https://city.example",))
     app = create_app(settings, open_searcher=lambda s: FakeSearcher())
     with TestClient(app) as c:
-        allowed = c.options("/v1/search", headers={"origin": "https://city.example",
-                                                    "access-control-request-method": "POST",
-                                                    "access-control-request-headers": "content-type"})
+        allowed = c.options(
+            "/v1/search",
+            headers={
+                "origin": "https://city.example",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "content-type",
+            },
+        )
         assert allowed.status_code == 200
         assert allowed.headers["access-control-allow-origin"] == "https://city.example"
         other = c.get("/v1/documents", headers={"origin": "https://elsewhere.example"})

@@ -179,6 +179,7 @@ def test_the_searcher_ranks_the_same_over_every_backend(backend, backends, refer
 
 # -- the Backend duties ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("backend", EVERY)
 def test_served_names_the_version_opened_without_opening_it(backend, backends, backend_parts, index_dir):
     served = backends[backend].served()

@@ -72,8 +72,10 @@ def holds(passage: str, chunk, notes: dict[str, str]) -> bool:
     passage = without_notes(passage, notes)
     if ":table." in chunk.id:
         source_words = [letters(w) for w in passage.split()]
-        return all(_in_order([letters(w) for w in line.split() if letters(w)], source_words)
-                   for line in printed_lines_raw(chunk))
+        return all(
+            _in_order([letters(w) for w in line.split() if letters(w)], source_words)
+            for line in printed_lines_raw(chunk)
+        )
     text = letters(passage)
     at = 0
     for line in printed_lines(chunk):
@@ -99,8 +101,10 @@ def test_every_citation_resolves_to_its_chunk(corpus_chunks, sources):
         except CitationError as exc:
             failures.append(f"{chunk.id}: {chunk.citation!r}: {exc}")
             continue
-        if not holds(source[span.start:span.end], chunk, notes):
-            failures.append(f"{chunk.id}: {chunk.citation!r} points elsewhere: {source[span.start:span.start + 80]!r}")
+        if not holds(source[span.start : span.end], chunk, notes):
+            failures.append(
+                f"{chunk.id}: {chunk.citation!r} points elsewhere: {source[span.start : span.start + 80]!r}"
+            )
     assert not failures, f"{len(failures)} citations do not lead to their chunk:\n" + "\n".join(failures)
 
 
@@ -108,8 +112,11 @@ def test_citations_are_unambiguous(corpus_chunks):
     """Two chunks of one document never share a citation: each names one passage. (A
     passage and its translation do: para. 40 (b) is para. 40 (b) in every language.)"""
     seen: dict[tuple[str, str], str] = {}
-    clashes = [f"{c.id} and {seen[c.doc_id, c.citation]}: {c.citation}" for c in corpus_chunks
-               if seen.setdefault((c.doc_id, c.citation), c.id) != c.id]
+    clashes = [
+        f"{c.id} and {seen[c.doc_id, c.citation]}: {c.citation}"
+        for c in corpus_chunks
+        if seen.setdefault((c.doc_id, c.citation), c.id) != c.id
+    ]
     assert not clashes, "\n".join(clashes)
     assert {c.doc_id for c in corpus_chunks if c.lang == "en"}, "the corpus has English versions to check"
 
@@ -131,8 +138,14 @@ def test_english_guidelines_citations_resolve():
     """The English wording ("thematic pillar 1 (…), principle (a), after para. 3") leads to
     the passage as well."""
     fixtures = Path(__file__).resolve().parent / "fixtures"
-    doc = Document(id="en-sample", title="Sample guidelines", lang="en", kind="guidelines",
-                   source="en-guidelines-sample.txt", symbol="HSP/HA.9/99")
+    doc = Document(
+        id="en-sample",
+        title="Sample guidelines",
+        lang="en",
+        kind="guidelines",
+        source="en-guidelines-sample.txt",
+        symbol="HSP/HA.9/99",
+    )
     read = read_document(fixtures / doc.source)
     source = "\n".join(p.text for p in read.pages)
     notes = {label: letters(text) for label, text in analyse_layout(read, doc.symbol).notes.items()}
@@ -142,4 +155,4 @@ def test_english_guidelines_citations_resolve():
     )
     for chunk in chunks.values():
         span = locate(chunk.citation, source)
-        assert holds(source[span.start:span.end], chunk, notes), chunk.id
+        assert holds(source[span.start : span.end], chunk, notes), chunk.id

@@ -351,7 +351,9 @@ def test_unknown_hub_id_cannot_be_downloaded(tmp_path):
 
 
 def test_importing_the_encoder_factory_does_not_import_torch():
-    code = "import sys, boussole.index.encoders.factory; assert not {'torch', 'sentence_transformers'} & set(sys.modules)"
+    code = (
+        "import sys, boussole.index.encoders.factory; assert not {'torch', 'sentence_transformers'} & set(sys.modules)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
 
 

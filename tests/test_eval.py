@@ -170,8 +170,9 @@ def test_ranx_agrees_with_ir_measures():
 @ranx_jit
 def test_scope_signal_counts():
     bench = _tiny()
-    run = _run("hybrid", {"a": {"d1": 1.0}, "b": {"d3": 1.0}, "z": {"d1": 1.0}},
-               no_match={"a": False, "b": True, "z": True})
+    run = _run(
+        "hybrid", {"a": {"d1": 1.0}, "b": {"d3": 1.0}, "z": {"d1": 1.0}}, no_match={"a": False, "b": True, "z": True}
+    )
     stats = {s.subset: s for s in evaluate(bench, [run]).scope}
     assert (stats["all"].fired_on_out_of_scope, stats["all"].out_of_scope_queries) == (1, 1)
     assert (stats["all"].fired_on_in_scope, stats["all"].in_scope_queries) == (1, 2)
@@ -197,7 +198,11 @@ def _chunk(cid: str, text: str, order: int) -> Chunk:
 
 
 def test_mapping_locates_chunks_and_first_occurrence_wins():
-    parts = [("d:1", "Premier paragraphe " * 20), ("d:2", "Deuxième, « différent » " * 25), ("d:3", "Troisième bloc " * 30)]
+    parts = [
+        ("d:1", "Premier paragraphe " * 20),
+        ("d:2", "Deuxième, « différent » " * 25),
+        ("d:3", "Troisième bloc " * 30),
+    ]
     text = "Titre\n\n" + "\n\n".join(t for _, t in parts)
     chunks = [_chunk(cid, t.strip().replace("«", '"'), i) for i, (cid, t) in enumerate(parts)]
     spans, unlocated, _ = locate(text, chunks)
@@ -250,8 +255,9 @@ SUBSET = ("n45-fr", "n45-en", "n21-fr", "n21-en", "n38-en", "n61-fr", "x02-fr", 
 def test_harness_on_a_subset_writes_every_output(data_dir, tmp_path):
     from boussole.eval.harness import EvalConfig, run_evaluation
 
-    config = EvalConfig(data_dir=data_dir, out_dir=tmp_path / "out", query_ids=SUBSET,
-                        generic_cache_dir=tmp_path / "cache")
+    config = EvalConfig(
+        data_dir=data_dir, out_dir=tmp_path / "out", query_ids=SUBSET, generic_cache_dir=tmp_path / "cache"
+    )
     outcome = run_evaluation(config)
     out = tmp_path / "out"
     for name in ("bm25", "dense", "hybrid", "originals", "generic"):
@@ -277,4 +283,9 @@ def test_halves_split_needs_by_number():
     from boussole.eval.benchmark import half_of
 
     assert [half_of(n) for n in ("n01", "n02", "n45", "n38", "x03")] == [
-        "tuning", "held-out", "tuning", "held-out", "tuning"]
+        "tuning",
+        "held-out",
+        "tuning",
+        "held-out",
+        "tuning",
+    ]

@@ -13,8 +13,18 @@ GUIDE = "hsp-ha-2-14"
 
 
 def _chunk(cid: str, doc: str, kind: str, lang: str = "fr", actor: str | None = None, key: str = "") -> Chunk:
-    return Chunk(id=cid, doc_id=doc, text=cid, lang=lang, citation=cid, kind=kind, order=0,
-                 pillar="thematic-2", actor=actor, key=key)
+    return Chunk(
+        id=cid,
+        doc_id=doc,
+        text=cid,
+        lang=lang,
+        citation=cid,
+        kind=kind,
+        order=0,
+        pillar="thematic-2",
+        actor=actor,
+        key=key,
+    )
 
 
 CHUNKS = [
@@ -55,16 +65,28 @@ def test_actor_all_is_no_restriction():
 
 def test_fields_and_values_combine():
     assert kept(Filters(kind=("measure",), actor=("joint", "local-regional"), lang=("fr",))) == [
-        f"{GUIDE}:40.b", f"{GUIDE}:42"]
+        f"{GUIDE}:40.b",
+        f"{GUIDE}:42",
+    ]
 
 
-@pytest.mark.parametrize("filters,field,message", [
-    (Filters(actor=("mayor",)), "filters.actor", "unknown actor 'mayor': choose one of joint, local-regional, all"),
-    (Filters(actor=("all", "mayor")), "filters.actor", "unknown actor 'mayor': choose one of joint, local-regional, all"),
-    (Filters(lang=("de", "es", "de")), "filters.lang", "unknown lang 'de', 'es': choose one of en, fr"),
-    (Filters(doc=("nope",), lang=("de",)), "filters.doc",
-     f"unknown doc 'nope': choose one of aimf-2025-hue, {GUIDE}, {GUIDE}-en"),
-])
+@pytest.mark.parametrize(
+    "filters,field,message",
+    [
+        (Filters(actor=("mayor",)), "filters.actor", "unknown actor 'mayor': choose one of joint, local-regional, all"),
+        (
+            Filters(actor=("all", "mayor")),
+            "filters.actor",
+            "unknown actor 'mayor': choose one of joint, local-regional, all",
+        ),
+        (Filters(lang=("de", "es", "de")), "filters.lang", "unknown lang 'de', 'es': choose one of en, fr"),
+        (
+            Filters(doc=("nope",), lang=("de",)),
+            "filters.doc",
+            f"unknown doc 'nope': choose one of aimf-2025-hue, {GUIDE}, {GUIDE}-en",
+        ),
+    ],
+)
 def test_an_unknown_value_is_one_error_with_one_message(filters, field, message):
     with pytest.raises(FilterError) as caught:
         COLUMNS.check(filters)

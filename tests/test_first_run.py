@@ -235,10 +235,7 @@ def test_progress_in_a_terminal_updates_one_line():
     progress(Counted("e5 passages", 20, 20))
     progress("calibrating")
     assert out.getvalue() == (
-        "… embedding 20 chunks with e5\n"
-        "\r… e5 passages 10/20 (50 %)"
-        "\r… e5 passages 20/20 (100 %)\n"
-        "… calibrating\n"
+        "… embedding 20 chunks with e5\n\r… e5 passages 10/20 (50 %)\r… e5 passages 20/20 (100 %)\n… calibrating\n"
     )
 
 
@@ -322,8 +319,15 @@ def test_make_run_stops_without_a_make_error(data_dir, tmp_path, to_group):
     log_path = tmp_path / "make.log"
     with open(log_path, "wb") as log:
         # -o install: the environment is the one running these tests; never reinstall.
-        make = subprocess.Popen(["make", "-o", "install", f"VENV={venv}", "run"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        make = subprocess.Popen(
+            ["make", "-o", "install", f"VENV={venv}", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 300
         while "— ready." not in log_path.read_text(errors="replace"):

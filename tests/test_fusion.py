@@ -129,8 +129,21 @@ def test_defined_term_reads_the_glossary_entry():
     from boussole.index.text import defined_term
     from boussole.ingest.models import Chunk
 
-    definition = Chunk(id="d:glossary.x", doc_id="d", text="Interopérabilité : La capacité de systèmes à échanger.",
-                       lang="fr", citation="d", kind="definition", order=1)
+    definition = Chunk(
+        id="d:glossary.x",
+        doc_id="d",
+        text="Interopérabilité : La capacité de systèmes à échanger.",
+        lang="fr",
+        citation="d",
+        kind="definition",
+        order=1,
+    )
     assert defined_term(definition) == "Interopérabilité"
-    assert defined_term(Chunk(id="d:1", doc_id="d", text="Les villes : un rôle.", lang="fr", citation="d",
-                              kind="paragraph", order=2)) is None
+    assert (
+        defined_term(
+            Chunk(
+                id="d:1", doc_id="d", text="Les villes : un rôle.", lang="fr", citation="d", kind="paragraph", order=2
+            )
+        )
+        is None
+    )

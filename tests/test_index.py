@@ -30,16 +30,17 @@ def ids(result) -> list[str]:
 
 # -- cross-lingual retrieval ---------------------------------------------------------
 
+
 def test_english_flood_warning_finds_item_40_b(searcher):
-    result = searcher.search("Floods hit our neighbourhoods without any warning and residents are not alerted in time", k=5)
+    result = searcher.search(
+        "Floods hit our neighbourhoods without any warning and residents are not alerted in time", k=5
+    )
     assert result.query_lang == "en"
     assert "hsp-ha-2-14:40.b" in ids(result)
 
 
 def test_french_elderly_e_services_finds_item_77_f(searcher):
-    result = searcher.search(
-        "Nos habitants âgés n'arrivent pas à utiliser les services administratifs en ligne", k=10
-    )
+    result = searcher.search("Nos habitants âgés n'arrivent pas à utiliser les services administratifs en ligne", k=10)
     assert result.query_lang == "fr"
     # 77 (f): skills programmes for older people; 69 (a) and 50 (e): services accessible to all
     assert "hsp-ha-2-14:77.f" in ids(result)
@@ -52,13 +53,20 @@ def test_a_matched_definition_brings_the_measures_that_use_its_term(searcher):
     the English version, an English question finds 80 (c) by its own words too: the bridge
     may only keep it there.)"""
     ranks = []
-    for query in ("All our data is locked in one vendor's platform and we cannot switch",
-                  "Notre fournisseur de logiciels garde toutes nos données et nous ne pouvons pas changer de société"):
+    for query in (
+        "All our data is locked in one vendor's platform and we cannot switch",
+        "Notre fournisseur de logiciels garde toutes nos données et nous ne pouvons pas changer de société",
+    ):
         without = ids(searcher.search(query, k=50, fusion=searcher.fusion.with_(glossary_weight=0.0)))
         result = ids(searcher.search(query, k=10))
         assert "hsp-ha-2-14:glossary.verrouillage-par-le-fournisseur" in result, query
         assert "hsp-ha-2-14:80.c" in result, query
-        ranks.append((result.index("hsp-ha-2-14:80.c"), without.index("hsp-ha-2-14:80.c") if "hsp-ha-2-14:80.c" in without else 50))
+        ranks.append(
+            (
+                result.index("hsp-ha-2-14:80.c"),
+                without.index("hsp-ha-2-14:80.c") if "hsp-ha-2-14:80.c" in without else 50,
+            )
+        )
     assert all(with_ <= without for with_, without in ranks) and any(w < wo for w, wo in ranks), ranks
 
 
@@ -75,8 +83,9 @@ def test_an_outlying_hub_passage_is_held_back(searcher):
     query = "what makes a city smart for its residents?"
     plain = searcher.search(query, k=50, fusion=searcher.fusion.with_(use_hub_penalty=0.0))
     held = searcher.search(query, k=50)
-    hub_rows = list(dict.fromkeys(
-        searcher.chunks[searcher._representative[searcher._group[i]]].id for i in np.flatnonzero(hubs)))
+    hub_rows = list(
+        dict.fromkeys(searcher.chunks[searcher._representative[searcher._group[i]]].id for i in np.flatnonzero(hubs))
+    )
     # the hubs among the first ten without the penalty: none rises, and one at least sinks
     moved = [cid for cid in hub_rows if cid in ids(plain)[:10] and cid in ids(held)]
     assert moved and all(ids(held).index(cid) >= ids(plain).index(cid) for cid in moved)
@@ -93,6 +102,7 @@ def test_near_duplicates_do_not_fill_the_top_k(searcher):
 
 
 # -- integrity -------------------------------------------------------------------------
+
 
 @pytest.fixture
 def index_copy(index_dir, tmp_path) -> Path:
@@ -150,6 +160,7 @@ def test_missing_index_says_how_to_build(tmp_path, models_dir):
 
 # -- builds ----------------------------------------------------------------------------
 
+
 def test_rebuild_embeds_only_new_or_changed_chunks(data_dir, ingest_report, searcher, tmp_path):
     """With the session's cache, a new document and one edited chunk are all that is embedded."""
     cache_dir = tmp_path / "cache"
@@ -162,11 +173,20 @@ def test_rebuild_embeds_only_new_or_changed_chunks(data_dir, ingest_report, sear
         replace(chunks[6], id="new-doc:2", doc_id="new-doc", text="Sensors report air quality hourly.", order=1),
     ]
     report = build_index(
-        chunks + new_chunks, list(ingest_report.documents) + [new_doc], searcher._embedder,
-        tmp_path / "index", cache_dir,
+        chunks + new_chunks,
+        list(ingest_report.documents) + [new_doc],
+        searcher._embedder,
+        tmp_path / "index",
+        cache_dir,
     )
     assert (report.embedded, report.reused) == (3, len(chunks) - 1)
-    again = build_index(chunks + new_chunks, list(ingest_report.documents) + [new_doc], searcher._embedder, tmp_path / "index", cache_dir)
+    again = build_index(
+        chunks + new_chunks,
+        list(ingest_report.documents) + [new_doc],
+        searcher._embedder,
+        tmp_path / "index",
+        cache_dir,
+    )
     assert again.embedded == 0
 
 
@@ -194,7 +214,12 @@ def test_failed_build_leaves_the_old_index_untouched(index_copy, ingest_report, 
     with pytest.raises(RuntimeError, match="interrupted"):
         build_index(ingest_report.chunks, ingest_report.documents, _FailingEncoder(searcher._embedder), index_copy)
     assert (index_copy / store.MANIFEST).read_text() == before
-    leftovers = [p.name for folder in (index_copy.parent, store.versions_dir(index_copy)) if folder.is_dir()
-                 for p in folder.iterdir() if ".building-" in p.name]
+    leftovers = [
+        p.name
+        for folder in (index_copy.parent, store.versions_dir(index_copy))
+        if folder.is_dir()
+        for p in folder.iterdir()
+        if ".building-" in p.name
+    ]
     assert leftovers == []
     assert Searcher.open(index_copy, models_dir).search("inondations", k=1).hits

@@ -43,7 +43,13 @@ def test_chunk_counts_per_document_and_kind(corpus_chunks):
     # left (12.a–d, 24.a–b, 86.a–f); 33 glossary terms; 8 table measures (1.1 … 3.3).
     # Measures: the 176 lettered ones and the 6 joint paragraphs addressed to all actors
     # together (32, 38, 44, 51, 73, 74).
-    assert counts[GUIDE] == {"measure": 182, "principle": 40, "paragraph": 65, "definition": 33, "implementation-step": 8}
+    assert counts[GUIDE] == {
+        "measure": 182,
+        "principle": 40,
+        "paragraph": 65,
+        "definition": 33,
+        "implementation-step": 8,
+    }
     joint = sorted((c.id for c in of(corpus_chunks, GUIDE) if c.actor == "joint"), key=lambda i: int(i.split(":")[1]))
     assert joint == [f"{GUIDE}:{n}" for n in (32, 38, 44, 51, 73, 74)]
     # Res. 2/1: 10 preambular clauses; operative 1 (lead-in) + 1 (a)–(g) + 2–9.
@@ -67,8 +73,16 @@ def test_eight_pillars_each_with_principles_and_measures(corpus_chunks):
     principles = Counter(c.pillar for c in guide if c.kind == "principle")
     measures = Counter(c.pillar for c in guide if c.kind == "measure")
     assert set(principles) == set(PILLARS) and set(measures) == set(PILLARS)
-    assert principles == {"thematic-1": 6, "thematic-2": 5, "thematic-3": 5, "thematic-4": 5,
-                          "enabling-1": 4, "enabling-2": 5, "enabling-3": 5, "enabling-4": 5}
+    assert principles == {
+        "thematic-1": 6,
+        "thematic-2": 5,
+        "thematic-3": 5,
+        "thematic-4": 5,
+        "enabling-1": 4,
+        "enabling-2": 5,
+        "enabling-3": 5,
+        "enabling-4": 5,
+    }
     assert all(c.actor in ("national", "local-regional", "stakeholders", "joint") for c in guide if c.kind == "measure")
     assert all(c.actor is None for c in guide if c.kind == "principle")
 
@@ -95,7 +109,12 @@ def test_principle_and_measure_ids_citations_and_context(by_id):
     assert principle.text.startswith("Les villes intelligentes centrées sur les personnes favorisent")
     measure = by_id["hsp-ha-2-14:40.b"]
     assert measure.citation == "HSP/HA.2/14, para. 40 (b)"
-    assert (measure.paragraph, measure.item, measure.pillar, measure.actor) == ("40", "b", "thematic-2", "local-regional")
+    assert (measure.paragraph, measure.item, measure.pillar, measure.actor) == (
+        "40",
+        "b",
+        "thematic-2",
+        "local-regional",
+    )
     assert "Durabilité, résilience et réponse aux crises" in measure.context
     assert "Les collectivités locales et régionales" in measure.context
     assert "Les collectivités locales" not in measure.text
@@ -128,7 +147,9 @@ def test_item_40b_stitched_across_footnotes_28_to_31(by_id):
 
 def test_paragraph_20_definition_stitched(by_id):
     chunk = by_id["hsp-ha-2-14:20"]
-    assert chunk.text.startswith("Aux fins des présentes directives, « une ville intelligente centrée sur les personnes tire parti")
+    assert chunk.text.startswith(
+        "Aux fins des présentes directives, « une ville intelligente centrée sur les personnes tire parti"
+    )
     assert "Elle permet de veiller à ce que les innovations" in chunk.text  # the two halves, joined
     assert chunk.text.endswith("plutôt que de devenir l’objectif lui-même ».")
     _no_footnote_text(chunk)
@@ -179,7 +200,14 @@ def test_glossary_terms_are_definitions(by_id, corpus_chunks):
 def test_implementation_measures(by_id, corpus_chunks):
     steps = [c for c in of(corpus_chunks, GUIDE) if c.kind == "implementation-step"]
     assert [c.id.split(":")[1] for c in steps] == [
-        "step.1.1", "step.1.2", "step.1.3", "step.2.1", "step.2.2", "step.3.1", "step.3.2", "step.3.3"
+        "step.1.1",
+        "step.1.2",
+        "step.1.3",
+        "step.2.1",
+        "step.2.2",
+        "step.3.1",
+        "step.3.2",
+        "step.3.3",
     ]
     first = by_id["hsp-ha-2-14:step.1.1"]
     assert first.citation == "HSP/HA.2/14, étape de mise en œuvre 1, mesure 1.1"
@@ -201,7 +229,9 @@ def test_resolution_preamble_and_operative(by_id, corpus_chunks):
     assert "Voir la recommandation" not in preamble[4].text
     item = by_id["hsp-ha-2-res-1:1.a"]
     assert item.citation == "HSP/HA.2/Res.1, para. 1 (a)"
-    assert [c.id.split(":")[1] for c in res if c.kind != "preamble"] == ["1"] + [f"1.{x}" for x in "abcdefg"] + [str(n) for n in range(2, 10)]
+    assert [c.id.split(":")[1] for c in res if c.kind != "preamble"] == ["1"] + [f"1.{x}" for x in "abcdefg"] + [
+        str(n) for n in range(2, 10)
+    ]
     assert by_id["hsp-ha-2-res-1:2"].text.startswith("Encourage les États Membres")  # *Encourage*: no markup
 
 
@@ -232,8 +262,10 @@ def test_conference_speakers_and_sections(by_id, corpus_chunks):
     siem = [c for c in conf if c.section[-1].startswith("Siem Reap")]
     assert siem and all("SE M. Kimleang ING" in c.citation for c in siem)
     hue = by_id["aimf-2025-hue:p12"]
-    assert hue.citation == ("AIMF, conférence de Huế 2025 (compte-rendu), Huế, Vietnam : Numérique citoyen et "
-                            "participation active, 1er paragraphe — Monsieur NGUYỄN DƯƠNG ANH")
+    assert hue.citation == (
+        "AIMF, conférence de Huế 2025 (compte-rendu), Huế, Vietnam : Numérique citoyen et "
+        "participation active, 1er paragraphe — Monsieur NGUYỄN DƯƠNG ANH"
+    )
     assert hue.section[0].startswith("3. Quelles stratégies")
     qa = by_id["aimf-2025-hue:p21"]
     assert qa.text.startswith("⇒ Quel modèle économique") and "\nLa question du modèle économique" in qa.text
@@ -258,9 +290,15 @@ def test_text_is_clean_and_lengths_bounded(corpus_chunks):
     long = {c.id for c in corpus_chunks if len(c.text) > 2000}
     # only a paragraph carrying its timeline table and three table rows exceed 2,000
     # characters (in English, the shorter third row does not)
-    assert long == {"hsp-eb-2023-16:10", "eb-2020-partnership:table.1", "eb-2020-partnership:table.2",
-                    "eb-2020-partnership:table.3", "hsp-eb-2023-16-en:10", "eb-2020-partnership-en:table.1",
-                    "eb-2020-partnership-en:table.2"}
+    assert long == {
+        "hsp-eb-2023-16:10",
+        "eb-2020-partnership:table.1",
+        "eb-2020-partnership:table.2",
+        "eb-2020-partnership:table.3",
+        "hsp-eb-2023-16-en:10",
+        "eb-2020-partnership-en:table.1",
+        "eb-2020-partnership-en:table.2",
+    }
 
 
 def test_ids_and_texts_stable_across_runs(corpus_dir, corpus_chunks):
@@ -284,7 +322,9 @@ def test_no_fragments_short_enumerations_stay_with_their_paragraph(by_id, corpus
     assert short == {}
     p84 = by_id["hsp-ha-2-14:84"]
     assert p84.citation == "HSP/HA.2/14, para. 84"
-    assert p84.text.endswith("trois étapes clés :\na) Analyses de référence ;\nb) Renforcement des capacités ;\nc) Mise en œuvre et suivi.")
+    assert p84.text.endswith(
+        "trois étapes clés :\na) Analyses de référence ;\nb) Renforcement des capacités ;\nc) Mise en œuvre et suivi."
+    )
     assert "hsp-ha-2-14:84.a" not in by_id and "eb-2020-partnership:5.e" not in by_id
     assert "\ne) Secteur privé ;\n" in by_id["eb-2020-partnership:5"].text
     assert by_id["hsp-ha-2-14:6"].text.endswith("\nf) L’annexe présente un glossaire.")
@@ -311,7 +351,7 @@ def test_city_examples_are_a_citys_practice(corpus_chunks):
     assert kind_of("L'expérience de Phnom Penh illustre") == "city-example"
     assert kind_of("Nous avons lancé plusieurs projets concrets") == "city-example"
     assert kind_of("À Tiznit, plusieurs projets") == "city-example"
-    assert kind_of("L'application \"Huế S\"") == "city-example"
+    assert kind_of('L\'application "Huế S"') == "city-example"
     # the moderators' framing and questions, the Q&A, the conclusions, general views: not
     assert kind_of("Quels en sont les processus d'élaboration ?") == "paragraph"
     assert kind_of("Quel modèle économique est recommandé") == "paragraph"

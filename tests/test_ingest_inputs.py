@@ -32,19 +32,39 @@ GOOD_DOCS = ORIGINALS + [f"{d}-en" for d in ORIGINALS]
 # -- English UN-style guidelines ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def english():
-    doc = Document(id="en-sample", title="Sample guidelines", lang="en", kind="guidelines",
-                   source="en-guidelines-sample.txt", symbol="HSP/HA.9/99")
+    doc = Document(
+        id="en-sample",
+        title="Sample guidelines",
+        lang="en",
+        kind="guidelines",
+        source="en-guidelines-sample.txt",
+        symbol="HSP/HA.9/99",
+    )
     chunks = ingest_document(FIXTURES / "en-guidelines-sample.txt", doc)
     return {c.id: c for c in chunks}
 
 
 def test_english_structure(english):
     assert list(english) == [
-        "en-sample:1", "en-sample:2", "en-sample:3", "en-sample:3.a", "en-sample:3.b",
-        "en-sample:4.a", "en-sample:4.b",
-        "en-sample:5.a", "en-sample:5.b", "en-sample:6.a", "en-sample:7", "en-sample:7.a", "en-sample:8.a",
-        "en-sample:9", "en-sample:step.1.1", "en-sample:step.1.2", "en-sample:10",
-        "en-sample:glossary.data-governance", "en-sample:glossary.digital-twin-of-a-city",
+        "en-sample:1",
+        "en-sample:2",
+        "en-sample:3",
+        "en-sample:3.a",
+        "en-sample:3.b",
+        "en-sample:4.a",
+        "en-sample:4.b",
+        "en-sample:5.a",
+        "en-sample:5.b",
+        "en-sample:6.a",
+        "en-sample:7",
+        "en-sample:7.a",
+        "en-sample:8.a",
+        "en-sample:9",
+        "en-sample:step.1.1",
+        "en-sample:step.1.2",
+        "en-sample:10",
+        "en-sample:glossary.data-governance",
+        "en-sample:glossary.digital-twin-of-a-city",
         "en-sample:glossary.open-data",
     ]
     assert all(c.lang == "en" for c in english.values())
@@ -54,15 +74,23 @@ def test_english_pillars_kinds_actors(english):
     assert (english["en-sample:3.a"].kind, english["en-sample:3.a"].pillar) == ("principle", "thematic-1")
     assert english["en-sample:7.a"].pillar == "enabling-1"
     actors = {k: english[k].actor for k in ("en-sample:4.b", "en-sample:5.a", "en-sample:6.a", "en-sample:8.a")}
-    assert actors == {"en-sample:4.b": "national", "en-sample:5.a": "local-regional",
-                      "en-sample:6.a": "stakeholders", "en-sample:8.a": "joint"}
+    assert actors == {
+        "en-sample:4.b": "national",
+        "en-sample:5.a": "local-regional",
+        "en-sample:6.a": "stakeholders",
+        "en-sample:8.a": "joint",
+    }
     # short sub-items ("Simplified registration for start-ups;") are read with their item
     item = english["en-sample:4.a"]
     assert (item.kind, item.item, item.citation) == ("measure", "a", "HSP/HA.9/99, para. 4 (a)")
-    assert item.text == ("Develop legal frameworks that foster digital entrepreneurship, including:\n"
-                         "i) Simplified registration for start-ups;\nii) Fair access to public procurement;")
+    assert item.text == (
+        "Develop legal frameworks that foster digital entrepreneurship, including:\n"
+        "i) Simplified registration for start-ups;\nii) Fair access to public procurement;"
+    )
     assert item.notes == ["3 For example, regulatory sandboxes."]
-    assert english["en-sample:step.1.2"].text == "Measure 1.2 : Priority setting\n• Set clear goals based on local needs."
+    assert (
+        english["en-sample:step.1.2"].text == "Measure 1.2 : Priority setting\n• Set clear goals based on local needs."
+    )
     assert english["en-sample:glossary.digital-twin-of-a-city"].text.startswith("Digital twin of a city : A virtual")
 
 
@@ -72,17 +100,27 @@ def test_english_stitching_footnotes_and_hyphenation(english):
     assert "where it is available. These gaps are particularly visible" in p1.text
     assert p1.notes == ["1 UN-Habitat, World Smart Cities Outlook 2024."]
     assert "micro-enterprises" in p2.text
-    assert p2.text.endswith("The divide also affects women and older persons, who are often left out of digital public services.")
+    assert p2.text.endswith(
+        "The divide also affects women and older persons, who are often left out of digital public services."
+    )
     assert "HSP/HA.9/99" not in p2.text and "http" not in p2.text and "Pact for the Future" not in p2.text
     assert p2.notes == ["2 General Assembly resolution A/79/L.2, Pact for the Future, annex I: Global Digital Compact."]
 
 
 def test_extra_document_ingested_with_the_corpus(corpus_dir, ingest_report):
-    doc = Document(id="en-sample", title="Sample guidelines", lang="en", kind="guidelines",
-                   source="en-guidelines-sample.txt", symbol="HSP/HA.9/99")
+    doc = Document(
+        id="en-sample",
+        title="Sample guidelines",
+        lang="en",
+        kind="guidelines",
+        source="en-guidelines-sample.txt",
+        symbol="HSP/HA.9/99",
+    )
     report = ingest_corpus(corpus_dir, extra=[ExtraDocument(FIXTURES / "en-guidelines-sample.txt", doc)])
     assert [d.id for d in report.documents] == GOOD_DOCS + ["en-sample"]
-    assert len(report.chunks) == len(ingest_report.chunks) + 20  # the English sample: 20 chunks (test_english_structure)
+    assert (
+        len(report.chunks) == len(ingest_report.chunks) + 20
+    )  # the English sample: 20 chunks (test_english_structure)
     sample = [c for c in report.chunks if c.doc_id == "en-sample"]
     assert all(c.key.startswith("en-sample:") and c.translation is None for c in sample)
 
@@ -108,17 +146,25 @@ def make_pdf(path: Path, encrypt: bool = False) -> Path:
         pdf.set_y(280)
         pdf.cell(0, 4, str(pdf.page_no()), align="C")
 
-    page(["I. Introduction",
-          "1. The first paragraph speaks about digital inclusion in cities and ends",
-          "here on the first page.",
-          "2. The second paragraph is cut by the page break and its footnote1 sits",
-          "at the bottom of the"],
-         ["1 A footnote about the second paragraph."])
-    page(["page, before the text goes on to the end of the paragraph.",
-          "II. Measures",
-          "3. National governments are encouraged to:",
-          "(a) Adopt open standards for the urban data platforms of cities;",
-          "(b) Publish open data in machine-readable formats, free of charge."])
+    page(
+        [
+            "I. Introduction",
+            "1. The first paragraph speaks about digital inclusion in cities and ends",
+            "here on the first page.",
+            "2. The second paragraph is cut by the page break and its footnote1 sits",
+            "at the bottom of the",
+        ],
+        ["1 A footnote about the second paragraph."],
+    )
+    page(
+        [
+            "page, before the text goes on to the end of the paragraph.",
+            "II. Measures",
+            "3. National governments are encouraged to:",
+            "(a) Adopt open standards for the urban data platforms of cities;",
+            "(b) Publish open data in machine-readable formats, free of charge.",
+        ]
+    )
     page(["4. The last paragraph sits alone on the third page of this document."])
     if encrypt:
         pdf.set_encryption(owner_password="owner", user_password="secret")
@@ -130,12 +176,16 @@ def test_generated_pdf_structure_and_pages(tmp_path):
     path = make_pdf(tmp_path / "report.pdf")
     source = read_document(path)
     assert [p.number for p in source.pages] == [1, 2, 3]
-    doc = Document(id="pdf-sample", title="PDF sample", lang="en", kind="report", source="report.pdf", symbol="HSP/EB.9/1")
+    doc = Document(
+        id="pdf-sample", title="PDF sample", lang="en", kind="report", source="report.pdf", symbol="HSP/EB.9/1"
+    )
     chunks = {c.id: c for c in ingest_document(path, doc)}
     assert list(chunks) == ["pdf-sample:1", "pdf-sample:2", "pdf-sample:3.a", "pdf-sample:3.b", "pdf-sample:4"]
     p2 = chunks["pdf-sample:2"]
-    assert p2.text == ("The second paragraph is cut by the page break and its footnote sits at the bottom of "
-                       "the page, before the text goes on to the end of the paragraph.")
+    assert p2.text == (
+        "The second paragraph is cut by the page break and its footnote sits at the bottom of "
+        "the page, before the text goes on to the end of the paragraph."
+    )
     assert p2.notes == ["1 A footnote about the second paragraph."]
     assert (p2.page, chunks["pdf-sample:3.b"].page, chunks["pdf-sample:4"].page) == (1, 2, 3)
     assert chunks["pdf-sample:3.a"].section == ["II. Measures"]
@@ -162,7 +212,9 @@ def _corpus_with_bad_files(tmp_path: Path) -> Path:
     entries = list(files) + ["locked.pdf"]
     with (corpus / "documents.toml").open("a", encoding="utf-8") as handle:
         for i, name in enumerate(entries):
-            handle.write(f'\n[[document]]\nid = "bad-{i}"\ntitle = "Bad {name}"\nlang = "fr"\nkind = "report"\nsource = "{name}"\n')
+            handle.write(
+                f'\n[[document]]\nid = "bad-{i}"\ntitle = "Bad {name}"\nlang = "fr"\nkind = "report"\nsource = "{name}"\n'
+            )
     return corpus
 
 
@@ -242,9 +294,25 @@ def test_cli_adds_a_document_and_lists_chunks(tmp_path):
     shutil.copytree(Path(__file__).resolve().parent.parent / "corpus", corpus)
     data = tmp_path / "data"
     runner = CliRunner()
-    result = runner.invoke(cli, ["ingest", str(FIXTURES / "en-guidelines-sample.txt"), "--title", "Sample guidelines",
-                                 "--symbol", "HSP/HA.9/99", "--kind", "guidelines", "--id", "en-sample",
-                                 "--corpus-dir", str(corpus), "--data-dir", str(data)])
+    result = runner.invoke(
+        cli,
+        [
+            "ingest",
+            str(FIXTURES / "en-guidelines-sample.txt"),
+            "--title",
+            "Sample guidelines",
+            "--symbol",
+            "HSP/HA.9/99",
+            "--kind",
+            "guidelines",
+            "--id",
+            "en-sample",
+            "--corpus-dir",
+            str(corpus),
+            "--data-dir",
+            str(data),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (corpus / "en-guidelines-sample.txt").exists()
     added = [d for d in load_manifest(corpus) if d.id == "en-sample"]
@@ -261,8 +329,21 @@ def test_cli_adds_a_document_and_lists_chunks(tmp_path):
     plain = runner.invoke(cli, ["chunks", "--doc", "hsp-ha-2-res-1", "--data-dir", str(data)])
     assert plain.exit_code == 0 and plain.output.splitlines()[0].startswith("hsp-ha-2-res-1:pp.1")
 
-    again = runner.invoke(cli, ["ingest", str(FIXTURES / "en-guidelines-sample.txt"), "--title", "Again",
-                                "--id", "en-sample", "--corpus-dir", str(corpus), "--data-dir", str(data)])
+    again = runner.invoke(
+        cli,
+        [
+            "ingest",
+            str(FIXTURES / "en-guidelines-sample.txt"),
+            "--title",
+            "Again",
+            "--id",
+            "en-sample",
+            "--corpus-dir",
+            str(corpus),
+            "--data-dir",
+            str(data),
+        ],
+    )
     assert again.exit_code != 0 and "already in the corpus" in again.output
 
 
@@ -274,8 +355,9 @@ def test_cli_refuses_a_bad_file_without_touching_the_corpus(tmp_path):
     manifest = (corpus / "documents.toml").read_text(encoding="utf-8")
     bad = tmp_path / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4 broken")
-    result = CliRunner().invoke(cli, ["ingest", str(bad), "--title", "Scan", "--corpus-dir", str(corpus),
-                                      "--data-dir", str(tmp_path / "data")])
+    result = CliRunner().invoke(
+        cli, ["ingest", str(bad), "--title", "Scan", "--corpus-dir", str(corpus), "--data-dir", str(tmp_path / "data")]
+    )
     assert result.exit_code != 0 and "scan.pdf" in result.output
     assert not (corpus / "scan.pdf").exists()
     assert (corpus / "documents.toml").read_text(encoding="utf-8") == manifest

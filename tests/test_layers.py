@@ -6,21 +6,41 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = {"boussole": "boussole", "boussole.ingest": "ingest", "boussole.index": "index",
-           "boussole.service": "service", "boussole.eval": "eval"}
+FOLDERS = {
+    "boussole": "boussole",
+    "boussole.ingest": "ingest",
+    "boussole.index": "index",
+    "boussole.service": "service",
+    "boussole.eval": "eval",
+}
 
 # What each package may import of the project, most specific prefix first (the table in
 # docs/architecture.md). A module may always import its own package.
 ALLOWED = {
-    "boussole.index.encoders": ("boussole.index.encoders", "boussole.index.errors", "boussole.errors",
-                                "boussole.atomic", "boussole.language"),
-    "boussole.index.backends": ("boussole.index", "boussole.ingest", "boussole.errors", "boussole.atomic",
-                                "boussole.language"),
+    "boussole.index.encoders": (
+        "boussole.index.encoders",
+        "boussole.index.errors",
+        "boussole.errors",
+        "boussole.atomic",
+        "boussole.language",
+    ),
+    "boussole.index.backends": (
+        "boussole.index",
+        "boussole.ingest",
+        "boussole.errors",
+        "boussole.atomic",
+        "boussole.language",
+    ),
     "boussole.eval": ("boussole",),
-    "boussole.service": ("boussole.service", "boussole.index", "boussole.ingest", "boussole.errors",
-                         "boussole.atomic", "boussole.language"),
-    "boussole.index": ("boussole.index", "boussole.ingest", "boussole.errors", "boussole.atomic",
-                       "boussole.language"),
+    "boussole.service": (
+        "boussole.service",
+        "boussole.index",
+        "boussole.ingest",
+        "boussole.errors",
+        "boussole.atomic",
+        "boussole.language",
+    ),
+    "boussole.index": ("boussole.index", "boussole.ingest", "boussole.errors", "boussole.atomic", "boussole.language"),
     "boussole.ingest": ("boussole.ingest", "boussole.errors", "boussole.atomic", "boussole.language"),
     "boussole": ("boussole.errors", "boussole.atomic", "boussole.language"),
 }

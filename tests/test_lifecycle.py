@@ -54,6 +54,7 @@ def _rebuild(data: Path, ingest_report, searcher, text_suffix: str) -> str:
 
 # -- layout, clean-up, lock, rollback (fast: in process or a CLI refused early) ----------------
 
+
 def test_build_swaps_a_symlink_and_keeps_one_previous_version(data, ingest_report, searcher):
     first = served_version(data)
     root = store.versions_dir(data / "index")
@@ -143,10 +144,24 @@ def _build_killed_after_rename(n: int, env: dict[str, str], log: Path) -> str | 
     from server import boussole_command
 
     log.unlink(missing_ok=True)
-    strace = ["strace", "-f", "-qq", "-o", str(log), "-e", f"trace={RENAMES}",
-              "-e", f"inject={RENAMES}:delay_exit=300000000:when={n}"]  # frozen 300 s at most
-    process = subprocess.Popen([*strace, *boussole_command(), "build", "--force"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    strace = [
+        "strace",
+        "-f",
+        "-qq",
+        "-o",
+        str(log),
+        "-e",
+        f"trace={RENAMES}",
+        "-e",
+        f"inject={RENAMES}:delay_exit=300000000:when={n}",
+    ]  # frozen 300 s at most
+    process = subprocess.Popen(
+        [*strace, *boussole_command(), "build", "--force"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 600
     while process.poll() is None:
         assert time.monotonic() < deadline, "build neither renamed nor finished"
@@ -201,6 +216,7 @@ def test_build_killed_after_each_rename_leaves_a_servable_index(data, tmp_path):
 
 
 # -- live reload under load ------------------------------------------------------------------
+
 
 @slow
 def test_running_server_serves_a_new_build_without_failing_a_request(data, tmp_path):

@@ -95,7 +95,9 @@ async def conversation(client: Client, filters: dict[str, list[str]], documents:
     search_filters = tools["search_guidelines"].input_schema["properties"]["filters"]["properties"]
     assert {name: prop["items"]["enum"] for name, prop in search_filters.items()} == filters
     actor = tools["recommend_measures"].input_schema["properties"]["actor"]
-    assert {"national", "local-regional", "stakeholders", "joint", "all"} <= set(json.dumps(actor).replace('"', " ").split())
+    assert {"national", "local-regional", "stakeholders", "joint", "all"} <= set(
+        json.dumps(actor).replace('"', " ").split()
+    )
 
     resources = (await client.list_resources()).resources
     assert [r.uri for r in resources] == [f"boussole://documents/{d}" for d in documents]
@@ -118,9 +120,11 @@ async def conversation(client: Client, filters: dict[str, list[str]], documents:
         assert item["kind"] == "principle"
 
     # -- search_guidelines: filters, cross-lingual, citations
-    hits = structured(await client.call_tool(
-        "search_guidelines", {"query": "inondations sans alerte", "k": 5, "filters": {"kind": ["measure"]}}
-    ))
+    hits = structured(
+        await client.call_tool(
+            "search_guidelines", {"query": "inondations sans alerte", "k": 5, "filters": {"kind": ["measure"]}}
+        )
+    )
     assert hits["in_scope"] is True and 1 <= len(hits["results"]) <= 5
     for hit in hits["results"]:
         assert_cited(hit)
@@ -137,9 +141,9 @@ async def conversation(client: Client, filters: dict[str, list[str]], documents:
     assert [d["id"] for d in docs["documents"]] == documents
 
     # -- bad arguments: tool errors with the API's messages, and the session goes on
-    message = error_text(await client.call_tool(
-        "search_guidelines", {"query": "inondations", "filters": {"pillar": ["thematic-9"]}}
-    ))
+    message = error_text(
+        await client.call_tool("search_guidelines", {"query": "inondations", "filters": {"pillar": ["thematic-9"]}})
+    )
     assert "thematic-9" in message and all(p in message for p in filters["pillar"])
     message = error_text(await client.call_tool("recommend_measures", {"problem": PROBLEM, "actor": "mayor"}))
     assert "'actor' must be one of: national, local-regional, stakeholders, joint, all" in message
@@ -239,7 +243,9 @@ def test_mcp_tools_v1_tools_and_openapi_agree(server, http):
             # The function's parameters are the route's JSON body, as OpenAPI states it.
             body = _resolve(operation["requestBody"]["content"]["application/json"]["schema"], components)
             # OpenAPI, like MCP, lists the valid filter values (service.openapi); nothing else differs
-            assert _strip_titles(_without_filter_enums(body)) == _strip_titles(_without_filter_enums(function["function"]["parameters"]))
+            assert _strip_titles(_without_filter_enums(body)) == _strip_titles(
+                _without_filter_enums(function["function"]["parameters"])
+            )
         else:
             # Path and query parameters: same bounds and defaults as the tool's arguments.
             arguments = mcp_tool.input_schema["properties"]

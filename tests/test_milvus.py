@@ -103,7 +103,10 @@ def test_readers_never_see_half_a_version_while_the_alias_switches(milvus_uri, v
     assert not failures and len(seen) >= 3
     count = len(MilvusBackend(target).open().chunks)
     assert {n for _, n in seen} == {count}
-    assert {v for v, _ in seen} <= {collection_name(target, versions[0].name), collection_name(target, versions[1].name)}
+    assert {v for v, _ in seen} <= {
+        collection_name(target, versions[0].name),
+        collection_name(target, versions[1].name),
+    }
     assert seen[-1][0] == collection_name(target, versions[1].name)
 
 
@@ -134,13 +137,20 @@ def test_an_unreachable_server_is_one_error_line(tmp_path):
         connect(MilvusTarget(uri))
     result = subprocess.run(
         [*BOUSSOLE, "search", "eau potable", "--backend", "milvus", "--milvus-uri", uri, "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert f"cannot reach Milvus at {uri}" in result.stderr and "Traceback" not in result.stderr
-    without_uri = subprocess.run([*BOUSSOLE, "search", "eau", "--data-dir", str(tmp_path)], capture_output=True,
-                                 text=True, timeout=120, env={**os.environ, "BOUSSOLE_BACKEND": "milvus"})
+    without_uri = subprocess.run(
+        [*BOUSSOLE, "search", "eau", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BOUSSOLE_BACKEND": "milvus"},
+    )
     assert without_uri.returncode != 0 and "needs --milvus-uri" in without_uri.stderr
     assert len(without_uri.stderr.strip().splitlines()) == 1
 
@@ -165,18 +175,30 @@ def test_build_search_and_serve_from_milvus(milvus_uri, data_dir, tmp_path, sear
     shutil.copytree(data_dir, data, symlinks=True)
     built = subprocess.run(
         [*BOUSSOLE, "build", "--data-dir", str(data), "--backend", "milvus", "--milvus-uri", milvus_uri],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "BOUSSOLE_MILVUS_ALIAS": "served"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "BOUSSOLE_MILVUS_ALIAS": "served"},
     )
     assert built.returncode == 0, built.stderr
     assert "index up to date" in built.stdout  # nothing re-embedded: only published
     version = store.resolve(data / "index").name
     assert f"-> served_{version.replace('-', '_').replace('.', '_')}" in built.stdout
 
-    env = {**os.environ, "BOUSSOLE_BACKEND": "milvus", "BOUSSOLE_MILVUS_URI": milvus_uri,
-           "BOUSSOLE_MILVUS_ALIAS": "served"}
+    env = {
+        **os.environ,
+        "BOUSSOLE_BACKEND": "milvus",
+        "BOUSSOLE_MILVUS_URI": milvus_uri,
+        "BOUSSOLE_MILVUS_ALIAS": "served",
+    }
     query = "protéger la vie privée des habitants face aux caméras"
-    found = subprocess.run([*BOUSSOLE, "search", query, "-k", "5", "--json", "--data-dir", str(data)],
-                           capture_output=True, text=True, timeout=300, env=env)
+    found = subprocess.run(
+        [*BOUSSOLE, "search", query, "-k", "5", "--json", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert found.returncode == 0, found.stderr
     import json
 

@@ -76,8 +76,9 @@ def test_full_disk_during_build_on_a_small_tmpfs(data, tmp_path):
     disk.mkdir()
     used = sum(p.stat().st_size for p in data.rglob("*") if p.is_file() and not p.is_symlink())
     size_kib = used // 1024 + 1100  # room for the rewritten chunks and cache, not a new index
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(disk)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(disk)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); the injected ENOSPC test covers it")
     try:

@@ -61,7 +61,9 @@ def test_the_evaluation_commands_plug_into_the_cli_from_their_own_layer():
     from boussole.service.cli import cli, plugin_commands
 
     assert {name: command.callback.__module__ for name, command in plugin_commands().items()} == {
-        "eval": "boussole.eval.cli", "export-beir": "boussole.eval.cli"}
+        "eval": "boussole.eval.cli",
+        "export-beir": "boussole.eval.cli",
+    }
     listed = CliRunner().invoke(cli, ["--help"])
     assert listed.exit_code == 0 and "eval " in listed.output and "export-beir" in listed.output
     helped = CliRunner().invoke(cli, ["eval", "--help"])

@@ -88,7 +88,9 @@ def test_lexical_only_search_gives_no_verdict(searcher):
 def test_the_index_records_how_the_signal_was_fitted(searcher):
     model = searcher.scope_model
     assert "calibration.toml" in model.fitted_on
-    assert model.calibration_in_scope == len(load_calibration().in_scope_all) and model.calibration_in_scope_flagged == 0
+    assert (
+        model.calibration_in_scope == len(load_calibration().in_scope_all) and model.calibration_in_scope_flagged == 0
+    )
     assert model.calibration_out_of_scope_flagged / model.calibration_out_of_scope > 0.8
     assert "translation" in model.fitted_on and "cross-validation" in model.fitted_on
     assert 0.0 < model.safety < 1.0  # measured by cross-validation, not the hand-set full logit it replaced
@@ -102,13 +104,15 @@ def test_translations_share_a_group_and_classes_share_none():
     assert calibration.in_scope_all[0] == calibration.in_scope["fr"][0]
     assert in_groups[0] == in_groups[n] and in_groups[0] != in_groups[1]  # fr[0] and en[0]: one pair
     assert not set(in_groups) & set(out_groups)
-    nonsense = out_groups[-len(calibration.nonsense):]
+    nonsense = out_groups[-len(calibration.nonsense) :]
     assert len(set(nonsense)) == len(nonsense)  # no nonsense string has a translation
 
 
 def test_unequal_translation_lists_are_refused(tmp_path):
     text = (Path(__file__).resolve().parent.parent / "index" / "calibration.toml").read_text(encoding="utf-8")
-    broken = text.replace('en = [\n    "How can we make our online public services easier for older people to use?",\n', "en = [\n", 1)
+    broken = text.replace(
+        'en = [\n    "How can we make our online public services easier for older people to use?",\n', "en = [\n", 1
+    )
     assert broken != text
     (tmp_path / "calibration.toml").write_text(broken, encoding="utf-8")
     with pytest.raises(ValueError, match="row for row"):

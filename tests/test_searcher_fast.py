@@ -39,9 +39,16 @@ def test_every_mode_returns_ranked_hits(searcher, mode):
 
 # -- filters ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "field,value",
-    [("doc", "hsp-ha-2-res-1"), ("kind", "measure"), ("pillar", "enabling-4"), ("actor", "local-regional"), ("lang", "fr")],
+    [
+        ("doc", "hsp-ha-2-res-1"),
+        ("kind", "measure"),
+        ("pillar", "enabling-4"),
+        ("actor", "local-regional"),
+        ("lang", "fr"),
+    ],
 )
 def test_each_filter_restricts_results(searcher, field, value):
     result = searcher.search("financer les projets numériques des villes", k=10, filters=Filters(**{field: (value,)}))
@@ -85,6 +92,7 @@ def test_chunk_lookup_and_neighbours(searcher):
 
 
 # -- encoders --------------------------------------------------------------------------
+
 
 def test_a_batching_second_encoder_is_queued_and_closed_with_the_searcher(parts, searcher):
     """The service's path: the second encoder is a BatchingEncoder, so the searcher queues

@@ -30,8 +30,9 @@ def twins_by_key(chunks):
 def test_every_passage_of_a_translated_document_has_exactly_one_twin(ingest_report):
     documents = {d.id: d for d in ingest_report.documents}
     versions = [d for d in documents.values() if d.version_of]
-    assert {d.version_of for d in versions} == {d.id for d in documents.values() if not d.version_of}, \
+    assert {d.version_of for d in versions} == {d.id for d in documents.values() if not d.version_of}, (
         "every document of the corpus has its English version"
+    )
     by_key = twins_by_key(ingest_report.chunks)
     for version in versions:
         original = documents[version.version_of]
@@ -45,8 +46,13 @@ def test_every_passage_of_a_translated_document_has_exactly_one_twin(ingest_repo
             assert all(len(v) == 1 for v in holders.values()), chunk.key
         for chunk in mine:
             twin = by_key[chunk.key][original.id][0]
-            assert (chunk.kind, chunk.pillar, chunk.actor, chunk.paragraph, chunk.item) == \
-                   (twin.kind, twin.pillar, twin.actor, twin.paragraph, twin.item), chunk.id
+            assert (chunk.kind, chunk.pillar, chunk.actor, chunk.paragraph, chunk.item) == (
+                twin.kind,
+                twin.pillar,
+                twin.actor,
+                twin.paragraph,
+                twin.item,
+            ), chunk.id
             assert chunk.lang == version.lang, (chunk.id, chunk.lang)
 
 
@@ -70,7 +76,10 @@ def test_english_versions_cite_in_english_and_twins_cite_the_same_place(ingest_r
     by_id = {c.id: c for c in ingest_report.chunks}
     en, fr = by_id["hsp-ha-2-14-en:50.e"], by_id["hsp-ha-2-14:50.e"]
     assert fr.citation.startswith("HSP/HA.2/14, pilier thématique 4 (")
-    assert en.citation == "HSP/HA.2/14, thematic pillar 4 (Digital human rights, equity and inclusion), principle (e), after para. 50"
+    assert (
+        en.citation
+        == "HSP/HA.2/14, thematic pillar 4 (Digital human rights, equity and inclusion), principle (e), after para. 50"
+    )
     assert by_id["hsp-ha-2-14-en:40.b"].citation == by_id["hsp-ha-2-14:40.b"].citation == "HSP/HA.2/14, para. 40 (b)"
     assert by_id["hsp-ha-2-14-en:step.1.1"].citation.endswith("implementation step 1, measure 1.1")
     assert by_id["hsp-ha-2-res-1-en:pp.1"].citation == "HSP/HA.2/Res.1, preamble, paragraph 1"
@@ -108,7 +117,9 @@ def test_build_fails_with_one_line_on_a_misaligned_version_and_keeps_the_index(t
     data = tmp_path / "data"
     run = subprocess.run(
         [BOUSSOLE, "build", "--data-dir", str(data), "--corpus-dir", str(corpus)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 1, run.stdout + run.stderr
     errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
@@ -118,16 +129,24 @@ def test_build_fails_with_one_line_on_a_misaligned_version_and_keeps_the_index(t
     assert not (data / "index").exists()
 
 
-@pytest.mark.parametrize("change,expected", [
-    (lambda t: t.replace('version_of = "hsp-eb-2023-16"', 'version_of = "no-such-doc"'),
-     "is a version of 'no-such-doc', which is not a document of the corpus"),
-    (lambda t: t.replace('id = "hsp-eb-2023-16-en"\nversion_of = "hsp-eb-2023-16"\ntranslation = "unofficial"\n'
-                         'symbol = "HSP/EB.2023/16"\ntitle = "Road map',
-                         'id = "hsp-eb-2023-16-en"\nversion_of = "hsp-eb-2023-16"\ntranslation = "unofficial"\n'
-                         'symbol = "HSP/EB.2023/16"\ntitle = "Road map').replace(
-                         'lang = "en"\ndate = "2023-09-19"', 'lang = "fr"\ndate = "2023-09-19"'),
-     "hsp-eb-2023-16 already has a version in 'fr'"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (
+            lambda t: t.replace('version_of = "hsp-eb-2023-16"', 'version_of = "no-such-doc"'),
+            "is a version of 'no-such-doc', which is not a document of the corpus",
+        ),
+        (
+            lambda t: t.replace(
+                'id = "hsp-eb-2023-16-en"\nversion_of = "hsp-eb-2023-16"\ntranslation = "unofficial"\n'
+                'symbol = "HSP/EB.2023/16"\ntitle = "Road map',
+                'id = "hsp-eb-2023-16-en"\nversion_of = "hsp-eb-2023-16"\ntranslation = "unofficial"\n'
+                'symbol = "HSP/EB.2023/16"\ntitle = "Road map',
+            ).replace('lang = "en"\ndate = "2023-09-19"', 'lang = "fr"\ndate = "2023-09-19"'),
+            "hsp-eb-2023-16 already has a version in 'fr'",
+        ),
+    ],
+)
 def test_a_version_of_an_unknown_document_or_in_a_language_already_there_is_refused(tmp_path, change, expected):
     corpus = copy_corpus(tmp_path)
     manifest = corpus / "documents.toml"
@@ -167,19 +186,46 @@ def test_an_official_version_is_added_from_the_command_line(tmp_path):
     official = tmp_path / "HSP-HA.2-14-en.txt"
     shutil.copy(CORPUS / "hsp-ha-2-14-guidelines.en.txt", official)
     data = tmp_path / "data"
-    run = boussole("ingest", str(official), "--version-of", "hsp-ha-2-14", "--lang", "en", "--official",
-                   "--corpus-dir", str(corpus), "--data-dir", str(data))
+    run = boussole(
+        "ingest",
+        str(official),
+        "--version-of",
+        "hsp-ha-2-14",
+        "--lang",
+        "en",
+        "--official",
+        "--corpus-dir",
+        str(corpus),
+        "--data-dir",
+        str(data),
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     added = {d.id: d for d in load_manifest(corpus)}["hsp-ha-2-14-en"]
-    assert (added.version_of, added.translation, added.symbol, added.kind) == \
-           ("hsp-ha-2-14", "official", "HSP/HA.2/14", "guidelines")
+    assert (added.version_of, added.translation, added.symbol, added.kind) == (
+        "hsp-ha-2-14",
+        "official",
+        "HSP/HA.2/14",
+        "guidelines",
+    )
     chunks = ingest_corpus(corpus).chunks
     assert {c.translation for c in chunks if c.doc_id == "hsp-ha-2-14-en"} == {"official"}
     # a second version in the same language is refused, and the corpus is left as it was
     before = (corpus / "documents.toml").read_text(encoding="utf-8")
     second = shutil.copy(official, tmp_path / "another-english.txt")
-    again = boussole("ingest", str(second), "--version-of", "hsp-ha-2-14", "--lang", "en", "--id", "other-en",
-                     "--corpus-dir", str(corpus), "--data-dir", str(data))
+    again = boussole(
+        "ingest",
+        str(second),
+        "--version-of",
+        "hsp-ha-2-14",
+        "--lang",
+        "en",
+        "--id",
+        "other-en",
+        "--corpus-dir",
+        str(corpus),
+        "--data-dir",
+        str(data),
+    )
     assert again.returncode == 1 and "already has a version in 'en'" in again.stderr, again.stderr
     assert (corpus / "documents.toml").read_text(encoding="utf-8") == before
     assert not (corpus / "another-english.txt").exists()
@@ -191,8 +237,18 @@ def test_a_misaligned_version_is_not_added(tmp_path):
     shutil.copy(CORPUS / "hsp-ha-2-14-guidelines.en.txt", version)
     drop_paragraph(version, 62)
     before = (corpus / "documents.toml").read_text(encoding="utf-8")
-    run = boussole("ingest", str(version), "--version-of", "hsp-ha-2-14", "--lang", "en",
-                   "--corpus-dir", str(corpus), "--data-dir", str(tmp_path / "data"))
+    run = boussole(
+        "ingest",
+        str(version),
+        "--version-of",
+        "hsp-ha-2-14",
+        "--lang",
+        "en",
+        "--corpus-dir",
+        str(corpus),
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
     assert run.returncode == 1
     assert "para. 62" in run.stderr and "misaligned" in run.stderr, run.stderr
     assert (corpus / "documents.toml").read_text(encoding="utf-8") == before

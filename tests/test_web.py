@@ -16,8 +16,13 @@ CHROMIUM = Path(os.environ.get("BOUSSOLE_CHROMIUM", "/usr/bin/chromium"))
 # --headless is passed by playwright (headless=True); the profile is a new empty folder
 # given as launch_persistent_context's user_data_dir (playwright refuses --user-data-dir).
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOT_DIR = Path(os.environ.get("BOUSSOLE_SCREENSHOTS", "/tmp"))
 PROBLEM_FR = "Nos habitants âgés n'arrivent pas à utiliser les services administratifs en ligne"
@@ -58,8 +63,12 @@ def browser(playwright):
     def launch(locale: str):
         profile = tempfile.mkdtemp(prefix="boussole-chromium-")
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            locale=locale, viewport={"width": 1100, "height": 900},
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            locale=locale,
+            viewport={"width": 1100, "height": 900},
         )
         opened.append((context, profile))
         return context
@@ -239,9 +248,20 @@ def test_a_missing_browser_fails_on_ci_and_is_loud_elsewhere(tmp_path, ci, exit_
     env = {**os.environ, "CI": ci, "BOUSSOLE_CHROMIUM": str(tmp_path / "no-chromium")}
     env.pop("PYTEST_ADDOPTS", None)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-         f"{__file__}::test_empty_problem_is_explained_not_sent"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            f"{__file__}::test_empty_problem_is_explained_not_sent",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == exit_code, run.stdout + run.stderr
     assert said in run.stdout, run.stdout
@@ -256,8 +276,12 @@ def test_ensure_chromium_fails_on_ci_when_it_cannot_install(tmp_path, ci, exit_c
     fake_id.write_text("#!/bin/sh\necho 1000\n")
     fake_id.chmod(0o755)
     script = Path(__file__).with_name("ensure_chromium.sh")
-    env = {**os.environ, "CI": ci, "BOUSSOLE_CHROMIUM": str(tmp_path / "no-chromium"),
-           "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "CI": ci,
+        "BOUSSOLE_CHROMIUM": str(tmp_path / "no-chromium"),
+        "PATH": f"{tmp_path}:{os.environ['PATH']}",
+    }
     run = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == exit_code, run.stderr
     assert "chromium" in run.stderr and ("error" if ci else "WARNING") in run.stderr

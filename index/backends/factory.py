@@ -34,8 +34,10 @@ class BackendChoice:
         if name not in BACKENDS:
             raise BackendError(f"unknown backend {name!r}; choose {' or '.join(BACKENDS)}")
         if name == "milvus" and not milvus_uri:
-            raise BackendError("the milvus backend needs --milvus-uri (or BOUSSOLE_MILVUS_URI): "
-                               "http://host:19530, or a milvus-lite folder ending in .db")
+            raise BackendError(
+                "the milvus backend needs --milvus-uri (or BOUSSOLE_MILVUS_URI): "
+                "http://host:19530, or a milvus-lite folder ending in .db"
+            )
         return cls(name, milvus_uri, milvus_alias)
 
 

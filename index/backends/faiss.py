@@ -62,7 +62,9 @@ def open_folder(index_dir: Path, manifest: store.Manifest | None = None) -> Inde
     try:
         scope_model = ScopeModel.from_json((index_dir / store.SCOPE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise IndexCorrupt(f"{index_dir / store.SCOPE_FILE}: unreadable scope model ({exc}); run `boussole build --force`") from exc
+        raise IndexCorrupt(
+            f"{index_dir / store.SCOPE_FILE}: unreadable scope model ({exc}); run `boussole build --force`"
+        ) from exc
     return IndexParts(
         version=index_dir.name,
         location=str(index_dir),

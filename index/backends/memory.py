@@ -76,7 +76,9 @@ def build_parts(
     cache, second_cache = EmbeddingCache(None), EmbeddingCache(None)
     vectors, _ = embed_chunks(chunks, embedder, cache)
     second_vectors, _ = embed_chunks(chunks, second, second_cache, text_of=second_encoder_text)
-    calibration, scope_model = calibrate(load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache)
+    calibration, scope_model = calibrate(
+        load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache
+    )
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
     manifest = new_manifest(chunks, documents, embedder, second, int(vectors.shape[1]), fusion, 0.0)
     return IndexParts(

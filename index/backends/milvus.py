@@ -51,7 +51,9 @@ PIECE_CHARS = 60_000  # under VARCHAR's 65,535 limit
 BATCH_ROWS = 1000  # rows per insert / query page (gRPC messages stay well under 64 MB)
 TIMEOUT = 30.0  # seconds for one call; an unreachable server fails fast anyway
 KEEP_VERSIONS = 2  # the served collection and the previous one (for rollback by hand)
-MILVUS_HINT = "needs Boussole's `milvus` extra (pymilvus, milvus-lite): pip install -e '.[milvus]' in the project folder"
+MILVUS_HINT = (
+    "needs Boussole's `milvus` extra (pymilvus, milvus-lite): pip install -e '.[milvus]' in the project folder"
+)
 META_FILES = (store.MANIFEST, store.DOCUMENTS_FILE, store.CALIBRATION_FILE, store.SCOPE_FILE)
 
 
@@ -158,6 +160,7 @@ class MilvusBackend(Backend):
 
 # -- writing -------------------------------------------------------------------------------
 
+
 def publish(index_dir: Path, target: MilvusTarget, hnsw: bool = False) -> PublishReport:
     """Copy the sealed version folder `index_dir` into a new collection and point the alias
     at it. A version already served is left as it is; older collections beyond the
@@ -206,14 +209,16 @@ def _create_rows(client, target: MilvusTarget, name: str, parts: IndexParts, hns
         rows = []
         for row in range(start, min(start + BATCH_ROWS, len(parts.chunks))):
             chunk = parts.chunks[row]
-            rows.append({
-                "row": row,
-                "chunk_id": chunk.id,
-                **{f: value_of(chunk, f) for f in FILTER_FIELDS},  # as the searcher's filters read them
-                "chunk": records.chunks_to_text([chunk]),
-                "e5": parts.vectors[row].tolist(),
-                "use": parts.second_vectors[row].tolist(),
-            })
+            rows.append(
+                {
+                    "row": row,
+                    "chunk_id": chunk.id,
+                    **{f: value_of(chunk, f) for f in FILTER_FIELDS},  # as the searcher's filters read them
+                    "chunk": records.chunks_to_text([chunk]),
+                    "e5": parts.vectors[row].tolist(),
+                    "use": parts.second_vectors[row].tolist(),
+                }
+            )
         _call("inserting chunks", target, client.insert, name, rows)
     _call("flushing", target, client.flush, name)
     _call("loading the collection", target, client.load_collection, name)
@@ -228,7 +233,9 @@ def _create_meta(client, target: MilvusTarget, name: str, index_dir: Path) -> No
     schema.add_field("pad", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants one vector field per collection
     index_params = client.prepare_index_params()
     index_params.add_index("pad", index_type="FLAT", metric_type="L2")
-    _call("creating the meta collection", target, client.create_collection, name, schema=schema, index_params=index_params)
+    _call(
+        "creating the meta collection", target, client.create_collection, name, schema=schema, index_params=index_params
+    )
     rows = []
     for file in META_FILES:
         text = base64.b64encode((index_dir / file).read_bytes()).decode("ascii")
@@ -250,9 +257,8 @@ def _drop_old(client, target: MilvusTarget, keep: set[str | None]) -> None:
 
 # -- reading -------------------------------------------------------------------------------
 
-def _load(
-    client, target: MilvusTarget, name: str, files: dict[str, bytes], manifest: store.Manifest
-) -> IndexParts:
+
+def _load(client, target: MilvusTarget, name: str, files: dict[str, bytes], manifest: store.Manifest) -> IndexParts:
     """Everything else the searcher needs from the collection `name`."""
     rows = _read_rows(client, target, name, manifest.chunk_count)
     chunks = [records.chunks_from_text(r["chunk"], f"{name} row {r['row']}")[0] for r in rows]
@@ -263,7 +269,9 @@ def _load(
         calibration = CalibrationVectors.load(io.BytesIO(files[store.CALIBRATION_FILE]), manifest.dim)
         scope_model = ScopeModel.from_json(files[store.SCOPE_FILE].decode("utf-8"))
     except (records.RecordsUnreadable, ValueError, TypeError, KeyError) as exc:
-        raise IndexCorrupt(f"{name}: unreadable version files ({exc}); run `boussole build --backend milvus --force`") from exc
+        raise IndexCorrupt(
+            f"{name}: unreadable version files ({exc}); run `boussole build --backend milvus --force`"
+        ) from exc
     return IndexParts(
         version=name,
         location=f"{target.uri} ({name})",
@@ -291,8 +299,15 @@ def _ensure_loaded(client, target: MilvusTarget, name: str) -> None:
 def _read_meta(client, target: MilvusTarget, name: str) -> dict[str, bytes]:
     if not _call("listing collections", target, client.has_collection, name):
         raise IndexCorrupt(f"{name}: missing (the version's files); run `boussole build --backend milvus --force`")
-    found = _call("reading the version's files", target, client.query, name, filter='key != ""',
-                  output_fields=["key", "data"], limit=16_384)
+    found = _call(
+        "reading the version's files",
+        target,
+        client.query,
+        name,
+        filter='key != ""',
+        output_fields=["key", "data"],
+        limit=16_384,
+    )
     pieces: dict[str, list[tuple[str, str]]] = {}
     for row in found:
         file, _, part = row["key"].partition("#")
@@ -309,8 +324,15 @@ def _manifest(data: bytes, name: str) -> store.Manifest:
 
 def _read_rows(client, target: MilvusTarget, name: str, count: int) -> list[dict]:
     fields = ["row", "chunk", "e5", "use"]
-    iterator = _call("reading chunks", target, client.query_iterator, name, batch_size=BATCH_ROWS,
-                     filter="row >= 0", output_fields=fields)
+    iterator = _call(
+        "reading chunks",
+        target,
+        client.query_iterator,
+        name,
+        batch_size=BATCH_ROWS,
+        filter="row >= 0",
+        output_fields=fields,
+    )
     rows: list[dict] = []
     while True:
         page = _call("reading chunks", target, iterator.next)
@@ -320,7 +342,9 @@ def _read_rows(client, target: MilvusTarget, name: str, count: int) -> list[dict
     iterator.close()
     rows.sort(key=lambda r: r["row"])
     if [r["row"] for r in rows] != list(range(count)):
-        raise IndexCorrupt(f"{name}: {len(rows)} rows, the manifest says {count}; run `boussole build --backend milvus --force`")
+        raise IndexCorrupt(
+            f"{name}: {len(rows)} rows, the manifest says {count}; run `boussole build --backend milvus --force`"
+        )
     return rows
 
 
@@ -352,9 +376,15 @@ class MilvusDense:
         if k <= 0:
             return []
         found = _call(
-            "searching", self._target, self._client.search, self._collection,
-            data=[np.asarray(query, dtype=np.float32).ravel().tolist()], anns_field=self._field, limit=k,
-            filter=filter_expression(allowed), output_fields=["row"],
+            "searching",
+            self._target,
+            self._client.search,
+            self._collection,
+            data=[np.asarray(query, dtype=np.float32).ravel().tolist()],
+            anns_field=self._field,
+            limit=k,
+            filter=filter_expression(allowed),
+            output_fields=["row"],
             search_params={"metric_type": "IP", "params": {"ef": max(64, k)}},
         )
         return [(int(hit["entity"]["row"]), float(hit["distance"])) for hit in found[0]]

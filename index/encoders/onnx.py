@@ -117,7 +117,9 @@ class OnnxEncoder:
                 options.log_severity_level = 3  # errors only: no warnings on a newcomer's terminal
                 path = self.path / PRECISIONS[precision]
                 try:
-                    self._sessions[precision] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                    self._sessions[precision] = ort.InferenceSession(
+                        str(path), options, providers=["CPUExecutionProvider"]
+                    )
                 except Exception as e:  # noqa: BLE001 - any loader failure is a model problem for us
                     raise ModelError(f"{path}: cannot load the ONNX model: {e}") from e
             return self._sessions[precision]

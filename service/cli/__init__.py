@@ -39,7 +39,9 @@ class BoussoleGroup(click.Group):
 
 @click.group(cls=BoussoleGroup)
 @click.version_option(package_name="boussole")
-@click.option("--debug", is_flag=True, envvar="BOUSSOLE_DEBUG", help="Print tracebacks of errors (env BOUSSOLE_DEBUG=1).")
+@click.option(
+    "--debug", is_flag=True, envvar="BOUSSOLE_DEBUG", help="Print tracebacks of errors (env BOUSSOLE_DEBUG=1)."
+)
 def cli(debug: bool) -> None:
     """Boussole: find the UN-Habitat smart-city guidance that answers a city's problem."""
 

@@ -26,19 +26,31 @@ def _settings(data_dir: Path | None, corpus_dir: Path | None):
 @click.option("--symbol", help="UN document symbol, e.g. HSP/HA.2/14 (used in citations).")
 @click.option("--short-title", help="Short title for citations when there is no symbol.")
 @click.option("--lang", help="Language code (default: detected from the text).")
-@click.option("--kind", default="report", show_default=True,
-              help="guidelines | resolution | conference-report | any other kind (generic UN parser).")
+@click.option(
+    "--kind",
+    default="report",
+    show_default=True,
+    help="guidelines | resolution | conference-report | any other kind (generic UN parser).",
+)
 @click.option("--id", "doc_id", help="Document id, prefix of chunk ids (default: from the file name).")
 @click.option("--date", help="Date of the document (ISO).")
-@click.option("--version-of", "version_of", metavar="DOC_ID",
-              help="PATH is another language version of this corpus document (same symbol and numbering): "
-                   "it must be aligned with it paragraph by paragraph.")
-@click.option("--official", is_flag=True, help="With --version-of: the version is an official translation "
-              "(default: an unofficial one).")
+@click.option(
+    "--version-of",
+    "version_of",
+    metavar="DOC_ID",
+    help="PATH is another language version of this corpus document (same symbol and numbering): "
+    "it must be aligned with it paragraph by paragraph.",
+)
+@click.option(
+    "--official",
+    is_flag=True,
+    help="With --version-of: the version is an official translation (default: an unofficial one).",
+)
 @data_dir_option
 @corpus_dir_option
-def ingest_cmd(path, title, symbol, short_title, lang, kind, doc_id, date, version_of, official, data_dir,
-               corpus_dir) -> None:
+def ingest_cmd(
+    path, title, symbol, short_title, lang, kind, doc_id, date, version_of, official, data_dir, corpus_dir
+) -> None:
     """Chunk the corpus into DATA_DIR/chunks.jsonl. With PATH, first add that file to the
     corpus (copied into the corpus folder, appended to documents.toml) so that it stays.
 
@@ -54,8 +66,19 @@ def ingest_cmd(path, title, symbol, short_title, lang, kind, doc_id, date, versi
         raise click.UsageError("--official needs --version-of (the document it is a version of)")
     if path is not None:
         try:
-            _add_document(settings.corpus_dir, path, title, symbol, short_title, lang, kind, doc_id, date,
-                          version_of, "official" if official else "unofficial")
+            _add_document(
+                settings.corpus_dir,
+                path,
+                title,
+                symbol,
+                short_title,
+                lang,
+                kind,
+                doc_id,
+                date,
+                version_of,
+                "official" if official else "unofficial",
+            )
         except BoussoleError as exc:
             raise click.ClickException(str(exc)) from exc
     report = ingest_corpus(settings.corpus_dir)
@@ -72,8 +95,19 @@ def ingest_cmd(path, title, symbol, short_title, lang, kind, doc_id, date, versi
         raise SystemExit(1)
 
 
-def _add_document(corpus_dir: Path, path: Path, title, symbol, short_title, lang, kind, doc_id, date,
-                  version_of=None, translation="unofficial") -> None:
+def _add_document(
+    corpus_dir: Path,
+    path: Path,
+    title,
+    symbol,
+    short_title,
+    lang,
+    kind,
+    doc_id,
+    date,
+    version_of=None,
+    translation="unofficial",
+) -> None:
     """Validate the file by ingesting it alone (a version: and aligning it with its
     original), then copy it and record it in the manifest. A file that fails is never
     added: the corpus stays as it was."""
@@ -95,7 +129,9 @@ def _add_document(corpus_dir: Path, path: Path, title, symbol, short_title, lang
         original = next((d for d in existing if d.id == version_of), None)
         if original is None:
             known = ", ".join(d.id for d in existing if not d.version_of) or "none"
-            raise IngestError(str(path), f"--version-of {version_of}: no such document in the corpus (documents: {known})")
+            raise IngestError(
+                str(path), f"--version-of {version_of}: no such document in the corpus (documents: {known})"
+            )
     elif not title:
         raise click.UsageError("--title is required when adding a document")
     if lang is None:
@@ -105,13 +141,30 @@ def _add_document(corpus_dir: Path, path: Path, title, symbol, short_title, lang
     target = corpus_dir / path.name
     if original is not None:
         kind = kind if kind != "report" else original.kind
-        doc = Document(id=doc_id, title=title or original.title, lang=lang, kind=kind, source=target.name,
-                       symbol=symbol or original.symbol, date=date or original.date,
-                       short_title=short_title or original.short_title, publisher=original.publisher,
-                       version_of=original.id, translation=translation)
+        doc = Document(
+            id=doc_id,
+            title=title or original.title,
+            lang=lang,
+            kind=kind,
+            source=target.name,
+            symbol=symbol or original.symbol,
+            date=date or original.date,
+            short_title=short_title or original.short_title,
+            publisher=original.publisher,
+            version_of=original.id,
+            translation=translation,
+        )
     else:
-        doc = Document(id=doc_id, title=title, lang=lang, kind=kind, source=target.name, symbol=symbol,
-                       date=date, short_title=short_title)
+        doc = Document(
+            id=doc_id,
+            title=title,
+            lang=lang,
+            kind=kind,
+            source=target.name,
+            symbol=symbol,
+            date=date,
+            short_title=short_title,
+        )
     validate_document(doc, str(path))
     if any(d.id == doc.id for d in existing):
         raise IngestError(str(path), f"document id {doc.id!r} is already in the corpus (use --id)")
@@ -148,9 +201,7 @@ def chunks_cmd(doc_id, as_json, data_dir) -> None:
         known = sorted({c.doc_id for c in chunks})
         chunks = [c for c in chunks if c.doc_id == doc_id]
         if not chunks:
-            raise click.ClickException(
-                f"no chunks for document {doc_id!r}; document ids: {', '.join(known)}"
-            )
+            raise click.ClickException(f"no chunks for document {doc_id!r}; document ids: {', '.join(known)}")
     try:
         for c in chunks:
             if as_json:

@@ -34,8 +34,9 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
     from boussole.index import store
     from boussole.index.backends.factory import create_backend
 
-    settings = Settings.from_env(data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend,
-                                 milvus_uri=milvus_uri)
+    settings = Settings.from_env(
+        data_dir=data_dir, corpus_dir=corpus_dir, model=model, backend=backend, milvus_uri=milvus_uri
+    )
     chosen = create_backend(settings.backend_choice, settings.index_dir)
     try:
         with store.build_lock(settings.index_dir):
@@ -74,8 +75,13 @@ def _build_locked(settings: Settings, force: bool, progress: ProgressReporter) -
             return
         embedder = loading.result() if loading is not None else _load_encoder(settings, progress)
     result = build_index(
-        report.chunks, report.documents, embedder, settings.index_dir, settings.cache_dir,
-        progress=progress, locked=True,
+        report.chunks,
+        report.documents,
+        embedder,
+        settings.index_dir,
+        settings.cache_dir,
+        progress=progress,
+        locked=True,
     )
     click.echo(
         f"index built: {settings.index_dir} ({result.manifest.chunk_count} chunks, "
@@ -98,15 +104,21 @@ def _load_encoder(settings: Settings, progress: ProgressReporter):
 @click.option("--doc", multiple=True, help="Document id (see `boussole chunks`); repeatable.")
 @click.option("--kind", multiple=True, help="principle, measure, paragraph, definition, …; repeatable.")
 @click.option("--lang", multiple=True, help="Only passages matched in this language (fr, en); repeatable.")
-@click.option("--answer-lang", default="auto", show_default=True, envvar="BOUSSOLE_ANSWER_LANG",
-              help="Language to show passages in: auto (the question's), or fr, en, … when a version exists.")
+@click.option(
+    "--answer-lang",
+    default="auto",
+    show_default=True,
+    envvar="BOUSSOLE_ANSWER_LANG",
+    help="Language to show passages in: auto (the question's), or fr, en, … when a version exists.",
+)
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @data_dir_option
 @model_option
 @backend_options
 @handle_errors
-def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode, data_dir, model, backend,
-           milvus_uri) -> None:
+def search(
+    query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode, data_dir, model, backend, milvus_uri
+) -> None:
     """Find the guidance that answers QUERY, a problem in plain French or English."""
     _without_numba()
     from boussole.index.backends.factory import create_backend
@@ -164,10 +176,18 @@ def search(query, k, as_json, pillar, actor, doc, kind, lang, answer_lang, mode,
 
 # What `boussole search` says around the passages, in the answer's language.
 CLI_WORDS = {
-    "en": {"weak": "Weak matches only.", "same": "same as", "unofficial": "unofficial translation; original ({lang})",
-           "official": "official translation; original ({lang})"},
-    "fr": {"weak": "Correspondances faibles seulement.", "same": "identique à",
-           "unofficial": "traduction non officielle ; original ({lang})", "official": "traduction officielle ; original ({lang})"},
+    "en": {
+        "weak": "Weak matches only.",
+        "same": "same as",
+        "unofficial": "unofficial translation; original ({lang})",
+        "official": "official translation; original ({lang})",
+    },
+    "fr": {
+        "weak": "Correspondances faibles seulement.",
+        "same": "identique à",
+        "unofficial": "traduction non officielle ; original ({lang})",
+        "official": "traduction officielle ; original ({lang})",
+    },
 }
 
 

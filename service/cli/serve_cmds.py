@@ -76,29 +76,46 @@ def stops_quietly(command):
 
 @click.command()
 @click.option(
-    "--host", default=None, envvar="BOUSSOLE_HOST", help="Interface to listen on (default 127.0.0.1; env BOUSSOLE_HOST)."
+    "--host",
+    default=None,
+    envvar="BOUSSOLE_HOST",
+    help="Interface to listen on (default 127.0.0.1; env BOUSSOLE_HOST).",
 )
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=None, envvar="BOUSSOLE_PORT",
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="BOUSSOLE_PORT",
     help="Port (default 8000; env BOUSSOLE_PORT).",
 )
 @data_dir_option
 @model_option
 @backend_options
 @click.option(
-    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
     show_default=True,
 )
 @click.option(
-    "--reload-interval", type=click.FloatRange(min=0), default=2.0, show_default=True,
+    "--reload-interval",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
     envvar="BOUSSOLE_RELOAD_SECONDS",
     help="Seconds between two checks for a newly built index, served without a restart (0: never).",
 )
 @handle_errors
 @stops_quietly
 def serve(
-    host: str | None, port: int | None, data_dir, model: str | None, backend: str | None, milvus_uri: str | None,
-    log_level: str, reload_interval: float,
+    host: str | None,
+    port: int | None,
+    data_dir,
+    model: str | None,
+    backend: str | None,
+    milvus_uri: str | None,
+    log_level: str,
+    reload_interval: float,
 ) -> None:
     """Serve the API (/v1/..., docs at /docs) and the web page (/) over a built index.
 
@@ -113,8 +130,9 @@ def serve(
     from boussole.index.errors import IndexBusy
     from boussole.service.app import create_app, open_index
 
-    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, model=model, backend=backend,
-                                 milvus_uri=milvus_uri)
+    settings = Settings.from_env(
+        host=host, port=port, data_dir=data_dir, model=model, backend=backend, milvus_uri=milvus_uri
+    )
     chosen = create_backend(settings.backend_choice, settings.index_dir)  # refuses milvus without a URI, in one line
     folder = chosen.folder  # None: the index is not served from local files
     if folder is not None and not folder.exists():  # no pointer: an old build was killed mid-swap

@@ -46,9 +46,7 @@ PROMPT = types.Prompt(
     description="Advice to a city on a problem, grounded in the guidelines' principles and "
     "measures (fetched with recommend_measures) and citing each one.",
     arguments=[
-        types.PromptArgument(
-            name="problem", description="The city's problem, in French or English.", required=True
-        ),
+        types.PromptArgument(name="problem", description="The city's problem, in French or English.", required=True),
         types.PromptArgument(
             name="actor",
             description="Optional: local-regional, national, stakeholders, joint (all actors together), "
@@ -146,9 +144,7 @@ def build_server(searcher: SearcherSource) -> Server:
                     description=spec.description,
                     input_schema=input_schema(spec, values),
                     output_schema=output_schema(spec.response),
-                    annotations=types.ToolAnnotations(
-                        title=spec.title, read_only_hint=True, open_world_hint=False
-                    ),
+                    annotations=types.ToolAnnotations(title=spec.title, read_only_hint=True, open_world_hint=False),
                 )
                 for spec in TOOLS
             ]
@@ -214,7 +210,9 @@ def build_server(searcher: SearcherSource) -> Server:
 
     async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
         if params.name != PROMPT.name:
-            raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown prompt '{params.name}'. Prompts: {PROMPT.name}.")
+            raise MCPError(
+                code=types.INVALID_PARAMS, message=f"Unknown prompt '{params.name}'. Prompts: {PROMPT.name}."
+            )
         arguments = {k: v for k, v in (params.arguments or {}).items() if v not in (None, "")}
         try:
             request = schemas.RecommendRequest.model_validate(arguments)
@@ -259,7 +257,7 @@ def _read(backend: SearchBackend, uri: str) -> str:
     for prefix, kind in ((render.PASSAGE_URI, "passage"), (render.DOCUMENT_URI, "document")):
         head = prefix.removesuffix("{id}")
         if uri.startswith(head) and len(uri) > len(head):
-            key = uri[len(head):]
+            key = uri[len(head) :]
             if kind == "passage":
                 return render.passage(schemas.ChunkOut.from_chunk(backend.chunk(key), titles), heading="#")
             return _document_text(backend, key, titles)
@@ -301,7 +299,7 @@ def advice_prompt(answer: schemas.RecommendResponse) -> str:
         "Boussole's recommend_measures tool returned from UN-Habitat's International Guidelines "
         "on People-Centred Smart Cities. Lead with the measures for the city's own level of "
         "government, say who else must act, and quote the citation of every passage you rely "
-        "on exactly as given (for example \"HSP/HA.2/14, para. 40 (b)\"). If a passage needs "
+        'on exactly as given (for example "HSP/HA.2/14, para. 40 (b)"). If a passage needs '
         "context, read it with get_passage; if the passages do not answer part of the problem, "
         "say so.\n\n" + render.recommendation(answer)
     )

