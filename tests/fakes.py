@@ -12,6 +12,8 @@ import re
 
 import numpy as np
 
+from boussole.ingest.models import Document
+
 WORD = re.compile(r"\w+")
 
 
@@ -40,3 +42,14 @@ class FakeEncoder:
 
     def close(self) -> None:
         pass
+
+
+# The English UN-style sample of tests/fixtures/en-guidelines-sample.txt, as its manifest entry.
+EN_SAMPLE = Document(
+    id="en-sample",
+    title="Sample guidelines",
+    lang="en",
+    kind="guidelines",
+    source="en-guidelines-sample.txt",
+    symbol="HSP/HA.9/99",
+)

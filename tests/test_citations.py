@@ -12,9 +12,9 @@ from boussole.ingest.citations import CitationError, letters, locate, printed
 from boussole.ingest.clean import strip_markup, superscript_to_ascii
 from boussole.ingest.layout import analyse_layout
 from boussole.ingest.manifest import load_manifest
-from boussole.ingest.models import Document
 from boussole.ingest.pipeline import ingest_document
 from boussole.ingest.readers import read_document
+from fakes import EN_SAMPLE
 
 # A footnote line: its label, then the start of its text ("28 Résolution …", "¹ Voir …").
 NOTE_LINE_RE = re.compile(r"^\s*(?P<label>\d{1,3}|\*{1,4})\s+(?P<text>\S.*)$")
@@ -138,14 +138,7 @@ def test_english_guidelines_citations_resolve():
     """The English wording ("thematic pillar 1 (…), principle (a), after para. 3") leads to
     the passage as well."""
     fixtures = Path(__file__).resolve().parent / "fixtures"
-    doc = Document(
-        id="en-sample",
-        title="Sample guidelines",
-        lang="en",
-        kind="guidelines",
-        source="en-guidelines-sample.txt",
-        symbol="HSP/HA.9/99",
-    )
+    doc = EN_SAMPLE
     read = read_document(fixtures / doc.source)
     source = "\n".join(p.text for p in read.pages)
     notes = {label: letters(text) for label, text in analyse_layout(read, doc.symbol).notes.items()}

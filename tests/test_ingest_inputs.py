@@ -22,6 +22,7 @@ from boussole.ingest.pipeline import (
     write_chunks,
 )
 from boussole.ingest.readers import read_document
+from fakes import EN_SAMPLE
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ORIGINALS = ["hsp-ha-2-14", "hsp-ha-2-res-1", "hsp-eb-2023-16", "eb-2020-partnership", "aimf-2025-hue"]
@@ -32,14 +33,7 @@ GOOD_DOCS = ORIGINALS + [f"{d}-en" for d in ORIGINALS]
 # -- English UN-style guidelines ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def english():
-    doc = Document(
-        id="en-sample",
-        title="Sample guidelines",
-        lang="en",
-        kind="guidelines",
-        source="en-guidelines-sample.txt",
-        symbol="HSP/HA.9/99",
-    )
+    doc = EN_SAMPLE
     chunks = ingest_document(FIXTURES / "en-guidelines-sample.txt", doc)
     return {c.id: c for c in chunks}
 
@@ -108,14 +102,7 @@ def test_english_stitching_footnotes_and_hyphenation(english):
 
 
 def test_extra_document_ingested_with_the_corpus(corpus_dir, ingest_report):
-    doc = Document(
-        id="en-sample",
-        title="Sample guidelines",
-        lang="en",
-        kind="guidelines",
-        source="en-guidelines-sample.txt",
-        symbol="HSP/HA.9/99",
-    )
+    doc = EN_SAMPLE
     report = ingest_corpus(corpus_dir, extra=[ExtraDocument(FIXTURES / "en-guidelines-sample.txt", doc)])
     assert [d.id for d in report.documents] == GOOD_DOCS + ["en-sample"]
     assert (
@@ -294,6 +281,7 @@ def test_cli_adds_a_document_and_lists_chunks(tmp_path):
     shutil.copytree(Path(__file__).resolve().parent.parent / "corpus", corpus)
     data = tmp_path / "data"
     runner = CliRunner()
+    folders = ["--corpus-dir", str(corpus), "--data-dir", str(data)]
     result = runner.invoke(
         cli,
         [
@@ -307,10 +295,7 @@ def test_cli_adds_a_document_and_lists_chunks(tmp_path):
             "guidelines",
             "--id",
             "en-sample",
-            "--corpus-dir",
-            str(corpus),
-            "--data-dir",
-            str(data),
+            *folders,
         ],
     )
     assert result.exit_code == 0, result.output
@@ -338,10 +323,7 @@ def test_cli_adds_a_document_and_lists_chunks(tmp_path):
             "Again",
             "--id",
             "en-sample",
-            "--corpus-dir",
-            str(corpus),
-            "--data-dir",
-            str(data),
+            *folders,
         ],
     )
     assert again.exit_code != 0 and "already in the corpus" in again.output

@@ -69,15 +69,15 @@ def ingest_cmd(
             _add_document(
                 settings.corpus_dir,
                 path,
-                title,
-                symbol,
-                short_title,
-                lang,
-                kind,
-                doc_id,
-                date,
-                version_of,
-                "official" if official else "unofficial",
+                title=title,
+                symbol=symbol,
+                short_title=short_title,
+                lang=lang,
+                kind=kind,
+                doc_id=doc_id,
+                date=date,
+                version_of=version_of,
+                translation="official" if official else "unofficial",
             )
         except BoussoleError as exc:
             raise click.ClickException(str(exc)) from exc
