@@ -24,6 +24,7 @@ from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.dense import DenseIndex
 from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
+from boussole.index.problems import embed_statements, load_item_problems, with_item_problems
 from boussole.index.progress import PROGRESS_SLICE, Counted, Progress
 from boussole.index.text import embedding_text, lexical_text, second_encoder_text
 from boussole.ingest import records
@@ -41,10 +42,11 @@ class BuildReport:
 def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document], fusion: FusionConfig = DEFAULT_FUSION) -> str:
     """Identifies what the index holds: chunks, documents, the texts the indexes see (so a
     change in how a chunk is presented to the model also makes the index stale), the
-    calibration set and method, and the fusion configuration recorded with it."""
+    calibration set and method, the item problems, and the fusion configuration recorded with it."""
     digest = hashlib.sha256()
     digest.update(json.dumps(fusion.to_dict(), sort_keys=True).encode())
     digest.update(f"calibration method {CALIBRATION_METHOD}".encode())
+    digest.update(load_item_problems().identity().encode())
     for text in load_calibration().texts():
         digest.update(text.encode())
     for document in documents:
@@ -159,6 +161,7 @@ def _build_locked(
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
     second_cache = EmbeddingCache.for_model(cache_dir, second.fingerprint)
     calibration_set = load_calibration()
+    problems = load_item_problems()
     # The e5 passages are most of a build (about 30 s of one core for the shipped corpus):
     # they run in a thread of their own (on every core: OnnxEncoder.document_workers)
     # while this one does everything that does not need them. The two threads touch
@@ -167,6 +170,7 @@ def _build_locked(
         e5_passages = pool.submit(embed_chunks, chunks, embedder, cache, progress)
         second_vectors, _ = embed_chunks(chunks, second, second_cache, progress, text_of=second_encoder_text)
         embed_calibration_questions(calibration_set, embedder, second, cache, second_cache)
+        embed_statements(problems, embedder, second, cache, second_cache)
         lexical = LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks])
         # The scope model's fit imports scikit-learn (about a second): done now, not after.
         import sklearn.linear_model  # noqa: F401
@@ -177,6 +181,7 @@ def _build_locked(
     calibration, scope_model = calibrate(
         calibration_set, embedder, second, vectors, second_vectors, cache, second_cache
     )
+    calibration = with_item_problems(calibration, chunks, embedder, second, cache, second_cache, fusion.centre)
     cache.save(keep=cache.used_keys())
     second_cache.save(keep=second_cache.used_keys())
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors

@@ -8,7 +8,7 @@ index/calibration.toml and the corpus, never from the benchmark.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,11 +21,14 @@ from boussole.index.scope import ScopeModel, cross_validated_safety, fit_scope_m
 
 # Raised whenever what `calibrate` computes from the same calibration set changes, so that
 # the indexes built before are stale (index.builder.corpus_hash hashes it).
-CALIBRATION_METHOD = 2
+CALIBRATION_METHOD = 3  # 3: the item problems' vectors (index.problems) travel with the calibration
 FITTED_ON = (
     "index/calibration.toml (each question held out with its translation; margin from 10-fold "
     "cross-validation over topics of the in-scope questions) and the indexed corpus"
 )
+
+
+_PROBLEM_FIELDS = ("problem_rows", "problem_e5", "problem_use")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,15 @@ class CalibrationVectors:
     e5_out: np.ndarray  # ... of out-of-scope questions and nonsense
     use_in: np.ndarray  # USE vectors, same rows
     use_out: np.ndarray
+    # index.problems.ProblemVectors, stored here so that every backend carries them: the
+    # rows of items with problem statements and their mean statement vectors (e5, USE).
+    problem_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    problem_e5: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    problem_use: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+    def with_problems(self, problems) -> CalibrationVectors:
+        """These vectors with `problems` (an index.problems.ProblemVectors)."""
+        return replace(self, problem_rows=problems.rows, problem_e5=problems.e5, problem_use=problems.use)
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -51,6 +63,9 @@ class CalibrationVectors:
             e5_out=self.e5_out,
             use_in=self.use_in,
             use_out=self.use_out,
+            problem_rows=self.problem_rows,
+            problem_e5=self.problem_e5,
+            problem_use=self.problem_use,
         )
         return buffer.getvalue()
 
@@ -66,9 +81,14 @@ class CalibrationVectors:
                     e5_out=data["e5_out"],
                     use_in=data["use_in"],
                     use_out=data["use_out"],
+                    # An index built before item problems has none: it serves without them.
+                    **{name: data[name] for name in _PROBLEM_FIELDS if name in data.files},
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise IndexCorrupt(f"{path}: unreadable calibration vectors ({exc}); run `boussole build --force`") from exc
+        rows = len(out.problem_rows)
+        if rows and (out.problem_e5.shape != (rows, dim) or len(out.problem_use) != rows):
+            raise IndexCorrupt(f"{path}: item problem vectors do not fit; run `boussole build --force`")
         if out.passage_mean.shape != (dim,) or out.e5_in.shape[1:] != (dim,):
             raise IndexCorrupt(f"{path}: calibration vectors do not fit dimension {dim}; run `boussole build --force`")
         return out

@@ -57,6 +57,16 @@ class FusionConfig:
     # Dense score of a passage = the mean of its versions' dense scores (each version is
     # another view of the same text), given to every version before the fusion (tuning half).
     twin_dense_mean: bool = True
+    # Item problems (index.problems): an item's dense score is (1 - problem_share) × its
+    # text's + problem_share × the question's similarity to its problem statements (centred
+    # e5 + use_weight · USE); a chunk without statements keeps its text's score, and the
+    # items whose statements are closest join the candidates. Chosen on the tuning halves of
+    # both benchmarks (eval/benchmark: needs with an odd number; answers.toml: half
+    # "tuning") among shares 1/3-4/5 and three ways of pooling an item's statements (best
+    # one, mean of the best two, mean of all): the mean of all at 2/3 had the best tuning
+    # answer F (0.535) with tuning nDCG@10 0.588 (best 0.596, at 4/5). 0 turns it off.
+    # See docs/evaluation.md, "Item problems".
+    problem_share: float = 0.67
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

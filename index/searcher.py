@@ -84,6 +84,13 @@ class Searcher:
         self._vectors = parts.vectors
         self._second_vectors = parts.second_vectors
         self._hubness_cache: np.ndarray | None = None
+        # Item problems (index.problems), per row; rows without statements have none.
+        cal = parts.calibration
+        self._problem_rows = np.asarray(cal.problem_rows, dtype=np.int64)
+        self._problem_e5 = np.ascontiguousarray(cal.problem_e5, dtype=np.float32)
+        self._problem_use = np.ascontiguousarray(cal.problem_use, dtype=np.float32)
+        self._problem_of = np.full(len(chunks), -1, dtype=np.int64)
+        self._problem_of[self._problem_rows] = np.arange(len(self._problem_rows))
         self._use_hubs: dict[float, np.ndarray] = {}
         self._pillars = [c.pillar or "" for c in chunks]
         # Items of one lettered list share a key (their document and paragraph).
@@ -304,10 +311,17 @@ class Searcher:
         return centre(e5[None, :], query_mean(probs, self.calibration.query_means))[0]
 
     def _dense_ranking(self, qdense, quse, depth, allowed, config: FusionConfig) -> list[tuple[int, float]]:
-        """e5 (centred) cosine + w · USE cosine, over the union of both encoders' top rows."""
+        """e5 (centred) cosine + w · USE cosine, plus the item problems' term, over the union
+        of both encoders' top rows and the items whose problem statements are closest."""
         rows = {row for row, _ in self._dense.search(qdense, depth, allowed)}
         if config.use_weight:
             rows |= {row for row, _ in self._second_dense.search(quse, depth, allowed)}
+        problem_scores = None
+        if config.problem_share and len(self._problem_rows):
+            problem_scores = self._problem_e5 @ qdense + config.use_weight * (self._problem_use @ quse)
+            admitted = allowed.mask[self._problem_rows] if allowed is not None else np.ones(len(problem_scores), bool)
+            closest = np.flatnonzero(admitted)[np.argsort(-problem_scores[admitted], kind="stable")[:depth]]
+            rows |= set(self._problem_rows[closest].tolist())
         if not rows:
             return []
         index = np.fromiter(rows, dtype=np.int64)
@@ -323,6 +337,11 @@ class Searcher:
             scores = scores + config.use_weight * (self._second_vectors[index] @ quse)
         if config.use_hub_penalty:
             scores = scores - config.use_hub_penalty * self._outlying_use_hubs(config.use_hub_z)[index]
+        if problem_scores is not None:  # items: a share from their statements; others: their own text
+            at = self._problem_of[index]
+            share = config.problem_share
+            mixed = (1 - share) * scores + share * problem_scores[np.maximum(at, 0)]
+            scores = np.where(at >= 0, mixed, scores)
         if config.twin_dense_mean:
             groups = self._group[index]
             sums = np.bincount(groups, weights=scores, minlength=len(self._versions))

@@ -20,6 +20,7 @@ from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
+from boussole.index.problems import with_item_problems
 from boussole.index.text import lexical_text, second_encoder_text
 from boussole.ingest.models import Chunk, Document
 
@@ -79,6 +80,7 @@ def build_parts(
     calibration, scope_model = calibrate(
         load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache
     )
+    calibration = with_item_problems(calibration, chunks, embedder, second, cache, second_cache, fusion.centre)
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
     manifest = new_manifest(chunks, documents, embedder, second, int(vectors.shape[1]), fusion, 0.0)
     return IndexParts(
