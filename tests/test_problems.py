@@ -1,0 +1,102 @@
+"""Item problems (index/item_problems.toml, index.problems): sound data, independent of the
+benchmark, and used by the ranking."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+import pytest
+
+from boussole.index.filters import Filters
+from boussole.index.problems import PROBLEMS_FILE, load_item_problems
+
+GUIDELINES = "hsp-ha-2-14"
+ITEMS = Filters(doc=(GUIDELINES,), kind=("principle", "measure"))
+
+
+def test_every_principle_and_measure_has_statements_in_both_languages(corpus_chunks):
+    problems = load_item_problems()
+    originals = {c.key: c for c in corpus_chunks if c.translation is None}
+    items = {c.key for c in originals.values() if c.doc_id == GUIDELINES and c.kind in ("principle", "measure")}
+    assert items <= set(problems.statements), sorted(items - set(problems.statements))[:5]
+    for key, by_lang in problems.statements.items():
+        assert key in originals, f"{key} is not a chunk of the corpus"
+        assert originals[key].kind in ("principle", "measure", "city-example"), key
+        assert len(by_lang.get("fr", ())) >= 2 and len(by_lang.get("en", ())) >= 2, key
+
+
+def _runs(text: str, n: int = 8) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.casefold())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_statements_share_no_wording_with_the_benchmark():
+    """Written without the benchmark: no statement repeats eight words in a row of any
+    benchmark query or answer-set problem."""
+    from boussole.eval.benchmark import BENCHMARK_DIR
+
+    texts = [json.loads(line)["text"] for line in (BENCHMARK_DIR / "queries.jsonl").open(encoding="utf-8")]
+    answers = tomllib.loads((BENCHMARK_DIR / "answers.toml").read_text(encoding="utf-8"))
+    texts += [p["text"] for p in answers["problem"]]
+    benchmark_runs = set().union(*(_runs(t) for t in texts))
+    shared = [t for t in load_item_problems().texts() if _runs(t) & benchmark_runs]
+    assert not shared, shared[:3]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[[item]]\nkey = "a:1"\nfr = ["x"]\n[[item]]\nkey = "a:1"\nfr = ["y"]\n', "appears twice"),
+        ('[[item]]\nfr = ["x"]\n', "has no key"),
+        ('[[item]]\nkey = "a:1"\nfr = "x"\n', "list of non-empty strings"),
+        ('[[item]]\nkey = "a:1"\nfr = [""]\n', "list of non-empty strings"),
+        ("[[item]\n", "unreadable"),
+    ],
+)
+def test_a_bad_file_is_refused_with_its_path(tmp_path, content, message):
+    path = tmp_path / "problems.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=message) as raised:
+        load_item_problems(path)
+    assert str(path) in str(raised.value)
+
+
+def test_the_shipped_file_is_the_one_loaded():
+    assert PROBLEMS_FILE.name == "item_problems.toml" and PROBLEMS_FILE.is_file()
+
+
+def test_an_items_own_statement_finds_it_through_the_index(searcher):
+    """The statements reach the ranking: asked one of its statements, an item comes in the
+    first three principles and measures (every ninth item, a French and an English
+    statement), which its text alone does not achieve as often."""
+    problems = load_item_problems()
+    probes = [
+        (key, by_lang[lang][0])
+        for key, by_lang in list(problems.statements.items())[::9]
+        if key.startswith(GUIDELINES)
+        for lang in ("fr", "en")
+    ]
+
+    def found(fusion=None) -> int:
+        hits = 0
+        for key, text in probes:
+            ranked = [
+                (h.original or h.chunk).key for h in searcher.search(text, k=3, filters=ITEMS, fusion=fusion).hits
+            ]
+            hits += key in ranked
+        return hits
+
+    assert searcher.fusion.problem_share > 0
+    with_problems, text_only = found(), found(searcher.fusion.with_(problem_share=0.0))
+    assert with_problems >= 0.9 * len(probes)
+    assert text_only < with_problems
+
+
+def test_index_carries_one_problem_vector_per_item_version(searcher):
+    rows = searcher.calibration.problem_rows
+    keys = {searcher.chunks[r].key for r in rows}
+    assert len(keys) == len(load_item_problems().statements)
+    # every version of an item has its item's vector
+    assert len(rows) == sum(1 for c in searcher.chunks if c.key in keys)
