@@ -1,6 +1,6 @@
 """The answer benchmark: is what /v1/recommend shows what an official must see, and only that?
 
-    python -m boussole.eval.answers [--data-dir data] [--half held-out] [--show]
+    python -m boussole.eval.answers [--data-dir data] [--half held-out] [--show] [--problem-share 0]
 
 `eval/benchmark/answers.toml` holds 64 problems (32 per language), each with the
 guidelines' items an official must see and the items acceptable to show (its header says
@@ -270,6 +270,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--sweep", action="store_true", help="score a grid of answer cuts; the tuning half chooses, held-out beside it"
     )
+    parser.add_argument(
+        "--problem-share",
+        type=float,
+        help="rank with this item-problem share (index.config.FusionConfig.problem_share)",
+    )
     args = parser.parse_args(argv)
     problems = load_problems()
     errors = check_problems(problems, ingest_corpus(args.corpus_dir).chunks)
@@ -278,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.half:
         problems = [p for p in problems if p.half == args.half]
     searcher = Searcher.open(store.resolve(args.data_dir / "index"), args.data_dir / "models")
+    if args.problem_share is not None:
+        searcher.fusion = searcher.fusion.with_(problem_share=args.problem_share)
     if args.sweep:
         print(
             "ratio  least/most principles  least/most measures   tuning: recall precision shown F   "

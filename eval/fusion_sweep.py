@@ -30,9 +30,12 @@ BEFORE = FusionConfig(
     pillar_lift=0.0,
     paragraph_lift=0.0,
     glossary_weight=0.0,
+    problem_share=0.0,
 )
 # The default before the English versions of the corpus (chosen on the French-only corpus).
-FRENCH_ERA = DEFAULT_FUSION.with_(use_weight=0.5, dense_weight=0.5, twin_dense_mean=False)
+FRENCH_ERA = DEFAULT_FUSION.with_(use_weight=0.5, dense_weight=0.5, twin_dense_mean=False, problem_share=0.0)
+# The default before item problems (index.problems).
+BILINGUAL = DEFAULT_FUSION.with_(problem_share=0.0)
 # The previous default: everything up to the structure lift, before the glossary bridge and
 # the USE hub penalty.
 STRUCTURE = FRENCH_ERA.with_(glossary_weight=0.0, use_hub_penalty=0.0)
@@ -67,14 +70,20 @@ VARIANTS: dict[str, FusionConfig] = {
     "versions: best version + 1 × second": FRENCH_ERA.with_(twin_weight=1.0),
     "versions: dense = mean of the versions": FRENCH_ERA.with_(twin_dense_mean=True),
     "  + α 0.6": FRENCH_ERA.with_(twin_dense_mean=True, dense_weight=0.6),
-    "  + USE 0.8, α 0.6 (default)": DEFAULT_FUSION,
-    "  + USE 0.8, α 0.6, second × 0.25": DEFAULT_FUSION.with_(twin_weight=0.25),
+    "  + USE 0.8, α 0.6 (default before item problems)": BILINGUAL,
+    "  + USE 0.8, α 0.6, second × 0.25": BILINGUAL.with_(twin_weight=0.25),
     "default, pillar lift 0.1": DEFAULT_FUSION.with_(pillar_lift=0.1),
     "default, no pillar or list lift": DEFAULT_FUSION.with_(pillar_lift=0.0, paragraph_lift=0.0),
     "default, α 0.7": DEFAULT_FUSION.with_(dense_weight=0.7),
     "default, PRF weight 0.35": DEFAULT_FUSION.with_(feedback_weight=0.35),
     "default, no PRF": DEFAULT_FUSION.with_(feedback_weight=0.0),
     "default, CSLS on e5 0.1": DEFAULT_FUSION.with_(hubness_penalty=0.1),
+    # Item problems (index.problems) on the default: share of an item's dense score from its
+    # problem statements (0: off, the default before them).
+    **{
+        f"item problems, share {share}": DEFAULT_FUSION.with_(problem_share=share)
+        for share in (0.0, 0.33, 0.5, 0.67, 0.75, 0.8)
+    },
 }
 
 
