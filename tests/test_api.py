@@ -370,7 +370,9 @@ class RecordingSearcher(FakeSearcher):
 
 def test_recommend_applies_the_actor_once_and_searches_again_only_when_short():
     ranked = RecordingSearcher()
-    rec = recommend(ranked, "alerte inondations", actor="national", assess=fake_assess)
+    # The fake ranking holds one national measure: enough for an answer that needs one.
+    one = DEFAULT_CUT.with_(least_measures=1)
+    rec = recommend(ranked, "alerte inondations", actor="national", assess=fake_assess, answer_cut=one)
     assert rec.searches == 1 and ranked.asked == [Filters()]
     # The ranking holds a principle and no measure: one more search, with the measures' filters.
     short = RecordingSearcher()
