@@ -24,9 +24,9 @@ from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.dense import DenseIndex
 from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
-from boussole.index.problems import embed_statements, load_item_problems, with_item_problems
+from boussole.index.problems import embed_statements, lexical_texts, load_item_problems, with_item_problems
 from boussole.index.progress import PROGRESS_SLICE, Counted, Progress
-from boussole.index.text import embedding_text, lexical_text, second_encoder_text
+from boussole.index.text import embedding_text, second_encoder_text
 from boussole.ingest import records
 from boussole.ingest.models import Chunk, Document
 
@@ -51,10 +51,10 @@ def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document], fusion: 
         digest.update(text.encode())
     for document in documents:
         digest.update(json.dumps(document.to_dict(), sort_keys=True, ensure_ascii=False).encode())
-    for chunk in chunks:
+    for chunk, lexical in zip(chunks, lexical_texts(chunks)):
         digest.update(json.dumps(chunk.to_dict(), sort_keys=True, ensure_ascii=False).encode())
         digest.update(embedding_text(chunk).encode())
-        digest.update(lexical_text(chunk).encode())
+        digest.update(lexical.encode())
         digest.update(second_encoder_text(chunk).encode())
     return digest.hexdigest()
 
@@ -171,7 +171,7 @@ def _build_locked(
         second_vectors, _ = embed_chunks(chunks, second, second_cache, progress, text_of=second_encoder_text)
         embed_calibration_questions(calibration_set, embedder, second, cache, second_cache)
         embed_statements(problems, embedder, second, cache, second_cache)
-        lexical = LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks])
+        lexical = LexicalIndex.build(lexical_texts(chunks, problems), [c.lang for c in chunks])
         # The scope model's fit imports scikit-learn (about a second): done now, not after.
         import sklearn.linear_model  # noqa: F401
 

@@ -24,6 +24,7 @@ import numpy as np
 from boussole.index.cache import EmbeddingCache
 from boussole.index.calibrate import embed_questions
 from boussole.index.centring import centre
+from boussole.index.text import lexical_text
 from boussole.ingest.models import Chunk
 
 PROBLEMS_FILE = Path(__file__).resolve().parent / "item_problems.toml"
@@ -137,3 +138,17 @@ def with_item_problems(calibration, chunks: Sequence[Chunk], e5, use, e5_cache, 
         chunks, load_item_problems(), e5, use, e5_cache, use_cache, calibration.query_means if centred else None
     )
     return calibration.with_problems(vectors)
+
+
+def lexical_texts(chunks: Sequence[Chunk], problems: ItemProblems | None = None) -> list[str]:
+    """What BM25 indexes per chunk: its lexical text (index.text.lexical_text) and, for an
+    item, its problem statements in every language (tuning halves: answer F 0.568 → 0.576
+    and nDCG@10 0.606 → 0.618 with every language's statements; 0.571 and 0.606 with the
+    chunk's language alone). Pseudo-relevance feedback still draws its terms from the
+    lexical text alone: feedback from the statements too gave 0.587 F but no nDCG gain."""
+    problems = problems if problems is not None else load_item_problems()
+    texts = []
+    for chunk in chunks:
+        statements = problems.statements.get(chunk.key, {})
+        texts.append("\n".join([lexical_text(chunk), *(t for lang in sorted(statements) for t in statements[lang])]))
+    return texts

@@ -100,3 +100,18 @@ def test_index_carries_one_problem_vector_per_item_version(searcher):
     assert len(keys) == len(load_item_problems().statements)
     # every version of an item has its item's vector
     assert len(rows) == sum(1 for c in searcher.chunks if c.key in keys)
+
+
+def test_bm25_indexes_an_items_statements_in_every_language(corpus_chunks):
+    from boussole.index.problems import lexical_texts
+    from boussole.index.text import lexical_text
+
+    problems = load_item_problems()
+    texts = lexical_texts(corpus_chunks, problems)
+    for chunk, text in zip(corpus_chunks, texts):
+        statements = problems.statements.get(chunk.key)
+        assert text.startswith(lexical_text(chunk))
+        if statements is None:
+            assert text == lexical_text(chunk)
+        else:
+            assert all(s in text for lang in ("fr", "en") for s in statements[lang]), chunk.id

@@ -20,8 +20,8 @@ from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
-from boussole.index.problems import with_item_problems
-from boussole.index.text import lexical_text, second_encoder_text
+from boussole.index.problems import lexical_texts, with_item_problems
+from boussole.index.text import second_encoder_text
 from boussole.ingest.models import Chunk, Document
 
 
@@ -91,7 +91,7 @@ def build_parts(
         documents=list(documents),
         dense=MemoryDense(dense_vectors),
         second_dense=MemoryDense(second_vectors),
-        lexical=LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks]),
+        lexical=LexicalIndex.build(lexical_texts(chunks), [c.lang for c in chunks]),
         vectors=np.ascontiguousarray(dense_vectors, dtype=np.float32),
         second_vectors=np.ascontiguousarray(second_vectors, dtype=np.float32),
         calibration=calibration,

@@ -41,8 +41,8 @@ from boussole.index.calibrate import CalibrationVectors
 from boussole.index.errors import IndexCorrupt, IndexNotFound
 from boussole.index.filters import FILTER_FIELDS, value_of
 from boussole.index.lexical import LexicalIndex
+from boussole.index.problems import lexical_texts
 from boussole.index.scope import ScopeModel
-from boussole.index.text import lexical_text
 from boussole.ingest import records
 
 DEFAULT_ALIAS = "boussole"
@@ -280,7 +280,7 @@ def _load(client, target: MilvusTarget, name: str, files: dict[str, bytes], mani
         documents=documents,
         dense=MilvusDense(client, target, name, "e5", vectors.shape[1], len(rows)),
         second_dense=MilvusDense(client, target, name, "use", second_vectors.shape[1], len(rows)),
-        lexical=LexicalIndex.build([lexical_text(c) for c in chunks], [c.lang for c in chunks]),
+        lexical=LexicalIndex.build(lexical_texts(chunks), [c.lang for c in chunks]),
         vectors=vectors,
         second_vectors=second_vectors,
         calibration=calibration,
