@@ -46,12 +46,13 @@ def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document], fusion: 
     digest = hashlib.sha256()
     digest.update(json.dumps(fusion.to_dict(), sort_keys=True).encode())
     digest.update(f"calibration method {CALIBRATION_METHOD}".encode())
-    digest.update(load_item_problems().identity().encode())
+    problems = load_item_problems()
+    digest.update(problems.identity().encode())
     for text in load_calibration().texts():
         digest.update(text.encode())
     for document in documents:
         digest.update(json.dumps(document.to_dict(), sort_keys=True, ensure_ascii=False).encode())
-    for chunk, lexical in zip(chunks, lexical_texts(chunks)):
+    for chunk, lexical in zip(chunks, lexical_texts(chunks, problems)):
         digest.update(json.dumps(chunk.to_dict(), sort_keys=True, ensure_ascii=False).encode())
         digest.update(embedding_text(chunk).encode())
         digest.update(lexical.encode())
@@ -181,7 +182,9 @@ def _build_locked(
     calibration, scope_model = calibrate(
         calibration_set, embedder, second, vectors, second_vectors, cache, second_cache
     )
-    calibration = with_item_problems(calibration, chunks, embedder, second, cache, second_cache, fusion.centre)
+    calibration = with_item_problems(
+        calibration, chunks, problems, embedder, second, cache, second_cache, fusion.centre
+    )
     cache.save(keep=cache.used_keys())
     second_cache.save(keep=second_cache.used_keys())
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors

@@ -131,11 +131,13 @@ def problem_vectors(
     )
 
 
-def with_item_problems(calibration, chunks: Sequence[Chunk], e5, use, e5_cache, use_cache, centred: bool):
+def with_item_problems(
+    calibration, chunks: Sequence[Chunk], problems: ItemProblems, e5, use, e5_cache, use_cache, centred: bool
+):
     """`calibration` (index.calibrate.CalibrationVectors) carrying the item problems' vectors
     for `chunks`: what the builder and the in-memory backend store with an index."""
     vectors = problem_vectors(
-        chunks, load_item_problems(), e5, use, e5_cache, use_cache, calibration.query_means if centred else None
+        chunks, problems, e5, use, e5_cache, use_cache, calibration.query_means if centred else None
     )
     return calibration.with_problems(vectors)
 

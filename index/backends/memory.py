@@ -20,7 +20,7 @@ from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.encoders.base import Encoder
 from boussole.index.lexical import LexicalIndex
-from boussole.index.problems import lexical_texts, with_item_problems
+from boussole.index.problems import lexical_texts, load_item_problems, with_item_problems
 from boussole.index.text import second_encoder_text
 from boussole.ingest.models import Chunk, Document
 
@@ -80,7 +80,10 @@ def build_parts(
     calibration, scope_model = calibrate(
         load_calibration(), embedder, second, vectors, second_vectors, cache, second_cache
     )
-    calibration = with_item_problems(calibration, chunks, embedder, second, cache, second_cache, fusion.centre)
+    problems = load_item_problems()
+    calibration = with_item_problems(
+        calibration, chunks, problems, embedder, second, cache, second_cache, fusion.centre
+    )
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
     manifest = new_manifest(chunks, documents, embedder, second, int(vectors.shape[1]), fusion, 0.0)
     return IndexParts(
@@ -91,7 +94,7 @@ def build_parts(
         documents=list(documents),
         dense=MemoryDense(dense_vectors),
         second_dense=MemoryDense(second_vectors),
-        lexical=LexicalIndex.build(lexical_texts(chunks), [c.lang for c in chunks]),
+        lexical=LexicalIndex.build(lexical_texts(chunks, problems), [c.lang for c in chunks]),
         vectors=np.ascontiguousarray(dense_vectors, dtype=np.float32),
         second_vectors=np.ascontiguousarray(second_vectors, dtype=np.float32),
         calibration=calibration,
