@@ -67,6 +67,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     from boussole.index.backends.factory import create_backend
     from boussole.index.builder import build_index, is_fresh
     from boussole.index.cache import EmbeddingCache
+    from boussole.index.encoders.base import passage_precision
     from boussole.index.encoders.factory import load_encoder
     from boussole.index.searcher import Searcher
     from boussole.ingest.pipeline import document_text, ingest_corpus
@@ -90,7 +91,8 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     needs_index = any(s != "generic" for s in config.systems)
     searcher = None
     if needs_index:
-        if not is_fresh(index_dir, ingested.chunks, ingested.documents, embedder.fingerprint):
+        passages = passage_precision(embedder)
+        if not is_fresh(index_dir, ingested.chunks, ingested.documents, embedder.fingerprint, passages=passages):
             say(f"index at {index_dir} is missing or stale: building it")
             build_index(ingested.chunks, ingested.documents, embedder, index_dir, cache_dir, progress=say)
             notes["index"] = "built in this run"

@@ -16,6 +16,7 @@ import numpy as np
 
 from boussole.atomic import atomic_write_text
 from boussole.eval.benchmark import Query
+from boussole.index.encoders.base import passage_precision
 
 SEARCH_MODES = ("bm25", "dense", "hybrid")
 # "originals": the hybrid over the authoritative texts alone, i.e. without the translations
@@ -50,6 +51,7 @@ class QueryVectorCache:
         self.model_id = inner.model_id
         self.dim = inner.dim
         self.fingerprint = inner.fingerprint
+        self.passage_precision = passage_precision(inner)
 
     def prime(self, texts: Sequence[str]) -> None:
         missing = sorted({t.strip() for t in texts} - self._vectors.keys())

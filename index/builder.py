@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from boussole.index import store
-from boussole.index.cache import EmbeddingCache, text_key
+from boussole.index.cache import EmbeddingCache, passage_key
 from boussole.index.calibrate import CALIBRATION_METHOD, calibrate, embed_calibration_questions
 from boussole.index.calibration import load_calibration
 from boussole.index.centring import centre
 from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.dense import DenseIndex
-from boussole.index.encoders.base import Encoder
+from boussole.index.encoders.base import Encoder, passage_precision
 from boussole.index.lexical import LexicalIndex
 from boussole.index.problems import embed_statements, lexical_texts, load_item_problems, with_item_problems
 from boussole.index.progress import PROGRESS_SLICE, Counted, Progress
@@ -66,9 +66,10 @@ def is_fresh(
     documents: Sequence[Document],
     fingerprint: str,
     fusion: FusionConfig = DEFAULT_FUSION,
+    passages: str = "fp32",
 ) -> bool:
-    """True when the index was built from exactly these chunks with exactly this model,
-    this second encoder and this fusion configuration."""
+    """True when the index was built from exactly these chunks with exactly this model, its
+    passages in this precision (`passages`), this second encoder and this fusion configuration."""
     try:
         manifest = store.read_manifest(index_dir)
         store.verify_files(index_dir, manifest)
@@ -79,6 +80,7 @@ def is_fresh(
     return (
         manifest.corpus_hash == corpus_hash(chunks, documents, fusion)
         and manifest.model_fingerprint == fingerprint
+        and manifest.passage_precision == passages
         and manifest.second_encoder.get("fingerprint") == use_fingerprint()
     )
 
@@ -95,7 +97,8 @@ def embed_chunks(
     With `progress`, the missing passages are embedded PROGRESS_SLICE at a time, with a
     Counted message after each slice (without it, in one call)."""
     texts = [text_of(c) for c in chunks]
-    keys = [text_key(t) for t in texts]
+    precision = passage_precision(embedder)
+    keys = [passage_key(t, precision) for t in texts]
     missing = [i for i, key in enumerate(keys) if cache.get(key) is None]
     if missing:
         if progress:
@@ -222,6 +225,7 @@ def new_manifest(
         schema_version=store.SCHEMA_VERSION,
         model_id=embedder.model_id,
         model_fingerprint=embedder.fingerprint,
+        passage_precision=passage_precision(embedder),
         dim=dim,
         corpus_hash=corpus_hash(chunks, documents, fusion),
         chunk_count=len(chunks),

@@ -19,6 +19,12 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def passage_key(text: str, precision: str = "fp32") -> str:
+    """A passage's key; float32 passages keep the plain text key of earlier caches, other
+    precisions a key of their own, so that one cache never mixes the two."""
+    return text_key(text) if precision == "fp32" else text_key(f"\0passage:{precision}\0{text}")
+
+
 class EmbeddingCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path

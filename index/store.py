@@ -68,6 +68,9 @@ class Manifest:
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
     second_encoder: dict[str, str] = field(default_factory=dict)  # model_id, fingerprint
     fusion: dict[str, object] = field(default_factory=dict)  # index.config.FusionConfig
+    # The e5 passages' precision (encoders.base.passage_precision); absent from the manifests
+    # of indexes built before int8 passages, which were all float32.
+    passage_precision: str = "fp32"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False)
@@ -150,7 +153,9 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "files": dict,
     "second_encoder": dict,
     "fusion": dict,
+    "passage_precision": str,
 }
+_OPTIONAL = {"passage_precision"}  # fields older manifests lack: the dataclass default applies
 _TYPE_NAMES = {int: "an integer", str: "a string", dict: "an object", (int, float): "a number"}
 
 
@@ -160,6 +165,8 @@ def _check_fields(path: Path, data: object) -> None:
     for spec in fields(Manifest):
         expected = _FIELD_TYPES[spec.name]
         if spec.name not in data:
+            if spec.name in _OPTIONAL:
+                continue
             raise IndexCorrupt(
                 f"{path}: field {spec.name!r} is missing; run `boussole build --force` to rebuild the index"
             )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from boussole.errors import BoussoleError
-from boussole.index.encoders.base import Encoder
+from boussole.index.encoders.base import Encoder, passage_precision
 
 DEFAULT_MAX_BATCH = 32
 DEFAULT_MAX_WAIT = 0.002  # seconds: a lone query waits at most this long for company
@@ -84,6 +84,10 @@ class QueryBatcher:
     @property
     def dim(self) -> int:
         return self._inner.dim
+
+    @property
+    def passage_precision(self) -> str:
+        return passage_precision(self._inner)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._inner.embed_documents(texts)

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from boussole.index import store
-from boussole.index.builder import build_index, embed_chunks
-from boussole.index.cache import EmbeddingCache
+from boussole.index.builder import build_index, embed_chunks, is_fresh
+from boussole.index.cache import EmbeddingCache, passage_key, text_key
 from boussole.index.centring import centre
 from boussole.index.errors import IndexCorrupt, IndexMismatch, IndexNotFound
 from boussole.index.searcher import Searcher
@@ -122,6 +122,26 @@ def test_manifest_describes_the_build(index_dir, ingest_report):
     assert manifest.chunk_count == len(ingest_report.chunks)
     assert set(manifest.files) >= {"dense.faiss", "chunks.jsonl", "documents.json"}
     assert manifest.libraries["faiss-cpu"] != "absent"
+
+
+def test_passage_precision_is_part_of_freshness(index_copy, ingest_report, searcher):
+    """An index of int8 passages is stale for a float32 build and the other way round (the
+    manifest says which it holds); a manifest written before the field existed held
+    float32 passages. The cache keys of the two precisions never meet."""
+    chunks, documents = ingest_report.chunks, ingest_report.documents
+    fingerprint = searcher._embedder.fingerprint
+    assert store.read_manifest(index_copy).passage_precision == "int8"
+    assert is_fresh(index_copy, chunks, documents, fingerprint, passages="int8")
+    assert not is_fresh(index_copy, chunks, documents, fingerprint, passages="fp32")
+    path = index_copy / store.MANIFEST
+    data = json.loads(path.read_text())
+    del data["passage_precision"]
+    path.write_text(json.dumps(data))
+    assert store.read_manifest(index_copy).passage_precision == "fp32"
+    assert is_fresh(index_copy, chunks, documents, fingerprint, passages="fp32")
+    assert not is_fresh(index_copy, chunks, documents, fingerprint, passages="int8")
+    text = chunks[0].text
+    assert passage_key(text, "fp32") == text_key(text) != passage_key(text, "int8")
 
 
 def test_index_built_with_another_model_is_refused(index_copy, models_dir):

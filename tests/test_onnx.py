@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from boussole.index.encoders.base import passage_precision
 from boussole.index.encoders.convert.onnx_build import MARKER_FILE, build_onnx, onnx_folder
 from boussole.index.encoders.factory import load_encoder, resolve_encoder
-from boussole.index.encoders.onnx import OnnxEncoder
+from boussole.index.encoders.onnx import PARALLEL_QUERIES, OnnxEncoder
 from boussole.index.encoders.sentence_transformers import SentenceTransformerEncoder
 from boussole.index.errors import ModelError
 from boussole.index.text import embedding_text
@@ -114,11 +115,35 @@ def test_int8_vector_does_not_depend_on_its_batch(onnx_embedders):
     assert np.array_equal(together, alone)
 
 
-def test_passages_are_fp32_whatever_the_query_precision(onnx_embedders, torch_embedder, passages):
-    """An index holds the same vectors whichever encoder built it, so they share a
-    fingerprint and int8 queries search an index built by torch."""
+def test_a_build_sized_query_call_runs_on_every_core_with_the_same_vectors(onnx_embedders):
+    """A call of PARALLEL_QUERIES texts or more (a build's statements and questions) is
+    encoded one text per pass on several workers: bit for bit the vectors of one at a time."""
+    int8 = onnx_embedders["int8"]
+    texts = [f"{q} ({i})" for i in range(PARALLEL_QUERIES // len(QUERIES) + 1) for q in QUERIES]
+    assert len(texts) >= PARALLEL_QUERIES
+    saved = int8.document_workers
+    try:
+        int8.document_workers = 2
+        together = int8.embed_queries(texts)
+    finally:
+        int8.document_workers = saved
+    alone = np.vstack([int8.embed_queries([t]) for t in texts[:: len(texts) // 8]])
+    assert np.array_equal(together[:: len(texts) // 8], alone)
+
+
+def test_int8_passages_stay_close_to_fp32_and_share_the_fingerprint(onnx_embedders, torch_embedder, passages):
+    """The default encoder writes int8 passages: close to torch's float32 ones, in the same
+    space (one fingerprint, so any precision queries an index built by another), and named
+    apart so that a cache or a manifest never mixes the two."""
     int8, fp32 = onnx_embedders["int8"], onnx_embedders["fp32"]
-    assert np.array_equal(int8.embed_documents(passages[:3]), fp32.embed_documents(passages[:3]))
+    cos = _cosines(int8.embed_documents(passages), torch_embedder.embed_documents(passages))
+    assert cos.min() > 0.99 and cos.mean() > 0.995, cos
+    assert not np.array_equal(int8.embed_documents(passages[:1]), fp32.embed_documents(passages[:1]))
+    assert (passage_precision(int8), passage_precision(fp32), passage_precision(torch_embedder)) == (
+        "int8",
+        "fp32",
+        "fp32",
+    )
     assert {e.fingerprint for e in onnx_embedders.values()} == {torch_embedder.fingerprint}
     assert {e.dim for e in onnx_embedders.values()} == {torch_embedder.dim}
 
@@ -163,17 +188,18 @@ def test_the_onnx_encoder_does_not_import_torch(models_dir):
     assert out.stdout.strip() == "False"
 
 
-def test_passages_on_several_workers_are_the_same_vectors_bit_for_bit(onnx_embedders, passages):
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_passages_on_several_workers_are_the_same_vectors_bit_for_bit(onnx_embedders, passages, precision):
     """The build encodes passages on every core, one per forward pass: the vectors must not
     depend on how many workers there are nor on which one took a passage."""
-    fp32 = onnx_embedders["fp32"]
-    saved = fp32.document_workers
+    encoder = onnx_embedders[precision]
+    saved = encoder.document_workers
     try:
-        fp32.document_workers = 1
-        alone = fp32.embed_documents(passages)
-        fp32.document_workers = 3
-        shared = fp32.embed_documents(passages)
+        encoder.document_workers = 1
+        alone = encoder.embed_documents(passages)
+        encoder.document_workers = 3
+        shared = encoder.embed_documents(passages)
     finally:
-        fp32.document_workers = saved
+        encoder.document_workers = saved
     assert shared.dtype == np.float32 and shared.shape == alone.shape
     assert np.array_equal(shared, alone)

@@ -50,3 +50,12 @@ class BatchingEncoder(Encoder, Protocol):
         """Queue `texts` (a search's one query) and return at once: a future of their
         vectors, shape (len(texts), dim), or of the encoder's error. Raises at once, without
         queueing, when the encoder takes no more work (a full queue, or closed)."""
+
+
+def passage_precision(encoder: object) -> str:
+    """The precision `encoder` writes passage vectors in ("fp32" unless it says otherwise).
+
+    Two precisions of one model share its fingerprint (their vectors live in one space and
+    any of them can query an index built by another) but not their passage vectors: the
+    embedding cache and the index manifest keep them apart by this name."""
+    return str(getattr(encoder, "passage_precision", "fp32"))

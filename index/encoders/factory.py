@@ -22,8 +22,8 @@ from boussole.index.encoders.sentence_transformers import ST_HINT, SentenceTrans
 from boussole.index.errors import ModelError
 
 DEFAULT_MODEL = MODEL_ID
-# int8 ONNX is the default for queries (passages are always fp32: encoders.onnx);
-# nDCG@10 on the benchmark within 0.005 of fp32 (docs/performance.md).
+# int8 ONNX is the default, for queries and passages (encoders.onnx); nDCG@10 on the
+# benchmark within noise of fp32 (docs/performance.md).
 ENCODERS = ("int8", "fp32", "torch")
 DEFAULT_ENCODER = "int8"
 
@@ -71,7 +71,7 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
         folder = models_dir / DEFAULT_MODEL
         if not is_current(folder):
             return None
-        fingerprint = folder_fingerprint(folder)  # every encoder writes the same passage vectors
+        fingerprint = folder_fingerprint(folder)  # every precision shares it (encoders.base.passage_precision)
         if resolve_encoder(encoder) == "torch":
             return fingerprint
         return fingerprint if onnx_is_current(onnx_folder(folder), fingerprint) else None
@@ -79,6 +79,14 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
         if candidate.is_dir():
             return folder_fingerprint(candidate)
     return None
+
+
+def ready_passage_precision(model: str, encoder: str | None = None) -> str:
+    """The precision `load_encoder(model, ..., encoder=encoder)` writes passages in, without
+    loading it: the ONNX encoders' own (`int8` or `fp32`), float32 for torch and other models."""
+    if model == DEFAULT_MODEL and resolve_encoder(encoder) != "torch":
+        return resolve_encoder(encoder)
+    return "fp32"
 
 
 def load_encoder(

@@ -1,7 +1,7 @@
 """An Encoder over the ONNX export of multilingual-e5-small (see `encoders.convert.onnx_build`).
 
 Same texts in, same vectors out as the sentence-transformers model, up to float noise
-(fp32) or quantisation noise (int8 queries, cosine >= 0.99 to fp32, tests/test_onnx.py):
+(fp32) or quantisation noise (int8, cosine >= 0.99 to fp32, tests/test_onnx.py):
 the "query: " / "passage: " prompts, truncation at the model's 512 tokens, mean pooling
 over the attention mask (prompt tokens included, as `include_prompt: true`) and L2
 normalisation. Only onnxruntime, tokenizers and numpy are imported: no torch, so a cold
@@ -36,6 +36,11 @@ BATCH = {"int8": 1, "fp32": 16}
 # running; bench/onnx_passages.py). A passage alone in its pass has no padding, so its
 # vector does not depend on which worker encoded it, nor on how many there are.
 DOCUMENT_BATCH = 1
+# A query call this large is a build's (its 2,663 item-problem statements and the
+# calibration questions; a server's batches stop at service.batching.DEFAULT_MAX_BATCH):
+# its texts are encoded like passages, one pass per core. Encoded on one thread beside the
+# passages, the statements were the build's longest path (about 53 s of one core).
+PARALLEL_QUERIES = 64
 
 
 def build_workers() -> int:
@@ -47,13 +52,17 @@ def build_workers() -> int:
 class OnnxEncoder:
     """An Encoder (encoders.base) running the exported model in ONNX Runtime.
 
-    `precision` applies to queries. Passages are always encoded in fp32: on the benchmark,
-    int8 passages cost 0.014 nDCG@10 (hybrid, 0.385 vs 0.399) while int8 queries against
-    fp32 passages cost 0.004 (0.395), and passages are encoded once, at build time. So
-    every precision produces the same index vectors as sentence-transformers (float
-    noise), shares its fingerprint, and any of them can query an index built by another.
-    The fp32 session is opened on the first `embed_documents` call only: a search process
-    never loads it.
+    `precision` applies to queries and passages alike. int8 passages once cost 0.014
+    nDCG@10 (hybrid, 0.385 vs 0.399, French-only index), so passages were always float32.
+    With item problems the items' dense score is mostly their statements' (0.8), and int8
+    passages no longer cost anything measurable while taking 50 ms each on one core against
+    78 (100 passages of the corpus, 2026-12-06): on both tuning halves nDCG@10 0.630 against
+    0.627 and answer F 0.597 against 0.600, within noise (docs/performance.md). So the
+    default int8 encoder writes int8 passages and `fp32` float32 ones (the vectors of
+    sentence-transformers, float noise). Every precision shares the model's fingerprint and
+    can query an index built by another; the cache and the manifest tell their passages
+    apart (`passage_precision`). The float32 session is opened on first use only: an int8
+    search process never loads it.
     """
 
     def __init__(
@@ -78,6 +87,7 @@ class OnnxEncoder:
         self.path = folder
         self.model_id = model_id
         self.precision = precision
+        self.passage_precision = precision
         self._num_threads = num_threads
         # Passages are encoded at build time, when the machine is the build's: one pass per
         # available core (BOUSSOLE_BUILD_WORKERS overrides).
@@ -154,23 +164,33 @@ class OnnxEncoder:
         return out
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """int8 texts go one per forward pass anyway (BATCH): a call of PARALLEL_QUERIES or
+        more (a build's calibration questions and item problems, never a server's batch)
+        runs `document_workers` passes at once, with the same vectors bit for bit."""
+        if self.precision == "int8" and len(texts) >= PARALLEL_QUERIES and not isinstance(texts, str):
+            return self._encode_each(texts, self._query_prompt, self.precision)
         return self._encode(texts, self._query_prompt, self.precision, BATCH[self.precision])
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        """fp32 vectors, one passage per forward pass, `document_workers` passes at a time."""
+        """Vectors in `passage_precision`, one passage per forward pass, `document_workers`
+        passes at a time."""
+        return self._encode_each(texts, self._document_prompt, self.passage_precision)
+
+    def _encode_each(self, texts: list[str], prompt: str, precision: str) -> np.ndarray:
+        """One text per forward pass, `document_workers` passes at a time."""
         if isinstance(texts, str):
             raise TypeError("pass a list of strings, not a string")
         workers = min(self.document_workers, len(texts))
         if workers <= 1:
-            return self._encode(texts, self._document_prompt, "fp32", DOCUMENT_BATCH)
-        session = self._session("fp32")
+            return self._encode(texts, prompt, precision, DOCUMENT_BATCH)
+        session = self._session(precision)
         # Tokenised here, in one thread: a tokenizers.Tokenizer with padding enabled must not
         # be used from two threads at once ("Already borrowed"). One text per `encode`, so
         # no padding, exactly as `_run` sees a batch of one.
-        encodings = [self._tokenizer.encode(self._document_prompt + t) for t in texts]
+        encodings = [self._tokenizer.encode(prompt + t) for t in texts]
         out = np.empty((len(texts), self.dim), np.float32)
-        # Longest first, each worker taking the next passage when it is free: the last
-        # passages to finish are the short ones, so no worker idles long at the end.
+        # Longest first, each worker taking the next text when it is free: the last texts
+        # to finish are the short ones, so no worker idles long at the end.
         order = iter(sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids)))
         take = threading.Lock()
 

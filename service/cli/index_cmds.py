@@ -54,7 +54,7 @@ def build(data_dir, corpus_dir, model, backend, milvus_uri, force) -> None:
 
 def _build_locked(settings: Settings, force: bool, progress: ProgressReporter) -> None:
     from boussole.index.builder import build_index, is_fresh
-    from boussole.index.encoders.factory import ready_fingerprint
+    from boussole.index.encoders.factory import ready_fingerprint, ready_passage_precision
     from boussole.ingest.pipeline import alignment_errors, ingest_corpus, write_chunks
 
     with ThreadPoolExecutor(1, thread_name_prefix="boussole-load") as pool:
@@ -70,7 +70,12 @@ def _build_locked(settings: Settings, force: bool, progress: ProgressReporter) -
         write_chunks(report, settings.chunks_path, settings.documents_path)
         progress(f"{len(report.chunks)} chunks from {len(report.documents)} documents")
         fingerprint = ready_fingerprint(settings.model, settings.models_dir)
-        if not force and fingerprint and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint):
+        passages = ready_passage_precision(settings.model)
+        if (
+            not force
+            and fingerprint
+            and is_fresh(settings.index_dir, report.chunks, report.documents, fingerprint, passages=passages)
+        ):
             click.echo(f"index up to date: {settings.index_dir} ({len(report.chunks)} chunks)")
             return
         embedder = loading.result() if loading is not None else _load_encoder(settings, progress)
