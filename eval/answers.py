@@ -234,7 +234,7 @@ def f_score(row: AnswerRow) -> float:
 SWEEP_LIMIT = 8.0  # mean principles and measures shown: the most an official should have to read
 
 
-def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow, AnswerRow]]:
+def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow, AnswerRow | None]]:
     """Every AnswerCut of the grid with its tuning and held-out rows (all languages),
     best tuning F first among those showing at most SWEEP_LIMIT items on the tuning half."""
     from boussole.service.cut import DEFAULT_CUT
@@ -252,7 +252,7 @@ def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow
     out = []
     for cut in grid:
         rows = {(r.half, r.lang): r for r in summarise(run(problems, compose_with(memo, answer_cut=cut)))}
-        out.append((cut, rows[("tuning", "all")], rows[("held-out", "all")]))
+        out.append((cut, rows[("tuning", "all")], rows.get(("held-out", "all"))))
     fits = [o for o in out if o[1].shown <= SWEEP_LIMIT]
     return sorted(fits, key=lambda o: -f_score(o[1])) + [o for o in out if o[1].shown > SWEEP_LIMIT]
 
@@ -267,8 +267,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus-dir", type=Path, default=Path("corpus"))
     parser.add_argument("--half", choices=HALVES, help="only this half")
     parser.add_argument("--show", action="store_true", help="print each answer's misses and off-topic items")
+    parser.add_argument("--sweep", action="store_true", help="score a grid of answer cuts on the tuning half")
     parser.add_argument(
-        "--sweep", action="store_true", help="score a grid of answer cuts; the tuning half chooses, held-out beside it"
+        "--held-out",
+        action="store_true",
+        help="with --sweep, also print the held-out half (only once a cut is chosen: it must not steer the choice)",
     )
     parser.add_argument(
         "--problem-share",
@@ -286,16 +289,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.problem_share is not None:
         searcher.fusion = searcher.fusion.with_(problem_share=args.problem_share)
     if args.sweep:
-        print(
-            "ratio  least/most principles  least/most measures   tuning: recall precision shown F   "
-            "held-out: recall precision shown F"
-        )
+        held_header = "   held-out: recall precision shown F" if args.held_out else ""
+        print("ratio  least/most principles  least/most measures   tuning: recall precision shown F" + held_header)
         for cut, tuning, held in sweep(searcher, problems)[:25]:
+            held_row = (
+                f"   {held.must_recall:.3f} {held.precision:.3f} {held.shown:4.1f} {f_score(held):.3f}"
+                if args.held_out and held is not None
+                else ""
+            )
             print(
                 f"{cut.ratio:>5}  {cut.least_principles}/{cut.most_principles:<20}  "
                 f"{cut.least_measures}/{cut.most_measures:<18}  {tuning.must_recall:.3f} {tuning.precision:.3f} "
-                f"{tuning.shown:4.1f} {f_score(tuning):.3f}   {held.must_recall:.3f} {held.precision:.3f} "
-                f"{held.shown:4.1f} {f_score(held):.3f}"
+                f"{tuning.shown:4.1f} {f_score(tuning):.3f}{held_row}"
             )
         return
     scores = run(problems, compose_with(searcher))
