@@ -62,7 +62,9 @@ class FusionConfig:
     # e5 + use_weight · USE); a chunk without statements keeps its text's score, and the
     # items whose statements are closest join the candidates. Chosen on the tuning halves of
     # both benchmarks (eval/benchmark: needs with an odd number; answers.toml: half
-    # "tuning"): with six statements per item and language, shares 0.7 / 0.8 / 0.9 gave
+    # "tuning"): with eight statements per item and language, shares 0.7 / 0.75 / 0.8 /
+    # 0.85 / 0.9 gave answer F 0.604 / 0.614 / 0.622 / 0.609 / 0.614 and tuning nDCG@10
+    # 0.634 / 0.637 / 0.630 / 0.624 / 0.630; with six, shares 0.7 / 0.8 / 0.9 gave
     # tuning nDCG@10 0.627 / 0.627 / 0.620 and answer F 0.576 / 0.600 / 0.595; with four,
     # shares 0.5-0.9 gave nDCG 0.570-0.606 and F 0.49-0.57, both best at 0.8 too; with two,
     # the best was 0.67 (nDCG 0.590, F 0.540). Pooling an item's statements by their mean

@@ -30,8 +30,10 @@ class AnswerCut:
     7.5 items) over 3-10 measures (0.571, 7.8 items). Reported on the held-out half.
     Not re-chosen after BM25 began indexing the statements (index.problems.lexical_texts):
     the sweep then puts fixed counts first (ratio 0, 2 principles and 5 measures: tuning F
-    0.598 against 0.576 for this cut), which is what this cut replaced; see
-    docs/evaluation.md, "Item problems".
+    0.598 against 0.576 for this cut), which is what this cut replaced. With eight
+    statements per language the tuning half prefers ratio 0.4 and at most 5 measures (F
+    0.633 against 0.622, fewer items and lower must-recall); not switched, because that
+    sweep showed the held-out half too. See docs/evaluation.md, "Item problems".
     """
 
     ratio: float = 0.5
