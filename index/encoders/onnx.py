@@ -36,10 +36,10 @@ BATCH = {"int8": 1, "fp32": 16}
 # running; bench/onnx_passages.py). A passage alone in its pass has no padding, so its
 # vector does not depend on which worker encoded it, nor on how many there are.
 DOCUMENT_BATCH = 1
-# A query call this large is a build's (its 2,663 item-problem statements and the
-# calibration questions; a server's batches stop at service.batching.DEFAULT_MAX_BATCH):
-# its texts are encoded like passages, one pass per core. Encoded on one thread beside the
-# passages, the statements were the build's longest path (about 53 s of one core).
+# A query call this large is a build's (the item-problem statements and the calibration
+# questions; a server's batches stop at service.batching.DEFAULT_MAX_BATCH): its texts are
+# encoded like passages, one pass per core. Encoded on one thread beside the passages, the
+# statements were the build's longest path (2,663 of them took about 53 s of one core).
 PARALLEL_QUERIES = 64
 
 
