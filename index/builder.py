@@ -24,7 +24,13 @@ from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.dense import DenseIndex
 from boussole.index.encoders.base import Encoder, passage_precision
 from boussole.index.lexical import LexicalIndex
-from boussole.index.problems import embed_statements, lexical_texts, load_item_problems, with_item_problems
+from boussole.index.problems import (
+    ItemProblems,
+    embed_statements,
+    lexical_texts,
+    load_item_problems,
+    with_item_problems,
+)
 from boussole.index.progress import PROGRESS_SLICE, Counted, Progress
 from boussole.index.text import embedding_text, second_encoder_text
 from boussole.ingest import records
@@ -39,14 +45,20 @@ class BuildReport:
     seconds: float
 
 
-def corpus_hash(chunks: Sequence[Chunk], documents: Sequence[Document], fusion: FusionConfig = DEFAULT_FUSION) -> str:
+def corpus_hash(
+    chunks: Sequence[Chunk],
+    documents: Sequence[Document],
+    fusion: FusionConfig = DEFAULT_FUSION,
+    problems: ItemProblems | None = None,
+) -> str:
     """Identifies what the index holds: chunks, documents, the texts the indexes see (so a
     change in how a chunk is presented to the model also makes the index stale), the
-    calibration set and method, the item problems, and the fusion configuration recorded with it."""
+    calibration set and method, the item problems, and the fusion configuration recorded with it.
+    `problems`: the item problems a build already read (None: read index/item_problems.toml)."""
     digest = hashlib.sha256()
     digest.update(json.dumps(fusion.to_dict(), sort_keys=True).encode())
     digest.update(f"calibration method {CALIBRATION_METHOD}".encode())
-    problems = load_item_problems()
+    problems = problems if problems is not None else load_item_problems()
     digest.update(problems.identity().encode())
     for text in load_calibration().texts():
         digest.update(text.encode())
@@ -203,7 +215,14 @@ def _build_locked(
         records.write_chunks(staging / store.CHUNKS_FILE, chunks)
         records.write_documents(staging / store.DOCUMENTS_FILE, documents)
         manifest = new_manifest(
-            chunks, documents, embedder, second, int(vectors.shape[1]), fusion, round(time.perf_counter() - started, 3)
+            chunks,
+            documents,
+            embedder,
+            second,
+            int(vectors.shape[1]),
+            fusion,
+            round(time.perf_counter() - started, 3),
+            problems,
         )
         manifest = store.commit(staging, index_dir, manifest)
     except BaseException:
@@ -221,15 +240,16 @@ def new_manifest(
     dim: int,
     fusion: FusionConfig,
     build_seconds: float,
+    problems: ItemProblems | None = None,
 ) -> store.Manifest:
-    """What a fresh build records, whichever backend stores it."""
+    """What a fresh build records, whichever backend stores it (`problems`: see corpus_hash)."""
     return store.Manifest(
         schema_version=store.SCHEMA_VERSION,
         model_id=embedder.model_id,
         model_fingerprint=embedder.fingerprint,
         passage_precision=passage_precision(embedder),
         dim=dim,
-        corpus_hash=corpus_hash(chunks, documents, fusion),
+        corpus_hash=corpus_hash(chunks, documents, fusion, problems),
         chunk_count=len(chunks),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=build_seconds,

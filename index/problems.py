@@ -146,8 +146,9 @@ def lexical_texts(chunks: Sequence[Chunk], problems: ItemProblems | None = None)
     """What BM25 indexes per chunk: its lexical text (index.text.lexical_text) and, for an
     item, its problem statements in every language (tuning halves, four statements per
     language: answer F 0.568 → 0.576 and nDCG@10 0.606 → 0.618 with every language's
-    statements; 0.571 and 0.606 with the chunk's language alone). Pseudo-relevance feedback still draws its terms from the
-    lexical text alone: feedback from the statements too gave 0.587 F but no nDCG gain."""
+    statements; 0.571 and 0.606 with the chunk's language alone). Pseudo-relevance feedback
+    still draws its terms from the lexical text alone: feedback from the statements too
+    gave 0.587 F but no nDCG gain."""
     problems = problems if problems is not None else load_item_problems()
     texts = []
     for chunk in chunks:

@@ -85,7 +85,7 @@ def build_parts(
         calibration, chunks, problems, embedder, second, cache, second_cache, fusion.centre
     )
     dense_vectors = centre(vectors, calibration.passage_mean) if fusion.centre else vectors
-    manifest = new_manifest(chunks, documents, embedder, second, int(vectors.shape[1]), fusion, 0.0)
+    manifest = new_manifest(chunks, documents, embedder, second, int(vectors.shape[1]), fusion, 0.0, problems)
     return IndexParts(
         version=f"memory-{manifest.corpus_hash[:8]}",
         location="memory",
