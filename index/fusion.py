@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from scipy import sparse
 
 Ranking = Sequence[tuple[int, float]]
 
@@ -46,34 +47,65 @@ def language_weights(
     return np.array([query_lang_probs.get(lang, 0.0) for lang in langs], dtype=np.float32)[codes]
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
+NEAR_DUPLICATE = 0.8  # Jaccard index of analysed tokens from which two passages count as one
+
+
+class NearDuplicates:
+    """Which passages are near-identical texts: a property of the index, found once.
+
+    Similarity is the Jaccard index of analysed tokens (texts, not embeddings, since
+    sibling items share context). The pairs come from one sparse passage × token product,
+    in blocks of rows so that memory stays bounded on a large corpus; a search then only
+    looks pairs up. Checking its candidates pair by pair in Python cost more than the rest
+    of a 100-result ranking together (`python -m bench.compare`, /v1/recommend)."""
+
+    BLOCK = 2048
+
+    def __init__(self, token_sets: Sequence[frozenset[str]], threshold: float = NEAR_DUPLICATE) -> None:
+        vocabulary: dict[str, int] = {}
+        columns = [vocabulary.setdefault(t, len(vocabulary)) for tokens in token_sets for t in sorted(tokens)]
+        starts = np.cumsum([0, *(len(tokens) for tokens in token_sets)])
+        sizes = np.diff(starts)
+        matrix = sparse.csr_matrix(
+            (np.ones(len(columns), dtype=np.int32), np.asarray(columns, dtype=np.int64), starts),
+            shape=(len(token_sets), max(len(vocabulary), 1)),
+        )
+        pairs: dict[int, set[int]] = {}
+        for first in range(0, len(token_sets), self.BLOCK):
+            common = (matrix[first : first + self.BLOCK] @ matrix.T).tocoo()
+            rows, cols = common.row + first, common.col
+            union = sizes[rows] + sizes[cols] - common.data
+            similar = (rows != cols) & (common.data / np.maximum(union, 1) >= threshold)
+            for a, b in zip(rows[similar].tolist(), cols[similar].tolist(), strict=True):
+                pairs.setdefault(a, set()).add(b)
+        self._pairs = {row: frozenset(others) for row, others in pairs.items()}
+
+    def of(self, row: int) -> frozenset[int]:
+        """The passages near-identical to `row` (not `row` itself)."""
+        return self._pairs.get(row, frozenset())
 
 
 def suppress_near_duplicates(
-    ranked: Ranking,
-    token_sets: Sequence[frozenset[str]],
-    threshold: float = 0.8,
-    limit: int | None = None,
+    ranked: Ranking, near: NearDuplicates, limit: int | None = None
 ) -> list[tuple[int, float, list[int]]]:
     """Keep the best-ranked of near-identical texts; return (row, score, rows it absorbed).
 
     The guidelines repeat some measures almost verbatim under several pillars (69 (k) and
-    77 (g)); without this they fill the top k with one idea. Similarity is the Jaccard
-    index of analysed tokens: texts, not embeddings, since sibling items share context.
-    Stops once `limit` results are kept (the rest would be cut anyway).
+    77 (g)); without this they fill the top k with one idea. A row joins the first kept
+    row it is near-identical to. Stops once `limit` results are kept (the rest would be
+    cut anyway).
     """
     kept: list[tuple[int, float, list[int]]] = []
+    slot_of: dict[int, int] = {}  # kept row -> its place in `kept`
     for row, score in ranked:
         if limit is not None and len(kept) >= limit:
             break
-        for kept_row, _kept_score, absorbed in kept:
-            if jaccard(token_sets[row], token_sets[kept_row]) >= threshold:
-                absorbed.append(row)
-                break
+        twins = near.of(row)
+        slots = [slot_of[other] for other in twins if other in slot_of]
+        if slots:
+            kept[min(slots)][2].append(row)
         else:
+            slot_of[row] = len(kept)
             kept.append((row, score, []))
     return kept
 

@@ -22,6 +22,7 @@ from boussole.index.errors import ChunkNotFound, IndexCorrupt, IndexMismatch, Qu
 from boussole.index.feedback import document_frequencies, feedback_terms
 from boussole.index.filters import FilterColumns, Filters
 from boussole.index.fusion import (
+    NearDuplicates,
     collapse_twins,
     convex_combination,
     language_weights,
@@ -97,7 +98,7 @@ class Searcher:
         self._paragraphs = [f"{c.doc_id}:{c.paragraph}" if c.item and c.paragraph else "" for c in chunks]
         self._row = {c.id: i for i, c in enumerate(chunks)}
         self._filters = FilterColumns(chunks)
-        self._token_sets = [frozenset(analyse(c.text, c.lang)) for c in chunks]
+        self._near = NearDuplicates([frozenset(analyse(c.text, c.lang)) for c in chunks])
         self._lexical_tokens = [analyse(lexical_text(c), c.lang) for c in chunks]
         self._term_tokens = {i: analyse(term, c.lang) for i, c in enumerate(chunks) if (term := defined_term(c))}
         self._df = document_frequencies(self._lexical_tokens)
@@ -260,9 +261,7 @@ class Searcher:
 
         ranked = collapse_twins(ranked, self._group, self._representative, config.twin_weight)
         hits = []
-        for rank, (row, score, absorbed) in enumerate(
-            suppress_near_duplicates(ranked, self._token_sets, limit=k), start=1
-        ):
+        for rank, (row, score, absorbed) in enumerate(suppress_near_duplicates(ranked, self._near, limit=k), start=1):
             shown = self._versions[self._group[row]].get(shown_lang, row)
             cosine = float(self._vectors[shown] @ qdense) if qdense is not None else None
             duplicates = tuple(self.chunks[i].id for i in absorbed)

@@ -8,6 +8,7 @@ import pytest
 from boussole.index.feedback import document_frequencies, feedback_terms
 from boussole.index.fusion import (
     RRF_K,
+    NearDuplicates,
     convex_combination,
     language_weights,
     min_max,
@@ -54,9 +55,31 @@ def test_language_weights_follow_query_probabilities():
 
 def test_near_duplicates_are_folded_into_the_best_ranked():
     sets = [frozenset("abcde"), frozenset("abcdf"), frozenset("xyz"), frozenset("abcde")]
-    kept = suppress_near_duplicates([(0, 3.0), (2, 2.0), (3, 1.5), (1, 1.0)], sets, threshold=0.99)
+    near = NearDuplicates(sets, threshold=0.99)
+    kept = suppress_near_duplicates([(0, 3.0), (2, 2.0), (3, 1.5), (1, 1.0)], near)
     assert [(row, absorbed) for row, _, absorbed in kept] == [(0, [3]), (2, []), (1, [])]
-    assert len(suppress_near_duplicates([(0, 3.0), (2, 2.0), (1, 1.0)], sets, limit=2)) == 2
+    assert len(suppress_near_duplicates([(0, 3.0), (2, 2.0), (1, 1.0)], near, limit=2)) == 2
+    # At 0.8, "abcdf" (4 of 6 tokens shared with "abcde") stays apart; the empty set is like nothing.
+    near = NearDuplicates([*sets, frozenset()])
+    assert near.of(0) == {3} and near.of(1) == frozenset() and near.of(4) == frozenset()
+
+
+def test_near_duplicate_pairs_match_the_jaccard_index_pair_by_pair():
+    """The sparse product finds exactly the pairs a set-by-set Jaccard finds, across blocks."""
+    rng = np.random.default_rng(7)
+    vocabulary = [f"w{i}" for i in range(12)]
+    sets = [frozenset(rng.choice(vocabulary, size=rng.integers(0, 6), replace=False).tolist()) for _ in range(150)]
+
+    def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+        return len(a & b) / len(a | b) if a and b else 0.0
+
+    NearDuplicates.BLOCK, block = 16, NearDuplicates.BLOCK  # several blocks over 150 rows
+    try:
+        near = NearDuplicates(sets, threshold=0.6)
+    finally:
+        NearDuplicates.BLOCK = block
+    for i, a in enumerate(sets):
+        assert near.of(i) == {j for j, b in enumerate(sets) if j != i and jaccard(a, b) >= 0.6}
 
 
 def test_feedback_terms_prefer_frequent_and_rare_words():
