@@ -22,18 +22,21 @@ class AnswerCut:
     """How much of the ranking an answer shows.
 
     Chosen on the tuning half of the answer benchmark (eval/benchmark/answers.toml, its 32
-    tuning problems) with `python -m boussole.eval.answers --sweep`, over the ranking with item
-    problems (index.problems): the best harmonic mean of must-recall and precision among the
-    settings showing at most 8 principles and measures on average (ratios 0-0.9, 0-1 to 2-5
-    principles, 1-3 to 3-10 measures). Differences under 0.005 count as ties, and ties go to
-    the shorter answer, then to the larger minimum: 1-2 principles and 3-8 measures (F 0.568,
-    7.5 items) over 3-10 measures (0.571, 7.8 items). Reported on the held-out half.
-    Not re-chosen after BM25 began indexing the statements (index.problems.lexical_texts):
-    the sweep then puts fixed counts first (ratio 0, 2 principles and 5 measures: tuning F
-    0.598 against 0.576 for this cut), which is what this cut replaced. With eight
-    statements per language the tuning half prefers ratio 0.4 and at most 5 measures (F
-    0.633 against 0.622, fewer items and lower must-recall); not switched, because that
-    sweep showed the held-out half too. See docs/evaluation.md, "Item problems".
+    tuning problems) with `python -m boussole.eval.answers --sweep`, among the settings
+    showing at most 8 principles and measures on average (ratios 0-0.9, 0-1 to 2-5
+    principles, 1-3 to 3-10 measures), by F (the harmonic mean of must-recall and
+    precision) over the first ranking with item problems: ratio 0.5, 1-2 principles and
+    3-8 measures. On the final ranking (eight statements per item and language) it gives
+    tuning must-recall 0.634, precision 0.611, 7.6 items.
+
+    Re-chosen on 2026-12-06 by the sweep's present objective, the shortfall from the
+    targets (must-recall 0.80, precision 0.70; boussole.eval.answers.shortfall), with
+    `--sweep --half tuning`: ratio 0.3, 1-3 principles, 3-5 measures (tuning 0.654 / 0.594
+    / 7.9 items, shortfall 0.146 against 0.166). On the held-out half it gave 0.553 /
+    0.590 / 8.0 against 0.560 / 0.641 / 7.6 for this cut: no gain, so this cut stays
+    (a change is kept when it gains on the held-out half). The answer's cut is on a flat
+    frontier: what it can show is bounded by where the ranking puts the must items
+    (docs/evaluation.md, "The answer").
     """
 
     ratio: float = 0.5

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from boussole.eval.answers import Problem, check_problems, load_problems, score, summarise
+import pytest
+
+from boussole.eval.answers import AnswerRow, Problem, check_problems, load_problems, score, shortfall, summarise
 from boussole.service.cut import DEFAULT_CUT, cut, fold_contained
 
 
@@ -63,3 +65,14 @@ def test_a_translation_shown_counts_as_its_original():
     assert s.missed == ("d:2.b",) and s.off_topic == ("d:9",)
     row = next(r for r in summarise([s]) if r.lang == "all")
     assert (row.problems, row.shown, row.empty) == (1, 3, 0)
+
+
+def test_the_sweep_objective_follows_the_target_furthest_away():
+    def row(recall: float, precision: float) -> AnswerRow:
+        return AnswerRow("tuning", "all", 32, recall, precision, 7.0, 0, None, 0)
+
+    assert shortfall(row(0.60, 0.65)) == pytest.approx(0.20)  # recall is 0.20 short, precision 0.05
+    assert shortfall(row(0.78, 0.40)) == pytest.approx(0.30)  # precision is the further one
+    assert shortfall(row(0.85, 0.75)) == 0.0  # both met: nothing left to gain
+    # The same F either way round; the shortfall prefers the answer nearer both targets.
+    assert shortfall(row(0.70, 0.62)) < shortfall(row(0.62, 0.70))
