@@ -138,11 +138,18 @@ def fine_tune(base: Path, pairs: Sequence[Pair], out: Path, settings: Settings =
         # arguments (e5 has no pooling layer): keep the base's, or loading warns of weights
         # "newly initialised" that are never used.
         shutil.copyfile(base / "sentence_bert_config.json", tmp / "sentence_bert_config.json")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        old = tmp.with_name(tmp.name + "-old")
+        if out.exists():  # swapped, not deleted first: a failure keeps the previous model
+            os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if old.exists() and not out.exists():
+                os.replace(old, out)
+            raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp.with_name(tmp.name + "-old"), ignore_errors=True)
     return out
 
 
