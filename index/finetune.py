@@ -92,6 +92,8 @@ def batches(pairs: Sequence[Pair], size: int, rng: random.Random) -> Iterator[li
 def fine_tune(base: Path, pairs: Sequence[Pair], out: Path, settings: Settings = Settings()) -> Path:
     """Train from the model folder `base` and write a sentence-transformers folder at
     `out`, whole or not at all (written beside it, then renamed)."""
+    if len({pair.key for pair in pairs}) < 2:  # every batch would hold one pair: nothing to learn from
+        raise ValueError("fine-tuning needs the statements of at least two items")
     import torch
     from sentence_transformers import SentenceTransformer
 

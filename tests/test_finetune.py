@@ -37,6 +37,14 @@ def test_batches_never_hold_one_item_twice_and_lose_at_most_one_pair(corpus_chun
     assert max(seen.values()) == 1 and len(pairs) - len(seen) <= 1
 
 
+def test_statements_of_a_single_item_are_refused_before_any_training(corpus_chunks, tmp_path):
+    pairs = training_pairs(corpus_chunks, load_item_problems())
+    one_item = [p for p in pairs if p.key == pairs[0].key]
+    with pytest.raises(ValueError, match="at least two items"):
+        fine_tune(tmp_path / "no-model", one_item, tmp_path / "tuned")
+    assert not (tmp_path / "tuned").exists()
+
+
 def test_a_short_training_run_sets_statements_apart_for_their_items(e5_model_dir, corpus_chunks, tmp_path):
     pytest.importorskip("sentence_transformers")
     from boussole.index.encoders.sentence_transformers import SentenceTransformerEncoder
