@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     from boussole.eval.benchmark import half_of, load_benchmark
     from boussole.eval.runs import QueryVectorCache, ranked_ids
     from boussole.index.builder import build_index
-    from boussole.index.encoders.factory import load_encoder, load_second_encoder
+    from boussole.index.encoders.factory import DEFAULT_MODEL, load_encoder, load_second_encoder
     from boussole.index.searcher import Searcher
     from boussole.ingest.pipeline import ingest_corpus
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
 
     bench = load_benchmark()
     queries = [q for q in bench.queries.values() if not q.out_of_scope and q.id in bench.qrels]
-    e5 = QueryVectorCache(load_encoder("multilingual-e5-small", models_dir))
+    e5 = QueryVectorCache(load_encoder(DEFAULT_MODEL, models_dir))
     use = QueryVectorCache(load_second_encoder())
     e5.prime([q.text for q in queries])
     use.prime([q.text for q in queries])

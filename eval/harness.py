@@ -24,7 +24,7 @@ Progress = Callable[[str], None]
 class EvalConfig:
     data_dir: Path = Path("data")
     corpus_dir: Path = Path("corpus")
-    model: str = "multilingual-e5-small"
+    model: str = "multilingual-e5-small-problems"  # the service's default (service.settings)
     out_dir: Path | None = None  # default: {data_dir}/eval
     benchmark_dir: Path = BENCHMARK_DIR
     systems: tuple[str, ...] = SYSTEMS

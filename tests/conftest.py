@@ -87,14 +87,14 @@ def data_dir(tmp_path_factory, ingest_report, models_dir) -> Path:
     an index copy it first. Point BOUSSOLE_DATA_DIR here to serve it.
     """
     from boussole.index.builder import build_index
-    from boussole.index.encoders.factory import load_encoder
+    from boussole.index.encoders.factory import DEFAULT_MODEL, load_encoder
     from boussole.ingest.pipeline import write_chunks
     from boussole.service.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
     settings.models_dir.symlink_to(models_dir, target_is_directory=True)
     write_chunks(ingest_report, settings.chunks_path, settings.documents_path)
-    embedder = load_encoder("multilingual-e5-small", settings.models_dir)
+    embedder = load_encoder(DEFAULT_MODEL, settings.models_dir)  # the adapter merged in, as `boussole build`
     build_index(ingest_report.chunks, ingest_report.documents, embedder, settings.index_dir, settings.cache_dir)
     return settings.data_dir
 

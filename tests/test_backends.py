@@ -212,7 +212,9 @@ def test_another_model_is_refused_before_any_encoder_loads(backend, backends, mo
     def encoders(manifest):
         raise AssertionError("encoders chosen for an index of another model")
 
-    with pytest.raises(IndexMismatch, match="was built with model 'multilingual-e5-small', not 'another-model'"):
+    with pytest.raises(
+        IndexMismatch, match="was built with model 'multilingual-e5-small-problems', not 'another-model'"
+    ):
         Searcher.open_served(backends[backend], models_dir, "another-model", encoders)
 
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from boussole.index.encoders.factory import load_encoder, load_second_encoder
+from boussole.index.encoders.factory import DEFAULT_MODEL, load_encoder, load_second_encoder
 from boussole.service.batching import Overloaded, QueryBatcher
 
 # Different lengths and languages, so batches need padding; none from the benchmark.
@@ -32,7 +32,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module", params=["int8", "torch"])
 def inner(request, models_dir):
-    return load_encoder("multilingual-e5-small", models_dir, encoder=request.param)
+    return load_encoder(DEFAULT_MODEL, models_dir, encoder=request.param)
 
 
 def test_concurrent_callers_get_the_unbatched_vectors(inner):

@@ -1,5 +1,6 @@
-"""The optional fine-tuned encoder (index.finetune): its training data from
-the real corpus and statements, and a short real training run on the real model."""
+"""How the default encoder's adapter is trained (index.finetune): its training data from
+the real corpus and statements, and a short real training run on the real model whose
+adapter, merged as `boussole build` merges the shipped one, sets statements apart."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ def test_statements_of_a_single_item_are_refused_before_any_training(corpus_chun
 
 def test_a_short_training_run_sets_statements_apart_for_their_items(e5_model_dir, corpus_chunks, tmp_path):
     pytest.importorskip("sentence_transformers")
+    pytest.importorskip("peft")
+    from boussole.index.encoders.convert.adapter import build_tuned, read_adapter
     from boussole.index.encoders.sentence_transformers import SentenceTransformerEncoder
 
     pairs = training_pairs(corpus_chunks, load_item_problems())
@@ -66,14 +69,16 @@ def test_a_short_training_run_sets_statements_apart_for_their_items(e5_model_dir
         return float(np.mean(own - others))
 
     before = SentenceTransformerEncoder(e5_model_dir)
-    out = fine_tune(
+    adapter = fine_tune(
         e5_model_dir,
         chosen,
-        tmp_path / "tuned",
-        Settings(epochs=4, batch_size=4, learning_rate=1e-4, max_seq_length=48),
+        tmp_path / "adapter.safetensors",
+        Settings(epochs=4, batch_size=4, learning_rate=1e-3, max_seq_length=48, rank=4),
     )
-    after = SentenceTransformerEncoder(out)
+    factors = read_adapter(adapter).factors
+    assert len(factors) == 12 * 6 and all(a.shape[0] == 4 for a, _ in factors.values())
+    after = SentenceTransformerEncoder(build_tuned(e5_model_dir, tmp_path / "tuned", adapter_path=adapter))
     assert after.fingerprint != before.fingerprint  # an index built with it is another model's
     assert after.max_seq_length == before.max_seq_length  # passages are embedded whole
     assert margin(after) > margin(before) + 0.01
-    assert not list(tmp_path.glob(".tuned.partial-*"))
+    assert not list(tmp_path.glob(".*partial-*"))

@@ -247,7 +247,7 @@ def test_build_into_a_pipe_prints_counts(data_dir, tmp_path):
     data = copy_data(data_dir, tmp_path / "data")
     result = run_boussole(["build"], env_for(data, changed_corpus(tmp_path / "corpus")))
     assert result.returncode == 0, result.stderr
-    for model in ("multilingual-e5-small", "use-multilingual-v3"):
+    for model in ("multilingual-e5-small-problems", "use-multilingual-v3"):
         assert re.search(rf"^… {model} passages (\d+)/\1 \(100 %\)$", result.stderr, re.MULTILINE), result.stderr
     assert "\r" not in result.stderr
 

@@ -110,7 +110,7 @@ def index_copy(index_dir, tmp_path) -> Path:
 
 def test_manifest_describes_the_build(index_dir, ingest_report):
     manifest = store.read_manifest(index_dir)
-    assert manifest.model_id == "multilingual-e5-small"
+    assert manifest.model_id == "multilingual-e5-small-problems"
     assert manifest.dim == 384
     assert manifest.chunk_count == len(ingest_report.chunks)
     assert set(manifest.files) >= {"dense.faiss", "chunks.jsonl", "documents.json"}
@@ -138,7 +138,7 @@ def test_passage_precision_is_part_of_freshness(index_copy, ingest_report, searc
 
 
 def test_index_built_with_another_model_is_refused(index_copy, models_dir):
-    with pytest.raises(IndexMismatch, match="multilingual-e5-small"):
+    with pytest.raises(IndexMismatch, match="multilingual-e5-small-problems"):
         Searcher.open(index_copy, models_dir, model="some-other-model")
 
 

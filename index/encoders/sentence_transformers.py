@@ -67,6 +67,9 @@ def folder_fingerprint(folder: Path) -> str:
             "dtype": marker.get("dtype"),
             "converter_version": marker.get("converter_version"),
         }
+        if "adapter" in marker:  # the default model: the base build plus a merged adapter
+            key["adapter_sha256"] = marker["adapter"].get("sha256")
+            key["merge_version"] = marker.get("merge_version")
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     h = hashlib.sha256()
     files = sorted(

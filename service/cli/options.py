@@ -24,7 +24,8 @@ model_option = click.option(
     "--model",
     default=None,
     envvar="BOUSSOLE_MODEL",
-    help="Embedding model: multilingual-e5-small (built offline), a local folder, or a hub id.",
+    help="Embedding model: multilingual-e5-small-problems (the default) or multilingual-e5-small "
+    "(both built offline), a local folder, or a hub id.",
 )
 backend_option = click.option(
     "--backend",
