@@ -28,6 +28,7 @@ import json
 import os
 import random
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +119,9 @@ def fine_tune(base: Path, pairs: Sequence[Pair], out: Path, settings: Settings =
     )
     encoder = transformer.model
     assert isinstance(encoder, torch.nn.Module)
-    transformer.model = get_peft_model(encoder, lora)
+    with warnings.catch_warnings():  # peft asks transformers a deprecated question; nothing for the reader to do
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        transformer.model = get_peft_model(encoder, lora)
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
     steps = max(1, int(len(pairs) / settings.batch_size * settings.epochs))
     warmup = max(1, steps // 10)
