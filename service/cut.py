@@ -37,6 +37,12 @@ class AnswerCut:
     (a change is kept when it gains on the held-out half). The answer's cut is on a flat
     frontier: what it can show is bounded by where the ranking puts the must items
     (docs/evaluation.md, "The answer").
+
+    With the item-problem adapter (the default encoder since 2026-12-06) this cut gives
+    tuning 0.671 / 0.667 / 7.5 (shortfall 0.129); the sweep's first row is ratio 0.5, 1-3
+    principles, 2-8 measures (0.693 / 0.673 / 7.8, shortfall 0.107). Not adopted: its
+    gain is a few must items over the 32 problems, the last tuning-half winner lost on
+    the held-out half, and it was not run there.
     """
 
     ratio: float = 0.5
