@@ -14,7 +14,6 @@ encoder take it as they take the base.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from boussole.index.encoders.convert.e5_build import (
     MARKER_FILE,
     _clean_stale_partials,
     _default_permissions,
+    _sha256,
     read_marker,
 )
 from boussole.index.errors import ModelError
@@ -52,10 +52,6 @@ class Adapter:
     sha256: str
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def read_adapter(path: Path = ADAPTER_FILE) -> Adapter:
     """The adapter file; ModelError when it is missing, unreadable or incomplete."""
     from safetensors import SafetensorError, safe_open
@@ -65,7 +61,7 @@ def read_adapter(path: Path = ADAPTER_FILE) -> Adapter:
             metadata = dict(f.metadata() or {})
             tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
         scale = float(metadata["scale"])
-        sha = _sha256(path)
+        sha = _sha256(Path(path))
     except (OSError, ValueError, KeyError, SafetensorError) as e:
         raise ModelError(f"{path}: cannot read the encoder adapter: {e}") from e
     factors = {}
@@ -109,7 +105,7 @@ def _marker_matches(marker: dict | None, base_marker: dict | None, adapter_sha25
 def is_current(dest: Path, base: Path, adapter_path: Path = ADAPTER_FILE) -> bool:
     """True when `dest` holds the merge of this adapter into this base build (no weights read)."""
     try:
-        return _marker_matches(read_marker(Path(dest)), read_marker(Path(base)), _sha256(adapter_path))
+        return _marker_matches(read_marker(Path(dest)), read_marker(Path(base)), _sha256(Path(adapter_path)))
     except OSError:
         return False
 
