@@ -7,9 +7,17 @@ says, so the fast suite (`pytest -m "not slow"`) stays model-free as tests chang
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# ranx (the evaluation metrics) compiles its functions with numba on first use and caches them
+# in site-packages: in a fresh venv, which CI always is, that compile took 150 s of the suite
+# for the few hand-made runs and the 8-query harness test below, all of which ranx computes
+# in well under a second with the same Python code interpreted. `boussole eval` keeps the JIT.
+# Set before any test module imports numba; an explicit NUMBA_DISABLE_JIT=0 still wins.
+os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = ROOT / "corpus"

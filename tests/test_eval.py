@@ -1,10 +1,9 @@
 """The judged benchmark and the evaluation harness.
 
 Fast tests: the BEIR files (loadable, consistent with the current chunks and with the
-judgments), and the generic baseline's windowing and mapping with a deterministic fake
-embedder. Slow tests: the ranx wiring on hand-made runs whose scores are computed by hand
-(slow only for ranx's compile time), and the whole harness on a small subset with the real
-model and index.
+judgments), the ranx wiring on hand-made runs whose scores are computed by hand, and the
+generic baseline's windowing and mapping with a deterministic fake embedder. Slow test: the
+whole harness on a small subset with the real model and index.
 """
 
 from __future__ import annotations
@@ -99,9 +98,7 @@ def test_export_round_trips(tmp_path, benchmark, ingest_report):
 
 
 # -- ranx wiring on hand-made runs --------------------------------------------------------
-# slow although model-free: ranx compiles its metrics with numba in every new process
-# (about 15 s of CPU), which alone would take a quarter of the fast suite's minute.
-ranx_jit = pytest.mark.slow
+# model-free and fast: tests/conftest.py runs ranx's numba functions interpreted
 
 
 def _tiny() -> Benchmark:
@@ -118,7 +115,6 @@ def _run(name: str, run: dict, no_match: dict | None = None) -> SystemRun:
     return SystemRun(name, run, 0.0, no_match or {})
 
 
-@ranx_jit
 def test_perfect_run_scores_one():
     bench = _tiny()
     perfect = _run("hybrid", {"a": {"d1": 3.0, "d2": 2.0, "x": 1.0}, "b": {"d3": 1.0}})
@@ -128,7 +124,6 @@ def test_perfect_run_scores_one():
             assert value == pytest.approx(1.0), (subset, metric)
 
 
-@ranx_jit
 def test_metrics_equal_hand_computed_values():
     bench = _tiny()
     # query a: grade-1 chunk first, grade-2 second; query b: relevant chunk at rank 3
@@ -151,7 +146,6 @@ def test_metrics_equal_hand_computed_values():
     assert len(pairs) == 1 and pairs[0].baseline == "bm25" and 0.0 <= pairs[0].p_value <= 1.0
 
 
-@ranx_jit
 def test_ranx_agrees_with_ir_measures():
     """Parity with a second implementation on the same hand-made data."""
     ir_measures = pytest.importorskip("ir_measures")
@@ -167,7 +161,6 @@ def test_ranx_agrees_with_ir_measures():
     assert ours["mrr@10"] == pytest.approx(theirs[RR @ 10])
 
 
-@ranx_jit
 def test_scope_signal_counts():
     bench = _tiny()
     run = _run(

@@ -148,6 +148,7 @@ def _build_killed_after_rename(n: int, env: dict[str, str], log: Path) -> str | 
         "strace",
         "-f",
         "-qq",
+        "--seccomp-bpf",  # stop the build at renames only, not at its every syscall: ~3 s less per build
         "-o",
         str(log),
         "-e",
