@@ -1,5 +1,6 @@
 """Shared by the lifecycle tests: a writable copy of the session's data folder, a corpus with
-one extra document, and the real `boussole` command run as an operator would run it."""
+one extra document (or of that document alone), and the real `boussole` command run as an
+operator would run it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 NEW_DOC = "lifecycle-note"
 NEW_CHUNK = "lifecycle-note:1"
 NEW_TEXT = "The quarrymen of Vellardine run a lantern cooperative that lights the ferry steps every night."
+NOTE_ENTRY = (
+    f'\n[[document]]\nid = "{NEW_DOC}"\ntitle = "Note on municipal lantern cooperatives"\n'
+    f'lang = "en"\ndate = "2026"\npublisher = "Boussole tests"\nkind = "strategy"\nsource = "{NEW_DOC}.md"\n'
+)
+NOTE_TEXT = f"# Note on municipal lantern cooperatives\n\n## Lantern cooperatives\n\n1. {NEW_TEXT}\n"
 
 
 def copy_data(data_dir: Path, destination: Path) -> Path:
@@ -27,15 +33,17 @@ def changed_corpus(destination: Path) -> Path:
     """The real corpus plus one short English document with a distinctive sentence."""
     shutil.copytree(ROOT / "corpus", destination)
     with open(destination / "documents.toml", "a", encoding="utf-8") as handle:
-        handle.write(
-            f'\n[[document]]\nid = "{NEW_DOC}"\ntitle = "Note on municipal lantern cooperatives"\n'
-            f'lang = "en"\ndate = "2026"\npublisher = "Boussole tests"\nkind = "strategy"\n'
-            f'source = "{NEW_DOC}.md"\n'
-        )
-    (destination / f"{NEW_DOC}.md").write_text(
-        f"# Note on municipal lantern cooperatives\n\n## Lantern cooperatives\n\n1. {NEW_TEXT}\n",
-        encoding="utf-8",
-    )
+        handle.write(NOTE_ENTRY)
+    (destination / f"{NEW_DOC}.md").write_text(NOTE_TEXT, encoding="utf-8")
+    return destination
+
+
+def note_corpus(destination: Path) -> Path:
+    """A corpus of that one short document alone: an index of it builds in seconds, for tests
+    that run many builds and only need a new version that differs from the served one."""
+    destination.mkdir(parents=True)
+    (destination / "documents.toml").write_text(NOTE_ENTRY.lstrip(), encoding="utf-8")
+    (destination / f"{NEW_DOC}.md").write_text(NOTE_TEXT, encoding="utf-8")
     return destination
 
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from boussole.service.app import create_app
 from boussole.service.settings import Settings
-from lifecycle_helpers import NEW_CHUNK, NEW_TEXT, changed_corpus, copy_data, env_for, run_boussole, served_version
+from lifecycle_helpers import NEW_CHUNK, NEW_TEXT, copy_data, env_for, note_corpus, run_boussole, served_version
 
 slow = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def data(data_dir, tmp_path) -> Path:
 
 def _build_new_version(data: Path, tmp_path: Path) -> str:
     old = served_version(data)
-    build = run_boussole(["build"], env_for(data, changed_corpus(tmp_path / "corpus")))
+    build = run_boussole(["build"], env_for(data, note_corpus(tmp_path / "corpus")))
     assert build.returncode == 0, build.stderr[-2000:]
     new = served_version(data)
     assert new != old
@@ -52,7 +52,7 @@ def _build_new_version(data: Path, tmp_path: Path) -> str:
 def test_a_reload_stops_the_replaced_index_encoder_threads(data, tmp_path, monkeypatch):
     """Before: every reload left the old QueryBatcher's worker running for good."""
     monkeypatch.setenv("BOUSSOLE_THREADS", "1")
-    app = create_app(Settings(data_dir=data), reload_interval=0.2)
+    app = create_app(Settings(data_dir=data), reload_interval=0.2, retire_grace=1.0)
     with TestClient(app) as client:
         assert client.post("/v1/search", json={"query": "données ouvertes", "k": 3}).status_code == 200
         serving = len(_encoder_threads())
@@ -61,7 +61,7 @@ def test_a_reload_stops_the_replaced_index_encoder_threads(data, tmp_path, monke
         _wait_for(lambda: client.get("/readyz").json()["index_version"] == new, 120, "the reload")
         hits = client.post("/v1/search", json={"query": NEW_TEXT, "k": 1}).json()["results"]
         assert hits[0]["id"] == NEW_CHUNK
-        # The replaced index is closed within its grace period (10 s) once nothing holds it.
+        # The replaced index is closed within its grace period (1 s here) once nothing holds it.
         _wait_for(lambda: len(_encoder_threads()) == serving, 30, "the old encoder threads to stop")
         assert client.post("/v1/search", json={"query": "inondations", "k": 3}).status_code == 200
     assert _encoder_threads() == []  # and the app's shutdown stops the served ones
