@@ -279,6 +279,31 @@ def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow
     return sorted(fits, key=order) + [o for o in out if o[1].shown > SWEEP_LIMIT]
 
 
+def fusion_changes(settings: Sequence[str]) -> dict[str, float | int | bool]:
+    """`NAME=VALUE` strings as changes to the index's FusionConfig, each value read as its
+    field's type; centring is fixed when an index is built, so it cannot change here."""
+    from dataclasses import fields
+
+    from boussole.index.config import FusionConfig
+
+    kinds = {f.name: getattr(f.type, "__name__", str(f.type)) for f in fields(FusionConfig) if f.name != "centre"}
+    changes: dict[str, float | int | bool] = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in kinds or not value:
+            raise ValueError(f"--fusion {setting!r}: expected NAME=VALUE, NAME one of {', '.join(sorted(kinds))}")
+        try:
+            if kinds[name] == "bool":
+                if value.lower() not in ("true", "false"):
+                    raise ValueError(value)
+                changes[name] = value.lower() == "true"
+            else:
+                changes[name] = int(value) if kinds[name] == "int" else float(value)
+        except ValueError:
+            raise ValueError(f"--fusion {setting!r}: {name} takes a {kinds[name]}") from None
+    return changes
+
+
 def main(argv: list[str] | None = None) -> None:
     from boussole.index import store
     from boussole.index.searcher import Searcher
@@ -300,7 +325,18 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         help="rank with this item-problem share (index.config.FusionConfig.problem_share)",
     )
+    parser.add_argument(
+        "--fusion",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="rank with this index.config.FusionConfig field changed, e.g. paragraph_lift=0.2 (repeatable)",
+    )
     args = parser.parse_args(argv)
+    try:
+        changes = fusion_changes(args.fusion)
+    except ValueError as exc:
+        parser.error(str(exc))
     problems = load_problems()
     errors = check_problems(problems, ingest_corpus(args.corpus_dir).chunks)
     if errors:
@@ -309,7 +345,8 @@ def main(argv: list[str] | None = None) -> None:
         problems = [p for p in problems if p.half == args.half]
     searcher = Searcher.open(store.resolve(args.data_dir / "index"), args.data_dir / "models")
     if args.problem_share is not None:
-        searcher.fusion = searcher.fusion.with_(problem_share=args.problem_share)
+        changes.setdefault("problem_share", args.problem_share)
+    searcher.fusion = searcher.fusion.with_(**changes)
     if args.sweep:
         held_header = "   held-out: recall precision shown F shortfall" if args.held_out else ""
         print(

@@ -78,11 +78,20 @@ VARIANTS: dict[str, FusionConfig] = {
     "default, PRF weight 0.35": DEFAULT_FUSION.with_(feedback_weight=0.35),
     "default, no PRF": DEFAULT_FUSION.with_(feedback_weight=0.0),
     "default, CSLS on e5 0.1": DEFAULT_FUSION.with_(hubness_penalty=0.1),
+    # Re-checked with the item-problem adapter, one weight at a time (docs/evaluation.md, 2026-12-07).
+    "default, paragraph lift 0.2": DEFAULT_FUSION.with_(paragraph_lift=0.2),
+    "default, no paragraph lift": DEFAULT_FUSION.with_(paragraph_lift=0.0),
+    "default, pillar lift 0.3": DEFAULT_FUSION.with_(pillar_lift=0.3),
+    "default, no pillar lift": DEFAULT_FUSION.with_(pillar_lift=0.0),
+    "default, USE 0.5": DEFAULT_FUSION.with_(use_weight=0.5),
+    "default, USE 1.0": DEFAULT_FUSION.with_(use_weight=1.0),
+    "default, α 0.5": DEFAULT_FUSION.with_(dense_weight=0.5),
+    "default, no glossary bridge": DEFAULT_FUSION.with_(glossary_weight=0.0),
     # Item problems (index.problems) on the default: share of an item's dense score from its
     # problem statements (0: off, the default before them).
     **{
         f"item problems, share {share}": DEFAULT_FUSION.with_(problem_share=share)
-        for share in (0.0, 0.33, 0.5, 0.67, 0.75, 0.8)
+        for share in (0.0, 0.33, 0.5, 0.67, 0.7, 0.75, 0.8, 0.9)
     },
 }
 

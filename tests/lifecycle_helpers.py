@@ -1,6 +1,5 @@
-"""Shared by the lifecycle tests: a writable copy of the session's data folder, a corpus with
-one extra document (or of that document alone), and the real `boussole` command run as an
-operator would run it."""
+"""Shared by the lifecycle tests: a writable copy of the session's data folder, a corpus of
+one short document, and the real `boussole` command run as an operator would run it."""
 
 from __future__ import annotations
 
@@ -11,12 +10,11 @@ from pathlib import Path
 
 from server import boussole_command
 
-ROOT = Path(__file__).resolve().parent.parent
 NEW_DOC = "lifecycle-note"
 NEW_CHUNK = "lifecycle-note:1"
 NEW_TEXT = "The quarrymen of Vellardine run a lantern cooperative that lights the ferry steps every night."
 NOTE_ENTRY = (
-    f'\n[[document]]\nid = "{NEW_DOC}"\ntitle = "Note on municipal lantern cooperatives"\n'
+    f'[[document]]\nid = "{NEW_DOC}"\ntitle = "Note on municipal lantern cooperatives"\n'
     f'lang = "en"\ndate = "2026"\npublisher = "Boussole tests"\nkind = "strategy"\nsource = "{NEW_DOC}.md"\n'
 )
 NOTE_TEXT = f"# Note on municipal lantern cooperatives\n\n## Lantern cooperatives\n\n1. {NEW_TEXT}\n"
@@ -29,20 +27,11 @@ def copy_data(data_dir: Path, destination: Path) -> Path:
     return destination
 
 
-def changed_corpus(destination: Path) -> Path:
-    """The real corpus plus one short English document with a distinctive sentence."""
-    shutil.copytree(ROOT / "corpus", destination)
-    with open(destination / "documents.toml", "a", encoding="utf-8") as handle:
-        handle.write(NOTE_ENTRY)
-    (destination / f"{NEW_DOC}.md").write_text(NOTE_TEXT, encoding="utf-8")
-    return destination
-
-
 def note_corpus(destination: Path) -> Path:
-    """A corpus of that one short document alone: an index of it builds in seconds, for tests
-    that run many builds and only need a new version that differs from the served one."""
+    """A corpus of one short document with a distinctive sentence: an index of it builds in
+    seconds, and a server that serves it answers NEW_TEXT with NEW_CHUNK first."""
     destination.mkdir(parents=True)
-    (destination / "documents.toml").write_text(NOTE_ENTRY.lstrip(), encoding="utf-8")
+    (destination / "documents.toml").write_text(NOTE_ENTRY, encoding="utf-8")
     (destination / f"{NEW_DOC}.md").write_text(NOTE_TEXT, encoding="utf-8")
     return destination
 

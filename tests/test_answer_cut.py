@@ -76,3 +76,21 @@ def test_the_sweep_objective_follows_the_target_furthest_away():
     assert shortfall(row(0.85, 0.75)) == 0.0  # both met: nothing left to gain
     # The same F either way round; the shortfall prefers the answer nearer both targets.
     assert shortfall(row(0.70, 0.62)) < shortfall(row(0.62, 0.70))
+
+
+def test_fusion_changes_read_each_field_as_its_type():
+    from boussole.eval.answers import fusion_changes
+    from boussole.index.config import DEFAULT_FUSION
+
+    changes = fusion_changes(["paragraph_lift=0.2", "lift_depth=10", "twin_dense_mean=false"])
+    assert changes == {"paragraph_lift": 0.2, "lift_depth": 10, "twin_dense_mean": False}
+    assert DEFAULT_FUSION.with_(**changes).lift_depth == 10
+    for bad, says in (
+        ("centre=false", "NAME one of"),  # fixed when the index is built
+        ("paragraph_lifts=0.2", "NAME one of"),
+        ("paragraph_lift", "NAME one of"),
+        ("lift_depth=1.5", "lift_depth takes a int"),
+        ("twin_dense_mean=maybe", "takes a bool"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            fusion_changes([bad])

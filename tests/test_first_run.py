@@ -242,10 +242,10 @@ def test_progress_in_a_terminal_updates_one_line():
 @pytest.mark.slow
 def test_build_into_a_pipe_prints_counts(data_dir, tmp_path):
     """`boussole build 2>&1 | tee log`: each encoder's passages are counted in the log."""
-    from lifecycle_helpers import changed_corpus, copy_data, env_for, run_boussole
+    from lifecycle_helpers import copy_data, env_for, note_corpus, run_boussole
 
     data = copy_data(data_dir, tmp_path / "data")
-    result = run_boussole(["build"], env_for(data, changed_corpus(tmp_path / "corpus")))
+    result = run_boussole(["build"], env_for(data, note_corpus(tmp_path / "corpus")))
     assert result.returncode == 0, result.stderr
     for model in ("multilingual-e5-small-problems", "use-multilingual-v3"):
         assert re.search(rf"^… {model} passages (\d+)/\1 \(100 %\)$", result.stderr, re.MULTILINE), result.stderr

@@ -20,7 +20,6 @@ from lifecycle_helpers import (
     NEW_CHUNK,
     NEW_DOC,
     NEW_TEXT,
-    changed_corpus,
     copy_data,
     env_for,
     note_corpus,
@@ -248,7 +247,7 @@ def _served_tree(data: Path) -> tuple:
 
 @slow
 def test_running_server_serves_a_new_build_without_failing_a_request(data, tmp_path):
-    corpus = changed_corpus(tmp_path / "corpus")
+    corpus = note_corpus(tmp_path / "corpus")
     server = start(data, extra_env={"BOUSSOLE_RELOAD_SECONDS": "0.5", "BOUSSOLE_THREADS": "1"})
     failures: list[str] = []
     answered = [0]
