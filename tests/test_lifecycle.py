@@ -198,10 +198,10 @@ def test_build_killed_after_each_rename_leaves_a_servable_index(data, tmp_path):
         rename = _build_killed_after_rename(n, env, tmp_path / "strace.log")
         if rename is None:
             break
-        pointer_swapped = rename.split(", ")[-1].startswith(f'"{data / "index"}"')
         renamed = rename.split(", ")[-1].split('"')[1].replace(str(data), "data")
+        pointer_swapped = renamed == "data/index"
         if _served_tree(data) == untouched:
-            assert not renamed.startswith(("data/index", "data/index-versions")), renamed
+            assert not renamed.startswith("data/index"), renamed  # the pointer and data/index-versions/…
             outcomes.append((n, renamed, "old, index untouched"))
             continue
         untouched = None  # from the first change on, every window gets a server
