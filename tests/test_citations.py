@@ -91,7 +91,6 @@ def _in_order(words: list[str], source_words: list[str]) -> bool:
     return all(any(w == x for x in remaining) for w in words)
 
 
-@pytest.mark.slow  # model-free, but locating every chunk of the corpus takes about 15 s of CPU
 def test_every_citation_resolves_to_its_chunk(corpus_chunks, sources):
     failures = []
     for chunk in corpus_chunks:
