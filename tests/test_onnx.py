@@ -140,7 +140,7 @@ def test_int8_passages_stay_close_to_fp32_and_share_the_fingerprint(onnx_embedde
     assert cos.min() > 0.99 and cos.mean() > 0.995, cos
     assert not np.array_equal(int8.embed_documents(passages[:1]), fp32.embed_documents(passages[:1]))
     assert (passage_precision(int8), passage_precision(fp32), passage_precision(torch_embedder)) == (
-        "int8",
+        "int8-7bit",
         "fp32",
         "fp32",
     )

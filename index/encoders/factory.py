@@ -101,9 +101,11 @@ def ready_fingerprint(model: str, models_dir: Path, encoder: str | None = None) 
 
 def ready_passage_precision(model: str, encoder: str | None = None) -> str:
     """The precision `load_encoder(model, ..., encoder=encoder)` writes passages in, without
-    loading it: the ONNX encoders' own (`int8` or `fp32`), float32 for torch and other models."""
+    loading it: the ONNX encoders' own (`int8-7bit` or `fp32`), float32 for torch and other models."""
     if model in BUILT_IN and resolve_encoder(encoder) != "torch":
-        return resolve_encoder(encoder)
+        from boussole.index.encoders.onnx import PASSAGES
+
+        return PASSAGES[resolve_encoder(encoder)]
     return "fp32"
 
 

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from boussole.index.encoders.convert.onnx_build import FP32_FILE, INT8_FILE, read_marker
+from boussole.index.encoders.convert.onnx_build import FP32_FILE, INT8_FILE, INT8_PASSAGES, read_marker
 from boussole.index.encoders.cores import available_cores, count_from_env
 from boussole.index.errors import ModelError
 
 PRECISIONS = {"int8": INT8_FILE, "fp32": FP32_FILE}
+# The name each precision's passages go by in the manifest and the cache (passage_precision).
+PASSAGES = {"int8": INT8_PASSAGES, "fp32": "fp32"}
 # Texts per forward pass. int8: one. Dynamic quantisation scales each layer's activations
 # by the min/max of the whole input tensor, so in a batch a text's vector would depend on
 # its neighbours (cosine down to 0.995 between a query alone and the same query among 31
@@ -87,7 +89,7 @@ class OnnxEncoder:
         self.path = folder
         self.model_id = model_id
         self.precision = precision
-        self.passage_precision = precision
+        self.passage_precision = PASSAGES[precision]
         self._num_threads = num_threads
         # Passages are encoded at build time, when the machine is the build's: one pass per
         # available core (BOUSSOLE_BUILD_WORKERS overrides).
@@ -174,7 +176,7 @@ class OnnxEncoder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Vectors in `passage_precision`, one passage per forward pass, `document_workers`
         passes at a time."""
-        return self._encode_each(texts, self._document_prompt, self.passage_precision)
+        return self._encode_each(texts, self._document_prompt, self.precision)
 
     def _encode_each(self, texts: list[str], prompt: str, precision: str) -> np.ndarray:
         """One text per forward pass, `document_workers` passes at a time."""
