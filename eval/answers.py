@@ -24,8 +24,12 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from boussole.eval.benchmark import BENCHMARK_DIR, BenchmarkError
+
+if TYPE_CHECKING:
+    from boussole.service.cut import AnswerCut
 
 ANSWERS_FILE = BENCHMARK_DIR / "answers.toml"
 HALVES = ("held-out", "tuning")
@@ -246,7 +250,7 @@ def shortfall(row: AnswerRow) -> float:
     return max(0.0, TARGET_RECALL - row.must_recall, TARGET_PRECISION - row.precision)
 
 
-def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[object, AnswerRow, AnswerRow | None]]:
+def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[AnswerCut, AnswerRow, AnswerRow | None]]:
     """Every AnswerCut of the grid with its tuning and held-out rows (all languages), the
     chosen one first: among the cuts showing at most SWEEP_LIMIT items on the tuning half,
     those within TIE of the smallest shortfall, the shortest answer first, then the
