@@ -76,24 +76,22 @@ def test_the_first_results_do_not_depend_on_how_many_are_asked(searcher):
 
 def test_an_outlying_hub_passage_is_held_back(searcher):
     """A conference speaker's definition of a smart city resembles every question; the
-    hub penalty lowers it, and only it and a few like it."""
+    hub penalty lowers it, and only it and a few like it. Its score is what is checked,
+    not the places around it: the penalty also changes the pseudo-relevance feedback, and
+    the neighbours of a hub moved by a place either way between two CPUs' float rounding
+    (bench/cpu_parity.py), while the first hub lost 0.09-0.16 on both (2026-12-07)."""
     hubs = searcher._outlying_use_hubs(searcher.fusion.use_hub_z)
     assert 0 < np.count_nonzero(hubs) <= 0.05 * len(searcher.chunks)
-    hub_rows = list(
-        dict.fromkeys(searcher.chunks[searcher._representative[searcher._group[i]]].id for i in np.flatnonzero(hubs))
-    )
-    sank = []
+    hub_ids = {searcher.chunks[searcher._representative[searcher._group[i]]].id for i in np.flatnonzero(hubs)}
     for query in (
         "what makes a city smart for its residents?",
         "qu'est-ce qui rend une ville intelligente pour ses habitants ?",
     ):
         plain = searcher.search(query, k=50, fusion=searcher.fusion.with_(use_hub_penalty=0.0))
-        held = searcher.search(query, k=50)
-        # the hubs among the first ten without the penalty: none rises, and one at least sinks
-        moved = [cid for cid in hub_rows if cid in ids(plain)[:10] and cid in ids(held)]
-        assert moved and all(ids(held).index(cid) >= ids(plain).index(cid) for cid in moved), query
-        sank += [cid for cid in moved if ids(held).index(cid) > ids(plain).index(cid)]
-    assert sank
+        held = {h.source.id: h.score for h in searcher.search(query, k=50).hits}
+        first = next((h for h in plain.hits[:10] if h.source.id in hub_ids), None)
+        assert first is not None, (query, ids(plain)[:10])  # a hub among the first ten without the penalty
+        assert held.get(first.source.id, 0.0) < first.score - 0.05, (query, first.source.id, first.score)
 
 
 def test_near_duplicates_do_not_fill_the_top_k(searcher):
