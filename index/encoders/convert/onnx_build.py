@@ -130,7 +130,7 @@ def build_onnx(
     try:
         say("ONNX: writing the encoder graph (fp32)")
         write_encoder(e5_folder, tmp / FP32_FILE, OPSET)
-        say("ONNX: quantising weights to int8 (per channel)")
+        say("ONNX: quantising weights to int8 (per channel, 7 bits)")
         _quantise(tmp)
         shutil.copy2(e5_folder / "tokenizer.json", tmp / "tokenizer.json")
         config = json.loads((e5_folder / "tokenizer_config.json").read_text(encoding="utf-8"))
