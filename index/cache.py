@@ -25,6 +25,12 @@ def passage_key(text: str, precision: str = "fp32") -> str:
     return text_key(text) if precision == "fp32" else text_key(f"\0passage:{precision}\0{text}")
 
 
+def query_key(text: str, precision: str = "fp32") -> str:
+    """A question's key (calibration questions, item problems): apart from the passage of
+    the same text, and, like passages, one per precision (float32 keeps the earlier key)."""
+    return text_key(f"\0query\0{text}") if precision == "fp32" else text_key(f"\0query:{precision}\0{text}")
+
+
 class EmbeddingCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path

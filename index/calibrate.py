@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from boussole.index.cache import EmbeddingCache, text_key
+from boussole.index.cache import EmbeddingCache, query_key
 from boussole.index.calibration import LANGS, CalibrationSet
 from boussole.index.encoders.base import passage_precision
 from boussole.index.errors import IndexCorrupt
@@ -96,12 +96,10 @@ class CalibrationVectors:
 
 
 def embed_questions(embedder, texts: list[str], cache: EmbeddingCache) -> np.ndarray:
-    """Query-side vectors, cached under a key apart from passage vectors of the same text,
-    and, like passages (cache.passage_key), apart from other precisions of the model: an
-    int8 build and an fp32 build share the cache file but not their vectors."""
+    """Query-side vectors, cached under cache.query_key: an int8 build and an fp32 build
+    share the cache file but not their vectors."""
     precision = passage_precision(embedder)
-    tag = "\0query\0" if precision == "fp32" else f"\0query:{precision}\0"
-    keys = [text_key(tag + t) for t in texts]
+    keys = [query_key(t, precision) for t in texts]
     missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
     if missing:
         for i, vector in zip(missing, embedder.embed_queries([texts[i] for i in missing])):
