@@ -2,8 +2,8 @@
 
     python -m boussole.eval.answers [--data-dir data] [--half held-out] [--show] [--problem-share 0]
 
-`eval/benchmark/answers.toml` holds 64 problems (32 per language), each with the
-guidelines' items an official must see and the items acceptable to show (its header says
+`eval/benchmark/answers.toml` holds 128 problems (64 per language, half of each in the
+tuning half), each with the guidelines' items an official must see and the items acceptable to show (its header says
 how they were judged). For each problem the answer is composed exactly as the API composes
 it (`service.recommend.recommend`, shown in the problem's language) and scored:
 
