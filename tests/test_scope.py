@@ -35,6 +35,12 @@ IN_SCOPE = [
     "how do we measure whether our smart city strategy works?",
     "Cyberattaques contre les systèmes informatiques municipaux",
     "our pilot projects stop when the grant runs out",
+    # A digital issue in an everyday municipal setting: the setting must not decide (the
+    # garderie question was out of scope before the 2026-12-07 calibration pairs).
+    "The town library wants to lend tablets, but nobody knows what happens to borrowers' browsing data",
+    "Les parents ne peuvent plus payer la garderie périscolaire qu'avec une application",
+    "Our bin lorries now carry cameras that photograph every household's rubbish",
+    "La mairie veut attribuer les places en crèche avec un logiciel qui classe les familles",
 ]
 OUT_OF_SCOPE = [
     "a recipe for chocolate cake",
@@ -43,6 +49,10 @@ OUT_OF_SCOPE = [
     "how to train a puppy to sit",
     "quel temps fera-t-il demain à Lyon",
     "how do I renew my passport",
+    # The same everyday settings with no digital side stay out.
+    "à quelle heure ouvre la garderie périscolaire le mercredi ?",
+    "when is the town library open on Saturdays?",
+    "how much does a crèche place cost per month?",
 ]
 NONSENSE = ["<script>alert(1)</script>", "§", "¿", "12345", "=)", *random_strings(5, seed=7)]
 
