@@ -43,6 +43,11 @@ class AnswerCut:
     principles, 2-8 measures (0.693 / 0.673 / 7.8, shortfall 0.107). Not adopted: its
     gain is a few must items over the 32 problems, the last tuning-half winner lost on
     the held-out half, and it was not run there.
+
+    Re-checked on 2026-12-07 on the 64 tuning problems of the enlarged set (both rounds,
+    `--sweep --half tuning`): its first row, ratio 0.3, 1-3 principles, 3-5 measures (0.613
+    / 0.628 / 7.9, shortfall 0.187), ties this cut (0.607 / 0.654 / 7.6, shortfall 0.193)
+    within a standard error; this cut stays (docs/evaluation.md, "A second round").
     """
 
     ratio: float = 0.5
