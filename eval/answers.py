@@ -3,9 +3,10 @@
     python -m boussole.eval.answers [--data-dir data] [--half held-out] [--show] [--problem-share 0]
 
 `eval/benchmark/answers.toml` holds 128 problems (64 per language, half of each in the
-tuning half), each with the guidelines' items an official must see and the items acceptable to show (its header says
-how they were judged). For each problem the answer is composed exactly as the API composes
-it (`service.recommend.recommend`, shown in the problem's language) and scored:
+tuning half), each with the guidelines' items an official must see and the items
+acceptable to show (its header says how they were judged). For each problem the answer is
+composed exactly as the API composes it (`service.recommend.recommend`, shown in the
+problem's language) and scored:
 
 - must-recall: the share of the problem's `must` items among the principles and measures shown;
 - precision: the share of the principles and measures shown that are `must` or `good`;
