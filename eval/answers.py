@@ -15,6 +15,11 @@ problem's language) and scored:
 
 A translation shown in place of its original counts as the original (judgments are on the
 passage). Figures are means over problems, per half and language, held-out first.
+
+`eval/benchmark/answers_second.toml` is a second judge's reading of 32 of the problems,
+made without seeing their judgments, with the answer of at most 8 items that judge would
+show. Scored the same way beside the system's answer, it says what a careful reader
+reaches on this benchmark, so that the answer's targets are read against it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
     from boussole.service.cut import AnswerCut
 
 ANSWERS_FILE = BENCHMARK_DIR / "answers.toml"
+SECOND_READING_FILE = BENCHMARK_DIR / "answers_second.toml"
+READER_LIMIT = 8  # items a second reader's answer may show: the answer's own limit (SWEEP_LIMIT)
 HALVES = ("held-out", "tuning")
 LANGS = ("fr", "en")
 SHOWN_KINDS = ("principle", "measure")
@@ -98,6 +105,19 @@ class AnswerRow:
     with_examples: int
 
 
+@dataclass(frozen=True)
+class SecondReading:
+    """Another judge's reading of a problem, made without seeing its judgments: what that
+    judge calls must and good, and the answer (at most READER_LIMIT items, most important
+    first) they would show. Scored like the system's answer, it says what a careful reader
+    reaches on this benchmark."""
+
+    id: str
+    must: tuple[str, ...]
+    good: tuple[str, ...]
+    answer: tuple[str, ...]
+
+
 def load_problems(path: Path = ANSWERS_FILE) -> list[Problem]:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -144,6 +164,82 @@ def check_problems(problems: Sequence[Problem], chunks: Iterable) -> list[str]:
             if kinds.get(ref) != "city-example":
                 errors.append(f"{p.id}: {ref} is not a city example of the corpus")
     return errors
+
+
+def load_second_readings(path: Path = SECOND_READING_FILE) -> list[SecondReading]:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BenchmarkError(f"{path}: {exc}") from exc
+    readings = []
+    for entry in data.get("judgment", []):
+        try:
+            readings.append(
+                SecondReading(
+                    id=entry["id"],
+                    must=tuple(entry["must"]),
+                    good=tuple(entry.get("good", ())),
+                    answer=tuple(entry["answer"]),
+                )
+            )
+        except KeyError as exc:
+            raise BenchmarkError(f"{path}: judgment {entry.get('id', '?')} lacks {exc}") from exc
+    return readings
+
+
+def check_second_readings(
+    readings: Sequence[SecondReading], problems: Sequence[Problem], chunks: Iterable
+) -> list[str]:
+    """What makes the second reading unusable; empty when sound."""
+    kinds = {c.id: c.kind for c in chunks if c.translation is None}
+    known = {p.id for p in problems}
+    errors, seen = [], set()
+    for r in readings:
+        if r.id not in known or r.id in seen:
+            errors.append(f"{r.id}: {'duplicate' if r.id in seen else 'no such problem in answers.toml'}")
+        seen.add(r.id)
+        if not 1 <= len(r.answer) <= READER_LIMIT:
+            errors.append(f"{r.id}: the answer shows {len(r.answer)} items (1 to {READER_LIMIT})")
+        if not set(r.answer) <= set(r.must) | set(r.good):
+            errors.append(
+                f"{r.id}: {sorted(set(r.answer) - set(r.must) - set(r.good))} shown but neither must nor good"
+            )
+        for ref in r.must + r.good:
+            if kinds.get(ref) not in SHOWN_KINDS:
+                errors.append(f"{r.id}: {ref} is not a principle or measure of the corpus")
+    return errors
+
+
+def reader_scores(problems: Sequence[Problem], readings: Sequence[SecondReading]) -> list[AnswerScore]:
+    """The second readers' answers scored against answers.toml, as the system's are."""
+    by_id = {p.id: p for p in problems}
+    return [AnswerScore(by_id[r.id], r.answer, ()) for r in readings if r.id in by_id]
+
+
+def reader_table(system: Sequence[AnswerScore], reader: Sequence[AnswerScore]) -> str:
+    """The system beside a second reader, on the problems the reader judged: per half, all
+    languages (8 problems per half and language are too few to split further)."""
+    read = {s.problem.id for s in reader}
+    lines = [
+        "half      problems  system: recall precision shown   second reader: recall precision shown",
+        "--------  --------  -----------------------------   ------------------------------------",
+    ]
+    for half in (*HALVES, "both"):
+        pair = []
+        for scores in (system, reader):
+            subset = [s for s in scores if s.problem.id in read and half in (s.problem.half, "both")]
+            precisions = [s.precision for s in subset if s.precision is not None]
+            pair.append(
+                (
+                    len(subset),
+                    statistics.mean(s.must_recall for s in subset) if subset else 0.0,
+                    statistics.mean(precisions) if precisions else 0.0,
+                    statistics.mean(len(s.shown) for s in subset) if subset else 0.0,
+                )
+            )
+        (n, sr, sp, ss), (_, rr, rp, rs) = pair
+        lines.append(f"{half:<8}  {n:>8}  {sr:>14.3f} {sp:>9.3f} {ss:>5.1f}   {rr:>21.3f} {rp:>9.3f} {rs:>5.1f}")
+    return "\n".join(lines)
 
 
 Compose = Callable[[Problem], object]  # a problem → a service.recommend.Recommendation
@@ -343,7 +439,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         parser.error(str(exc))
     problems = load_problems()
-    errors = check_problems(problems, ingest_corpus(args.corpus_dir).chunks)
+    chunks = ingest_corpus(args.corpus_dir).chunks
+    errors = check_problems(problems, chunks)
     if errors:
         raise SystemExit("answers.toml does not match the chunks:\n  " + "\n  ".join(errors))
     if args.half:
@@ -372,6 +469,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     scores = run(problems, compose_with(searcher))
     print(text_table(summarise(scores)))
+    readings = load_second_readings()
+    errors = check_second_readings(readings, load_problems(), chunks)
+    if errors:
+        raise SystemExit("answers_second.toml does not match answers.toml or the chunks:\n  " + "\n  ".join(errors))
+    print(f"\nOn the {len(readings)} problems a second judge read (eval/benchmark/answers_second.toml):")
+    print(reader_table(scores, reader_scores(problems, readings)))
     if args.show:
         for s in scores:
             print(

@@ -109,6 +109,11 @@ def eval_cmd(
 
         click.echo("The answer (/v1/recommend, shown in the problem's language) on eval/benchmark/answers.toml:")
         click.echo(answer_table(outcome.answers) + "\n")
+        if outcome.reader:
+            click.echo(
+                "The same answer beside a second judge's, on the problems they read (eval/benchmark/answers_second.toml):"
+            )
+            click.echo(outcome.reader + "\n")
         click.echo("The ranking (passages) on eval/benchmark/queries.jsonl:")
     click.echo(text_table(report))
     lost = report.not_beaten()

@@ -52,6 +52,7 @@ class EvalOutcome:
     benchmark: Benchmark
     notes: dict[str, object] = field(default_factory=dict)
     answers: list = field(default_factory=list)  # eval.answers.AnswerRow: the answer benchmark, held-out first
+    reader: str = ""  # eval.answers.reader_table: the answer beside a second judge's, on the problems they read
 
 
 def select(benchmark: Benchmark, query_ids: Sequence[str] = (), limit: int | None = None) -> Benchmark:
@@ -135,7 +136,7 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
     original_of = {c.id: originals.get(c.key, c.id) for c in ingested.chunks}
     runs = run_systems(config.systems, queries, searcher, embedder, baseline, config.depth, say, original_of)
     report = evaluate(benchmark, runs, stat_test=config.stat_test, alpha=config.alpha)
-    answers = []
+    answers, reader = [], ""
     if searcher is not None and config.answers and not config.query_ids and config.limit is None:
         from boussole.eval import answers as answer_set
 
@@ -144,8 +145,14 @@ def run_evaluation(config: EvalConfig, progress: Progress | None = None, embedde
         if errors:
             raise BenchmarkError("answers.toml does not match the current chunks:\n  " + "\n  ".join(errors[:20]))
         say(f"composing the answers to {len(problems)} problems (eval/benchmark/answers.toml)")
-        answers = answer_set.summarise(answer_set.run(problems, answer_set.compose_with(searcher)))
+        scores = answer_set.run(problems, answer_set.compose_with(searcher))
+        answers = answer_set.summarise(scores)
+        readings = answer_set.load_second_readings()
+        errors = answer_set.check_second_readings(readings, problems, ingested.chunks)
+        if errors:
+            raise BenchmarkError("answers_second.toml does not match answers.toml:\n  " + "\n  ".join(errors[:20]))
+        reader = answer_set.reader_table(scores, answer_set.reader_scores(problems, readings))
     notes["total_seconds"] = round(time.perf_counter() - started, 1)
     report.notes = notes
     paths = write_outputs(report, runs, config.output_dir)
-    return EvalOutcome(report, runs, paths, benchmark, notes, answers)
+    return EvalOutcome(report, runs, paths, benchmark, notes, answers, reader)

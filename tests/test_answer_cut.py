@@ -8,7 +8,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from boussole.eval.answers import AnswerRow, Problem, check_problems, load_problems, score, shortfall, summarise
+from boussole.eval.answers import (
+    AnswerRow,
+    Problem,
+    SecondReading,
+    check_problems,
+    check_second_readings,
+    load_problems,
+    load_second_readings,
+    reader_scores,
+    reader_table,
+    score,
+    shortfall,
+    summarise,
+)
 from boussole.service.cut import DEFAULT_CUT, cut, fold_contained
 
 
@@ -44,6 +57,35 @@ def test_the_answer_set_is_balanced_and_resolves(corpus_chunks):
         for half in ("tuning", "held-out"):
             assert sum(p.lang == lang and p.half == half for p in problems) >= 15, (lang, half)
     assert all(1 <= len(p.must) <= 8 for p in problems)
+
+
+def test_the_second_reading_resolves_and_spans_both_halves_and_languages(corpus_chunks):
+    problems = load_problems()
+    readings = load_second_readings()
+    assert check_second_readings(readings, problems, corpus_chunks) == []
+    by_id = {p.id: p for p in problems}
+    for lang in ("fr", "en"):
+        for half in ("tuning", "held-out"):
+            assert sum(by_id[r.id].lang == lang and by_id[r.id].half == half for r in readings) >= 8, (lang, half)
+    assert all(len(r.must) <= 6 for r in readings)
+
+
+def test_a_second_reading_is_checked_and_scored_like_an_answer():
+    problem = Problem("x1", "en", "held-out", "t", "text", must=("d:1.a", "d:2.b"), good=("d:3",), examples=())
+    reading = SecondReading("x1", must=("d:1.a",), good=("d:3", "d:9"), answer=("d:1.a", "d:9"))
+    chunks = [SimpleNamespace(id=i, kind="measure", translation=None) for i in ("d:1.a", "d:2.b", "d:3", "d:9")]
+    assert check_second_readings([reading], [problem], chunks) == []
+    (s,) = reader_scores([problem], [reading])
+    assert (s.must_recall, s.precision, s.shown) == (0.5, 0.5, ("d:1.a", "d:9"))
+    table = reader_table([score(problem, SimpleNamespace(principles=[], measures=[], examples=[]))], [s])
+    assert table.splitlines()[2].split() == ["held-out", "1", "0.000", "0.000", "0.0", "0.500", "0.500", "2.0"]
+
+    too_long = SecondReading("x1", must=("d:1.a",), good=(), answer=("d:1.a",) * 9)
+    unjudged = SecondReading("x2", must=("d:1.a",), good=(), answer=("d:3",))
+    errors = check_second_readings([too_long, unjudged], [problem], chunks)
+    assert any("shows 9 items" in e for e in errors)
+    assert any(e.startswith("x2: no such problem") for e in errors)
+    assert any("['d:3'] shown but neither must nor good" in e for e in errors)
 
 
 def test_a_translation_shown_counts_as_its_original():
