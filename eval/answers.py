@@ -238,6 +238,8 @@ def reader_table(system: Sequence[AnswerScore], reader: Sequence[AnswerScore]) -
                 )
             )
         (n, sr, sp, ss), (_, rr, rp, rs) = pair
+        if not n:  # a half left out (--half)
+            continue
         lines.append(f"{half:<8}  {n:>8}  {sr:>14.3f} {sp:>9.3f} {ss:>5.1f}   {rr:>21.3f} {rp:>9.3f} {rs:>5.1f}")
     return "\n".join(lines)
 

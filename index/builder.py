@@ -187,7 +187,9 @@ def _build_locked(
         second_vectors, _ = embed_chunks(chunks, second, second_cache, progress, text_of=second_encoder_text)
         embed_calibration_questions(calibration_set, embedder, second, cache, second_cache)
         if progress:
-            progress(f"encoding {len(problems.texts())} item-problem statements (index/item_problems.toml)")
+            progress(
+                f"encoding {len(problems.texts())} item-problem statements (index/item_problems.toml, judged_problems.toml)"
+            )
         embed_statements(problems, embedder, second, cache, second_cache)
         lexical = LexicalIndex.build(lexical_texts(chunks, problems), [c.lang for c in chunks])
         # The scope model's fit imports scikit-learn (about a second): done now, not after.

@@ -186,7 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     base = args.data_dir / "models" / BASE_MODEL
     if not base.is_dir():
         raise SystemExit(f"no model in {base}: run `boussole build` first")
-    pairs = training_pairs(ingest_corpus(args.corpus_dir).chunks, load_item_problems())
+    # The item problems alone, as the shipped adapter was trained (not the judged problems,
+    # whose one text is a statement of several items: in-batch negatives would be wrong).
+    pairs = training_pairs(ingest_corpus(args.corpus_dir).chunks, load_item_problems(judged=None))
     out = args.out or args.data_dir / "models" / DEFAULT_OUT
     print(f"training an adapter for {BASE_MODEL} on {len(pairs)} item-problem statements …", flush=True)
     settings = Settings(epochs=args.epochs, learning_rate=args.learning_rate, rank=args.rank)

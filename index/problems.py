@@ -9,6 +9,10 @@ statements are closest as candidates too (index.searcher). A mean of similaritie
 similarity to the mean vector, so one vector per item and encoder is all an index stores.
 Statements are compared with questions as questions (query prompt, query centring): they
 are the same kind of text.
+
+Judged problems (index/judged_problems.toml) add the long, many-sided texts officials
+write: each becomes one more statement of every item it must show, so an item's vector
+also carries the situations it is one of several answers to.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from boussole.index.text import lexical_text
 from boussole.ingest.models import Chunk
 
 PROBLEMS_FILE = Path(__file__).resolve().parent / "item_problems.toml"
+JUDGED_FILE = Path(__file__).resolve().parent / "judged_problems.toml"
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,11 @@ class ItemProblems:
     statements: Mapping[str, Mapping[str, tuple[str, ...]]]
 
     def texts(self) -> list[str]:
-        """Every statement once, in file order: what an index's identity hashes."""
-        return [t for by_lang in self.statements.values() for lang in sorted(by_lang) for t in by_lang[lang]]
+        """Every statement once, in file order (a judged problem is a statement of several
+        items, and is encoded once)."""
+        return list(
+            dict.fromkeys(t for by_lang in self.statements.values() for lang in sorted(by_lang) for t in by_lang[lang])
+        )
 
     def identity(self) -> str:
         """Keys and statements, for the index's identity (a moved statement changes it too)."""
@@ -59,12 +67,10 @@ class ProblemVectors:
         return cls(np.zeros(0, np.int64), np.zeros((0, dim), np.float32), np.zeros((0, use_dim), np.float32))
 
 
-def load_item_problems(path: Path = PROBLEMS_FILE) -> ItemProblems:
-    """Read and check the file: one entry per key, each a table of lists of statements."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{path}: unreadable item problems ({exc})") from exc
+def load_item_problems(path: Path = PROBLEMS_FILE, judged: Path | None = JUDGED_FILE) -> ItemProblems:
+    """Read and check the file: one entry per key, each a table of lists of statements;
+    then each judged problem (`judged`, None for none) after the statements of its must items."""
+    data = _read_toml(path, "item problems")
     statements: dict[str, dict[str, tuple[str, ...]]] = {}
     for n, entry in enumerate(data.get("item", []), start=1):
         key = entry.get("key")
@@ -80,7 +86,35 @@ def load_item_problems(path: Path = PROBLEMS_FILE) -> ItemProblems:
                 raise ValueError(f"{path}: {key} [{lang}] must be a list of non-empty strings")
             by_lang[lang] = tuple(t.strip() for t in texts)
         statements[key] = by_lang
+    if judged is not None:
+        for key, lang, text in _judged_statements(judged):
+            by_lang = statements.setdefault(key, {})
+            by_lang[lang] = (*by_lang.get(lang, ()), text)
     return ItemProblems(statements)
+
+
+def _read_toml(path: Path, what: str) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: unreadable {what} ({exc})") from exc
+
+
+def _judged_statements(path: Path) -> list[tuple[str, str, str]]:
+    """(item key, language, problem text) for every must item of every judged problem."""
+    out, seen = [], set()
+    for n, entry in enumerate(_read_toml(path, "judged problems").get("problem", []), start=1):
+        name = entry.get("id") or f"problem {n}"
+        text, lang, must = entry.get("text"), entry.get("lang"), entry.get("must")
+        if name in seen:
+            raise ValueError(f"{path}: {name} appears twice")
+        seen.add(name)
+        if not isinstance(text, str) or not text.strip() or not isinstance(lang, str) or not lang:
+            raise ValueError(f"{path}: {name} needs a text and a lang")
+        if not isinstance(must, list) or not must or not all(isinstance(k, str) and k for k in must):
+            raise ValueError(f"{path}: {name} must be a non-empty list of item keys")
+        out += [(key, lang, text.strip()) for key in must]
+    return out
 
 
 def embed_statements(problems: ItemProblems, e5, use, e5_cache: EmbeddingCache, use_cache: EmbeddingCache) -> None:
