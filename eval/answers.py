@@ -30,7 +30,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from boussole.eval.benchmark import BENCHMARK_DIR, BenchmarkError
 
@@ -43,6 +43,7 @@ READER_LIMIT = 8  # items a second reader's answer may show: the answer's own li
 HALVES = ("held-out", "tuning")
 LANGS = ("fr", "en")
 SHOWN_KINDS = ("principle", "measure")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -118,29 +119,36 @@ class SecondReading:
     answer: tuple[str, ...]
 
 
-def load_problems(path: Path = ANSWERS_FILE) -> list[Problem]:
+def _read_entries(path: Path, table: str, build: Callable[[dict], T]) -> list[T]:
+    """Each `[[table]]` entry of a TOML file as a record; a missing field names its entry."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise BenchmarkError(f"{path}: {exc}") from exc
-    problems = []
-    for entry in data.get("problem", []):
+    records = []
+    for entry in data.get(table, []):
         try:
-            problems.append(
-                Problem(
-                    id=entry["id"],
-                    lang=entry["lang"],
-                    half=entry["half"],
-                    topic=entry.get("topic", ""),
-                    text=entry["text"],
-                    must=tuple(entry["must"]),
-                    good=tuple(entry.get("good", ())),
-                    examples=tuple(entry.get("examples", ())),
-                )
-            )
+            records.append(build(entry))
         except KeyError as exc:
-            raise BenchmarkError(f"{path}: problem {entry.get('id', '?')} lacks {exc}") from exc
-    return problems
+            raise BenchmarkError(f"{path}: {table} {entry.get('id', '?')} lacks {exc}") from exc
+    return records
+
+
+def load_problems(path: Path = ANSWERS_FILE) -> list[Problem]:
+    return _read_entries(
+        path,
+        "problem",
+        lambda entry: Problem(
+            id=entry["id"],
+            lang=entry["lang"],
+            half=entry["half"],
+            topic=entry.get("topic", ""),
+            text=entry["text"],
+            must=tuple(entry["must"]),
+            good=tuple(entry.get("good", ())),
+            examples=tuple(entry.get("examples", ())),
+        ),
+    )
 
 
 def check_problems(problems: Sequence[Problem], chunks: Iterable) -> list[str]:
@@ -167,24 +175,16 @@ def check_problems(problems: Sequence[Problem], chunks: Iterable) -> list[str]:
 
 
 def load_second_readings(path: Path = SECOND_READING_FILE) -> list[SecondReading]:
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BenchmarkError(f"{path}: {exc}") from exc
-    readings = []
-    for entry in data.get("judgment", []):
-        try:
-            readings.append(
-                SecondReading(
-                    id=entry["id"],
-                    must=tuple(entry["must"]),
-                    good=tuple(entry.get("good", ())),
-                    answer=tuple(entry["answer"]),
-                )
-            )
-        except KeyError as exc:
-            raise BenchmarkError(f"{path}: judgment {entry.get('id', '?')} lacks {exc}") from exc
-    return readings
+    return _read_entries(
+        path,
+        "judgment",
+        lambda entry: SecondReading(
+            id=entry["id"],
+            must=tuple(entry["must"]),
+            good=tuple(entry.get("good", ())),
+            answer=tuple(entry["answer"]),
+        ),
+    )
 
 
 def check_second_readings(
