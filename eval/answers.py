@@ -317,11 +317,13 @@ class _Memo:
         self._searcher = searcher
         self._seen: dict[tuple, object] = {}
 
-    def search(self, query, k=10, filters=None, mode="hybrid", answer_lang="auto"):
-        key = (query, k, filters, mode, answer_lang)
+    def search(self, query, k=10, filters=None, mode="hybrid", answer_lang="auto", fusion=None):
+        key = (query, k, filters, mode, answer_lang, fusion)
         if key not in self._seen:
             kwargs = {"filters": filters} if filters is not None else {}
-            self._seen[key] = self._searcher.search(query, k=k, mode=mode, answer_lang=answer_lang, **kwargs)
+            self._seen[key] = self._searcher.search(
+                query, k=k, mode=mode, answer_lang=answer_lang, fusion=fusion, **kwargs
+            )
         return self._seen[key]
 
     def __getattr__(self, name):

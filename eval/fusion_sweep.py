@@ -93,6 +93,12 @@ VARIANTS: dict[str, FusionConfig] = {
         f"item problems, share {share}": DEFAULT_FUSION.with_(problem_share=share)
         for share in (0.0, 0.33, 0.5, 0.67, 0.7, 0.75, 0.8, 0.9)
     },
+    # Judged problems as neighbours (index.judged) on the default: their vote's weight
+    # (0: off, the default before them); chosen on the answer benchmark's tuning half.
+    **{
+        f"judged problems' vote, weight {w}": DEFAULT_FUSION.with_(judged_weight=w)
+        for w in (0.0, 0.3, 0.5, 0.7, 1.0, 2.0)
+    },
 }
 
 

@@ -22,7 +22,9 @@ from boussole.index.scope import ScopeModel, cross_validated_safety, fit_scope_m
 
 # Raised whenever what `calibrate` computes from the same calibration set changes, so that
 # the indexes built before are stale (index.builder.corpus_hash hashes it).
-CALIBRATION_METHOD = 3  # 3: the item problems' vectors (index.problems) travel with the calibration
+# 3: the item problems' vectors (index.problems) travel with the calibration; 4: the judged
+# problems' too (index.judged).
+CALIBRATION_METHOD = 4
 FITTED_ON = (
     "index/calibration.toml (each question held out with its translation; margin from 10-fold "
     "cross-validation over topics of the in-scope questions) and the indexed corpus"
@@ -30,6 +32,7 @@ FITTED_ON = (
 
 
 _PROBLEM_FIELDS = ("problem_rows", "problem_e5", "problem_use")
+_JUDGED_FIELDS = ("judged_e5", "judged_use", "judged_ptr", "judged_rows", "judged_good")
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,28 @@ class CalibrationVectors:
     problem_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     problem_e5: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     problem_use: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    # index.judged.JudgedVectors, stored the same way: each judged problem's vectors and
+    # the rows it votes for (CSR: judged_ptr into judged_rows and judged_good).
+    judged_e5: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    judged_use: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    judged_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    judged_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    judged_good: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def with_problems(self, problems) -> CalibrationVectors:
         """These vectors with `problems` (an index.problems.ProblemVectors)."""
         return replace(self, problem_rows=problems.rows, problem_e5=problems.e5, problem_use=problems.use)
+
+    def with_judged(self, judged) -> CalibrationVectors:
+        """These vectors with `judged` (an index.judged.JudgedVectors)."""
+        return replace(
+            self,
+            judged_e5=judged.e5,
+            judged_use=judged.use,
+            judged_ptr=judged.ptr,
+            judged_rows=judged.rows,
+            judged_good=judged.good,
+        )
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -67,6 +88,7 @@ class CalibrationVectors:
             problem_rows=self.problem_rows,
             problem_e5=self.problem_e5,
             problem_use=self.problem_use,
+            **{name: getattr(self, name) for name in _JUDGED_FIELDS},
         )
         return buffer.getvalue()
 
@@ -84,12 +106,23 @@ class CalibrationVectors:
                     use_out=data["use_out"],
                     # An index built before item problems has none: it serves without them.
                     **{name: data[name] for name in _PROBLEM_FIELDS if name in data.files},
+                    # ... and before judged problems: it serves without their votes.
+                    **{name: data[name] for name in _JUDGED_FIELDS if name in data.files},
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise IndexCorrupt(f"{path}: unreadable calibration vectors ({exc}); run `boussole build --force`") from exc
         rows = len(out.problem_rows)
         if rows and (out.problem_e5.shape != (rows, dim) or len(out.problem_use) != rows):
             raise IndexCorrupt(f"{path}: item problem vectors do not fit; run `boussole build --force`")
+        judged = len(out.judged_e5)
+        if judged and (
+            out.judged_e5.shape != (judged, dim)
+            or len(out.judged_use) != judged
+            or len(out.judged_ptr) != judged + 1
+            or len(out.judged_rows) != len(out.judged_good)
+            or int(out.judged_ptr[-1]) != len(out.judged_rows)
+        ):
+            raise IndexCorrupt(f"{path}: judged problem vectors do not fit; run `boussole build --force`")
         if out.passage_mean.shape != (dim,) or out.e5_in.shape[1:] != (dim,):
             raise IndexCorrupt(f"{path}: calibration vectors do not fit dimension {dim}; run `boussole build --force`")
         return out

@@ -73,6 +73,25 @@ class FusionConfig:
     # beat the best one and the best two. 0 turns it off. See docs/evaluation.md, "Item
     # problems".
     problem_share: float = 0.8
+    # Judged problems (index.judged): the question's `judged_neighbours` nearest judged
+    # problems vote for their must items (acceptable ones at `judged_good` × the weight),
+    # each weighted by a softmax of its similarity at `judged_temperature`; a row's score
+    # gains the weight × the ranking's best score × its vote (index.fusion.judged_lift).
+    # The vote names principles and measures only, so it weighs less in a passage search
+    # (`judged_weight`: tuning nDCG@10 0.652 / 0.662 / 0.656 / 0.641 / 0.631 at 0 / 0.3 /
+    # 0.5 / 0.7 / 1, `python -m boussole.eval.fusion_sweep`, benchmark needs with an odd
+    # number) than in the answer's ranking (`answer_judged_weight`, service.recommend:
+    # tuning must-recall / precision 0.648 / 0.693, 0.680 / 0.736, 0.695 / 0.744, 0.712 /
+    # 0.749 at 0 / 0.5 / 0.7 / 1, 0.701-0.709 at 1.5-2; `python -m boussole.eval.answers
+    # --half tuning --fusion answer_judged_weight=W`, eval/benchmark/answers.toml's 64 tuning
+    # problems). Neighbours 10 / 20 / 30, temperature 0.05 / 0.1 / 0.2 and good 0.3 / 0.5 /
+    # 0.7 were tried on the same problems: 0.68-0.72 must-recall, 20 / 0.1 / 0.5 chosen
+    # (docs/evaluation.md, "Judged problems as neighbours"). 0 turns a vote off.
+    judged_weight: float = 0.3
+    answer_judged_weight: float = 1.0
+    judged_neighbours: int = 20
+    judged_temperature: float = 0.1
+    judged_good: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +105,11 @@ class FusionConfig:
 
     def with_(self, **changes: Any) -> FusionConfig:
         return replace(self, **changes)
+
+    def for_answer(self) -> FusionConfig:
+        """The ranking an answer is read from (service.recommend): the judged problems'
+        vote at its answer weight."""
+        return replace(self, judged_weight=self.answer_judged_weight)
 
 
 DEFAULT_FUSION = FusionConfig()

@@ -142,6 +142,17 @@ def convex_combination(
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
+def judged_lift(ranked: Ranking, votes: np.ndarray, weight: float) -> list[tuple[int, float]]:
+    """score(d) += weight · best · vote(d): the judged problems' vote (index.judged) for a
+    row, as a share of the ranking's best score, so that it weighs alike whatever the
+    scores' scale. Only the ranking's own rows move: a vote alone brings no passage in."""
+    if not ranked or not weight:
+        return list(ranked)
+    best = max(score for _, score in ranked)
+    lifted = [(row, score + weight * best * float(votes[row])) for row, score in ranked]
+    return sorted(lifted, key=lambda item: (-item[1], item[0]))
+
+
 def structure_lift(
     ranked: Ranking,
     pillars: Sequence[str],

@@ -12,7 +12,8 @@ are the same kind of text.
 
 Judged problems (index/judged_problems.toml) add the long, many-sided texts officials
 write: each becomes one more statement of every item it must show, so an item's vector
-also carries the situations it is one of several answers to.
+also carries the situations it is one of several answers to; kept whole, they also vote
+for their items when a question resembles them (index.judged).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from boussole.index.cache import EmbeddingCache
 from boussole.index.calibrate import embed_questions
 from boussole.index.centring import centre
+from boussole.index.judged import JudgedProblem, judged_vectors
 from boussole.index.text import lexical_text
 from boussole.ingest.models import Chunk
 
@@ -40,6 +42,7 @@ class ItemProblems:
     """Problem statements per item key ("hsp-ha-2-14:40.b"), per language."""
 
     statements: Mapping[str, Mapping[str, tuple[str, ...]]]
+    judged: tuple[JudgedProblem, ...] = ()  # the judged problems folded into `statements`
 
     def texts(self) -> list[str]:
         """Every statement once, in file order (a judged problem is a statement of several
@@ -86,11 +89,12 @@ def load_item_problems(path: Path = PROBLEMS_FILE, judged: Path | None = JUDGED_
                 raise ValueError(f"{path}: {key} [{lang}] must be a list of non-empty strings")
             by_lang[lang] = tuple(t.strip() for t in texts)
         statements[key] = by_lang
-    if judged is not None:
-        for key, lang, text in _judged_statements(judged):
+    problems = load_judged_problems(judged) if judged is not None else []
+    for problem in problems:
+        for key in problem.must:
             by_lang = statements.setdefault(key, {})
-            by_lang[lang] = (*by_lang.get(lang, ()), text)
-    return ItemProblems(statements)
+            by_lang[problem.lang] = (*by_lang.get(problem.lang, ()), problem.text)
+    return ItemProblems(statements, tuple(problems))
 
 
 def _read_toml(path: Path, what: str) -> dict:
@@ -100,20 +104,24 @@ def _read_toml(path: Path, what: str) -> dict:
         raise ValueError(f"{path}: unreadable {what} ({exc})") from exc
 
 
-def _judged_statements(path: Path) -> list[tuple[str, str, str]]:
-    """(item key, language, problem text) for every must item of every judged problem."""
+def load_judged_problems(path: Path = JUDGED_FILE) -> list[JudgedProblem]:
+    """Read and check the judged problems: each with an id, a text, a language and a
+    non-empty list of must items (`good`, optional, the acceptable ones)."""
     out, seen = [], set()
     for n, entry in enumerate(_read_toml(path, "judged problems").get("problem", []), start=1):
         name = entry.get("id") or f"problem {n}"
-        text, lang, must = entry.get("text"), entry.get("lang"), entry.get("must")
+        text, lang, must, good = entry.get("text"), entry.get("lang"), entry.get("must"), entry.get("good", [])
         if name in seen:
             raise ValueError(f"{path}: {name} appears twice")
         seen.add(name)
         if not isinstance(text, str) or not text.strip() or not isinstance(lang, str) or not lang:
             raise ValueError(f"{path}: {name} needs a text and a lang")
-        if not isinstance(must, list) or not must or not all(isinstance(k, str) and k for k in must):
+        for field_name, keys in (("must", must), ("good", good)):
+            if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+                raise ValueError(f"{path}: {name}: `{field_name}` must be a list of item keys")
+        if not must:
             raise ValueError(f"{path}: {name} must be a non-empty list of item keys")
-        out += [(key, lang, text.strip()) for key in must]
+        out.append(JudgedProblem(name, lang, text.strip(), tuple(must), tuple(good)))
     return out
 
 
@@ -169,11 +177,12 @@ def with_item_problems(
     calibration, chunks: Sequence[Chunk], problems: ItemProblems, e5, use, e5_cache, use_cache, centred: bool
 ):
     """`calibration` (index.calibrate.CalibrationVectors) carrying the item problems' vectors
-    for `chunks`: what the builder and the in-memory backend store with an index."""
-    vectors = problem_vectors(
-        chunks, problems, e5, use, e5_cache, use_cache, calibration.query_means if centred else None
-    )
-    return calibration.with_problems(vectors)
+    and the judged problems' (index.judged) for `chunks`: what the builder and the
+    in-memory backend store with an index."""
+    means = calibration.query_means if centred else None
+    vectors = problem_vectors(chunks, problems, e5, use, e5_cache, use_cache, means)
+    judged = judged_vectors(chunks, problems.judged, e5, use, e5_cache, use_cache, means)
+    return calibration.with_problems(vectors).with_judged(judged)
 
 
 def lexical_texts(chunks: Sequence[Chunk], problems: ItemProblems | None = None) -> list[str]:

@@ -25,11 +25,13 @@ from boussole.index.fusion import (
     NearDuplicates,
     collapse_twins,
     convex_combination,
+    judged_lift,
     language_weights,
     structure_lift,
     suppress_near_duplicates,
     term_bridge,
 )
+from boussole.index.judged import JudgedVectors, votes
 from boussole.index.language import language_probabilities
 from boussole.index.models import Hit, SearchResult
 from boussole.index.scope import ScopeFeatures, ScopeModel, neighbour_margin
@@ -92,6 +94,18 @@ class Searcher:
         self._problem_use = np.ascontiguousarray(cal.problem_use, dtype=np.float32)
         self._problem_of = np.full(len(chunks), -1, dtype=np.int64)
         self._problem_of[self._problem_rows] = np.arange(len(self._problem_rows))
+        # Judged problems (index.judged): whole situations that vote for their items.
+        self._judged = JudgedVectors(
+            np.ascontiguousarray(cal.judged_e5, dtype=np.float32),
+            np.ascontiguousarray(cal.judged_use, dtype=np.float32),
+            np.asarray(cal.judged_ptr, dtype=np.int64),
+            np.asarray(cal.judged_rows, dtype=np.int64),
+            np.asarray(cal.judged_good, dtype=bool),
+        )
+        if len(self._judged.rows) and int(self._judged.rows.max()) >= len(chunks):
+            raise IndexCorrupt(
+                f"judged problems point past the index's {len(chunks)} chunks; run `boussole build --force`"
+            )
         self._use_hubs: dict[float, np.ndarray] = {}
         self._pillars = [c.pillar or "" for c in chunks]
         # Items of one lettered list share a key (their document and paragraph).
@@ -258,6 +272,8 @@ class Searcher:
             ranked = lexical
         else:
             ranked = self._fuse(dense, lexical, probs, depth, allowed, config)
+            if config.judged_weight and len(self._judged) and vectors is not None and qdense is not None:
+                ranked = judged_lift(ranked, self._votes(qdense, vectors.use, config), config.judged_weight)
 
         ranked = collapse_twins(ranked, self._group, self._representative, config.twin_weight)
         hits = []
@@ -302,6 +318,18 @@ class Searcher:
             ranked = term_bridge(ranked, bridges, config.glossary_weight)
         return structure_lift(
             ranked, self._pillars, self._paragraphs, config.pillar_lift, config.paragraph_lift, config.lift_depth
+        )
+
+    def _votes(self, qdense: np.ndarray, quse: np.ndarray, config: FusionConfig) -> np.ndarray:
+        return votes(
+            self._judged,
+            qdense,
+            quse,
+            len(self.chunks),
+            use_weight=config.use_weight,
+            neighbours=config.judged_neighbours,
+            temperature=config.judged_temperature,
+            good=config.judged_good,
         )
 
     def _dense_query(self, e5: np.ndarray, probs: dict[str, float], config: FusionConfig) -> np.ndarray:

@@ -7,7 +7,9 @@ result to JSON.
 
 How the answer is put together: one ranking of the whole corpus for the problem (the
 searcher's hybrid, with its structure lift: the pillars the best passages agree on lift
-their other principles and measures), and every part of the answer is read off that one
+their other principles and measures; and the judged problems' vote at the answer's weight,
+index.config.FusionConfig.for_answer: officials' situations like this one lend the items
+judged for them), and every part of the answer is read off that one
 ranking, so the principles, the measures and the examples rest on the same evidence:
 1. Scope: the searcher's verdict (index.scope). Out of scope, the answer carries no
    principles or measures, only the closest passages, marked as weak matches.
@@ -37,6 +39,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from boussole.index.config import FusionConfig
 from boussole.index.filters import Filters
 from boussole.index.models import Hit, Scope, SearchResult
 from boussole.index.scope import has_words
@@ -58,6 +61,9 @@ class SearchBackend(Protocol):
     @property
     def documents(self) -> list[Document]: ...
 
+    @property
+    def fusion(self) -> FusionConfig: ...
+
     def search(
         self,
         query: str,
@@ -65,6 +71,7 @@ class SearchBackend(Protocol):
         filters: Filters = Filters(),
         mode: str = "hybrid",
         *,
+        fusion: FusionConfig | None = None,
         answer_lang: str = "auto",
     ) -> SearchResult: ...
 
@@ -128,7 +135,8 @@ def recommend(
     """The answer to `problem`: what fits, cut where the evidence stops (service.cut)."""
     start = time.perf_counter()
 
-    ranking = searcher.search(problem, k=DEPTH, answer_lang=answer_lang)
+    fusion = searcher.fusion.for_answer()  # the judged problems' vote at the answer's weight
+    ranking = searcher.search(problem, k=DEPTH, answer_lang=answer_lang, fusion=fusion)
     raw = assess(ranking)
     scope = Scope(bool(raw.in_scope), float(raw.confidence), str(raw.reason))
     lang = ranking.query_lang
@@ -160,7 +168,7 @@ def recommend(
         hits = [h for h in ranking.hits if filters.admits(h.chunk)]
         if len(hits) < least:
             searches += 1
-            more = searcher.search(problem, k=most, filters=filters, answer_lang=shown).hits
+            more = searcher.search(problem, k=most, filters=filters, answer_lang=shown, fusion=fusion).hits
             hits = _top_up(hits, more, most)
         return hits
 

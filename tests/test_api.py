@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from boussole.index.config import DEFAULT_FUSION, FusionConfig
 from boussole.index.errors import ChunkNotFound, IndexNotFound, QueryError
 from boussole.index.filters import FILTER_FIELDS, FilterColumns, Filters
 from boussole.index.models import Hit, SearchResult
@@ -106,12 +107,19 @@ class FakeSearcher:
 
     documents = FAKE_DOCS
     columns = FilterColumns(FAKE_CHUNKS)
+    fusion = DEFAULT_FUSION  # read by recommend, unused by this ranking
 
     def filter_values(self) -> dict[str, list[str]]:
         return self.columns.values()
 
     def search(
-        self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid", answer_lang: str = "auto"
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters = Filters(),
+        mode: str = "hybrid",
+        answer_lang: str = "auto",
+        fusion: FusionConfig | None = None,
     ) -> SearchResult:
         if not query.strip():
             raise QueryError("the query is empty", field="query")

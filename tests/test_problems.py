@@ -109,6 +109,7 @@ def test_no_judged_problem_retells_a_benchmark_situation(searcher):
         ('[[problem]]\nid = "t1"\nlang = "en"\nmust = ["a:1"]\n', "needs a text and a lang"),
         ('[[problem]]\nid = "t1"\nlang = "en"\ntext = "x"\nmust = ["a:1"]\n' * 2, "t1 appears twice"),
         ("[[problem]\n", "unreadable judged problems"),
+        ('[[problem]]\nid = "t1"\nlang = "en"\ntext = "x"\nmust = ["a:1"]\ngood = "a:2"\n', "`good` must be a list"),
     ],
 )
 def test_a_bad_judged_file_is_refused_with_its_path(tmp_path, content, message):
