@@ -65,14 +65,7 @@ class CalibrationVectors:
 
     def with_judged(self, judged) -> CalibrationVectors:
         """These vectors with `judged` (an index.judged.JudgedVectors)."""
-        return replace(
-            self,
-            judged_e5=judged.e5,
-            judged_use=judged.use,
-            judged_ptr=judged.ptr,
-            judged_rows=judged.rows,
-            judged_good=judged.good,
-        )
+        return replace(self, **{name: getattr(judged, name.removeprefix("judged_")) for name in _JUDGED_FIELDS})
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
