@@ -3,6 +3,7 @@ items, and an index without them still served."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import shutil
@@ -88,6 +89,32 @@ def test_a_question_told_like_a_judged_situation_gets_its_items(searcher):
     must = sum(len(p.must) for p in problems)
     assert with_vote > without
     assert with_vote >= 0.8 * must, (with_vote, must)
+
+
+def test_the_answer_reads_the_ranking_with_the_vote_at_its_own_weight(searcher):
+    """`recommend` ranks with FusionConfig.for_answer: the answer weight, not the passage
+    search's, decides what an official is shown (every tenth judged problem, all actors)."""
+    from boussole.index.scope import assess_scope
+    from boussole.service.recommend import recommend
+
+    problems = load_judged_problems()[5::10]
+    unvoted = copy.copy(searcher)
+    unvoted.fusion = searcher.fusion.with_(answer_judged_weight=0.0)
+    assert (
+        searcher.fusion.for_answer().judged_weight
+        == searcher.fusion.answer_judged_weight
+        != searcher.fusion.judged_weight
+    )
+
+    def shown_must(backend) -> int:
+        total = 0
+        for problem in problems:
+            rec = recommend(backend, problem.text, assess=assess_scope)
+            shown = {i.chunk.key for i in rec.principles} | {i.chunk.key for g in rec.measures for i in g.measures}
+            total += len(shown & set(problem.must))
+        return total
+
+    assert shown_must(searcher) > shown_must(unvoted)
 
 
 def _rewrite_calibration(index_dir, change) -> None:
