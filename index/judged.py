@@ -116,15 +116,15 @@ def votes(
     """Per index row, the vote of the question's `neighbours` nearest judged problems:
     each problem's weight is a softmax of its similarity (centred e5 + use_weight · USE)
     at `temperature`; a must item gets the weight, an acceptable item `good` × it."""
-    out = np.zeros(n_rows, np.float32)
     if not len(judged) or neighbours < 1:
-        return out
+        return np.zeros(n_rows, np.float32)
     sims = judged.e5 @ qdense + use_weight * (judged.use @ quse)
     n = min(neighbours, len(sims))
     nearest = np.argpartition(-sims, n - 1)[:n]
     weights = np.exp((sims[nearest] - sims[nearest].max()) / temperature)
     weights /= weights.sum()
-    for p, w in zip(nearest.tolist(), weights.tolist()):
-        lo, hi = judged.ptr[p], judged.ptr[p + 1]
-        np.add.at(out, judged.rows[lo:hi], np.where(judged.good[lo:hi], good * w, w))
-    return out
+    # every entry of the nearest problems at once: their (row, good) pairs and weights
+    counts = judged.ptr[nearest + 1] - judged.ptr[nearest]
+    entries = np.concatenate([np.arange(judged.ptr[p], judged.ptr[p + 1]) for p in nearest])
+    values = np.repeat(weights, counts) * np.where(judged.good[entries], good, 1.0)
+    return np.bincount(judged.rows[entries], weights=values, minlength=n_rows).astype(np.float32)
