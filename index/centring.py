@@ -11,7 +11,7 @@ Representations"). The means come from the corpus and from the calibration set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -32,3 +32,12 @@ def query_mean(lang_probs: Mapping[str, float], means: Mapping[str, np.ndarray])
     total = sum(lang_probs.get(lang, 0.0) for lang in means) or 1.0
     # never the empty sum 0: an index has a mean for each of its languages
     return sum(means[lang] * (lang_probs.get(lang, 0.0) / total) for lang in means)  # type: ignore[return-value]
+
+
+def centre_by_language(vectors: np.ndarray, langs: Sequence[str], means: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Each row centred on the mean of its own language (a language without a mean: only
+    renormalised), as a question written in that language is: for texts whose language is
+    known (item-problem statements, judged problems)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    zero = np.zeros(vectors.shape[1], np.float32)
+    return unit(vectors - np.stack([means.get(lang, zero) for lang in langs]).astype(np.float32))

@@ -19,7 +19,7 @@ import numpy as np
 
 from boussole.index.cache import EmbeddingCache
 from boussole.index.calibrate import embed_questions
-from boussole.index.centring import centre
+from boussole.index.centring import centre_by_language
 from boussole.ingest.models import Chunk
 
 
@@ -90,9 +90,7 @@ def judged_vectors(
     texts = [p.text for p in kept]
     e5_vectors = embed_questions(e5, texts, e5_cache)
     if query_means is not None:  # centred like a question in the problem's language
-        e5_vectors = np.stack(
-            [centre(v[None, :], query_means.get(p.lang, np.zeros_like(v)))[0] for v, p in zip(e5_vectors, kept)]
-        )
+        e5_vectors = centre_by_language(e5_vectors, [p.lang for p in kept], query_means)
     return JudgedVectors(
         e5_vectors.astype(np.float32),
         embed_questions(use, texts, use_cache).astype(np.float32),

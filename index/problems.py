@@ -28,7 +28,7 @@ import numpy as np
 
 from boussole.index.cache import EmbeddingCache
 from boussole.index.calibrate import embed_questions
-from boussole.index.centring import centre
+from boussole.index.centring import centre_by_language
 from boussole.index.judged import JudgedProblem, judged_vectors
 from boussole.index.text import lexical_text
 from boussole.ingest.models import Chunk
@@ -157,9 +157,7 @@ def problem_vectors(
         langs = [lang for lang in sorted(by_lang) for _ in by_lang[lang]]
         e5_vectors = embed_questions(e5, texts, e5_cache)
         if query_means is not None:
-            e5_vectors = np.stack(
-                [centre(v[None, :], query_means.get(lang, np.zeros_like(v)))[0] for v, lang in zip(e5_vectors, langs)]
-            )
+            e5_vectors = centre_by_language(e5_vectors, langs, query_means)
         e5_mean = e5_vectors.mean(axis=0)
         use_mean = embed_questions(use, texts, use_cache).mean(axis=0)
         for row in item_rows:
