@@ -79,9 +79,11 @@ def is_fresh(
     fingerprint: str,
     fusion: FusionConfig = DEFAULT_FUSION,
     passages: str = "fp32",
+    problems: ItemProblems | None = None,
 ) -> bool:
     """True when the index was built from exactly these chunks with exactly this model, its
-    passages in this precision (`passages`), this second encoder and this fusion configuration."""
+    passages in this precision (`passages`), this second encoder, this fusion configuration
+    and these item problems (`problems`; None: the shipped files)."""
     try:
         manifest = store.read_manifest(index_dir)
         store.verify_files(index_dir, manifest)
@@ -90,7 +92,7 @@ def is_fresh(
     from boussole.index.encoders.use import use_fingerprint
 
     return (
-        manifest.corpus_hash == corpus_hash(chunks, documents, fusion)
+        manifest.corpus_hash == corpus_hash(chunks, documents, fusion, problems)
         and manifest.model_fingerprint == fingerprint
         and manifest.passage_precision == passages
         and manifest.second_encoder.get("fingerprint") == use_fingerprint()
@@ -143,20 +145,23 @@ def build_index(
     second: Encoder | None = None,
     fusion: FusionConfig = DEFAULT_FUSION,
     locked: bool = False,
+    problems: ItemProblems | None = None,
 ) -> BuildReport:
     """Embed (both encoders, with cache), calibrate, build FAISS and BM25, and swap the new
     index version in (see index.store for the layout).
 
     `second` is the second encoder (encoders.factory.load_second_encoder by default). Takes the
     data folder's build lock unless the caller already holds it (`locked`), so two builds
-    never interleave; leftovers of killed builds are removed first.
+    never interleave; leftovers of killed builds are removed first. `problems`: the item
+    problems to build with (None: the shipped files; eval.folds builds with some judged
+    problems left out).
     """
     if not chunks:
         raise ValueError("no chunks to index: ingest the corpus first")
     with nullcontext() if locked else store.build_lock(index_dir):
         store.recover(index_dir)
         store.clean(index_dir)
-        return _build_locked(chunks, documents, embedder, index_dir, cache_dir, progress, second, fusion)
+        return _build_locked(chunks, documents, embedder, index_dir, cache_dir, progress, second, fusion, problems)
 
 
 def _build_locked(
@@ -168,6 +173,7 @@ def _build_locked(
     progress: Progress | None,
     second: Encoder | None,
     fusion: FusionConfig,
+    problems: ItemProblems | None = None,
 ) -> BuildReport:
     started = time.perf_counter()
     if second is None:
@@ -177,7 +183,7 @@ def _build_locked(
     cache = EmbeddingCache.for_model(cache_dir, embedder.fingerprint)
     second_cache = EmbeddingCache.for_model(cache_dir, second.fingerprint)
     calibration_set = load_calibration()
-    problems = load_item_problems()
+    problems = problems if problems is not None else load_item_problems()
     # The e5 passages are most of a build (about 30 s of one core for the shipped corpus):
     # they run in a thread of their own (on every core: OnnxEncoder.document_workers)
     # while this one does everything that does not need them. The two threads touch

@@ -89,12 +89,19 @@ def load_item_problems(path: Path = PROBLEMS_FILE, judged: Path | None = JUDGED_
                 raise ValueError(f"{path}: {key} [{lang}] must be a list of non-empty strings")
             by_lang[lang] = tuple(t.strip() for t in texts)
         statements[key] = by_lang
-    problems = load_judged_problems(judged) if judged is not None else []
-    for problem in problems:
+    return with_judged(ItemProblems(statements), load_judged_problems(judged) if judged is not None else ())
+
+
+def with_judged(problems: ItemProblems, judged: Sequence[JudgedProblem]) -> ItemProblems:
+    """`problems` with `judged` added, each text one more statement of its must items (after
+    theirs). Separate from the file so that an evaluation can build an index with only some
+    of the judged problems (eval.folds: each problem answered by an index that lacks it)."""
+    statements = {key: dict(by_lang) for key, by_lang in problems.statements.items()}
+    for problem in judged:
         for key in problem.must:
             by_lang = statements.setdefault(key, {})
             by_lang[problem.lang] = (*by_lang.get(problem.lang, ()), problem.text)
-    return ItemProblems(statements, tuple(problems))
+    return ItemProblems(statements, (*problems.judged, *judged))
 
 
 def _read_toml(path: Path, what: str) -> dict:
