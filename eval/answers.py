@@ -30,7 +30,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from boussole.eval.benchmark import BENCHMARK_DIR, BenchmarkError
 
@@ -344,7 +344,18 @@ SWEEP_LIMIT = 8.0  # mean principles and measures shown: the most an official sh
 TIE = 0.005  # objective differences under this are noise on 32 problems: the shorter answer wins
 
 
-def shortfall(row: AnswerRow) -> float:
+class Figures(Protocol):
+    """An answer set's means: AnswerRow here, eval.folds.FoldRow there."""
+
+    @property
+    def must_recall(self) -> float: ...
+    @property
+    def precision(self) -> float: ...
+    @property
+    def shown(self) -> float: ...
+
+
+def shortfall(row: Figures) -> float:
     """How far an answer is from the targets: the larger of its recall and precision gaps
     (0 once both are met). F weighs the two alike whatever the targets; this follows the
     one furthest from its target, which is must-recall."""
@@ -356,10 +367,19 @@ def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[AnswerCut, Answer
     chosen one first: among the cuts showing at most SWEEP_LIMIT items on the tuning half,
     those within TIE of the smallest shortfall, the shortest answer first, then the
     largest minimums; the other cuts after them by shortfall."""
+    memo = _Memo(searcher)
+    out = []
+    for cut in cut_grid():
+        rows = {(r.half, r.lang): r for r in summarise(run(problems, compose_with(memo, answer_cut=cut)))}
+        out.append((cut, rows[("tuning", "all")], rows.get(("held-out", "all"))))
+    return chosen_first(out)
+
+
+def cut_grid() -> list[AnswerCut]:
+    """The cuts a sweep scores: ratio to the best item of its kind, least and most of each kind."""
     from boussole.service.cut import DEFAULT_CUT
 
-    memo = _Memo(searcher)
-    grid = [
+    return [
         DEFAULT_CUT.with_(ratio=r, least_principles=lp, most_principles=mp, least_measures=lm, most_measures=mm)
         for r in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
         for lp in (0, 1)
@@ -368,11 +388,17 @@ def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[AnswerCut, Answer
         for mm in (3, 5, 8, 10)
         if lp <= mp and lm <= mm
     ]
-    out = []
-    for cut in grid:
-        rows = {(r.half, r.lang): r for r in summarise(run(problems, compose_with(memo, answer_cut=cut)))}
-        out.append((cut, rows[("tuning", "all")], rows.get(("held-out", "all"))))
-    fits = [o for o in out if o[1].shown <= SWEEP_LIMIT]
+
+
+F = TypeVar("F", bound=Figures)
+R = TypeVar("R")
+
+
+def chosen_first(scored: Sequence[tuple[AnswerCut, F, R]]) -> list[tuple[AnswerCut, F, R]]:
+    """(cut, row, extra) triples, the chosen cut first: among the cuts whose row shows at
+    most SWEEP_LIMIT items, those within TIE of the smallest shortfall, the shortest answer
+    first, then the largest minimums; the other cuts after them by shortfall."""
+    fits = [o for o in scored if o[1].shown <= SWEEP_LIMIT]
     best = min((shortfall(o[1]) for o in fits), default=0.0)
 
     def order(o) -> tuple:
@@ -381,7 +407,7 @@ def sweep(searcher, problems: Sequence[Problem]) -> list[tuple[AnswerCut, Answer
             return (0, round(row.shown, 1), -(cut.least_principles + cut.least_measures), shortfall(row))
         return (1, shortfall(row), row.shown, 0)
 
-    return sorted(fits, key=order) + [o for o in out if o[1].shown > SWEEP_LIMIT]
+    return sorted(fits, key=order) + [o for o in scored if o[1].shown > SWEEP_LIMIT]
 
 
 def fusion_changes(settings: Sequence[str]) -> dict[str, float | int | bool]:

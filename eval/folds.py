@@ -32,13 +32,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from boussole.eval.answers import LANGS, AnswerScore, Problem, _Memo, compose_with, fusion_changes, score
+from boussole.eval.answers import (
+    LANGS,
+    AnswerScore,
+    Problem,
+    _Memo,
+    chosen_first,
+    compose_with,
+    cut_grid,
+    fusion_changes,
+    score,
+)
 from boussole.index.judged import JudgedProblem
+from boussole.service.cut import DEFAULT_CUT, AnswerCut
 
 FOLDS = 2
 # A change that lengthens answers gains must-recall by showing more; at a fixed length (the
 # first 2 principles and 6 measures, the 8 items an answer may show) only the ranking counts.
 FIXED_LENGTH = (2, 6)
+FIXED_CUT = DEFAULT_CUT.with_(
+    ratio=0.0, least_principles=FIXED_LENGTH[0], most_principles=FIXED_LENGTH[0],
+    least_measures=FIXED_LENGTH[1], most_measures=FIXED_LENGTH[1],
+)  # fmt: skip
 SEED = 19  # the split's shuffle: fixed, so that the folds' indexes are built once
 
 
@@ -120,26 +135,47 @@ def answer(
 ) -> tuple[list[AnswerScore], list[AnswerScore]]:
     """Every fold's problems answered on its index, with `changes` to its FusionConfig: as
     the API cuts the answer, and at FIXED_LENGTH (the ranking alone, whatever the length)."""
+    opened = open_folds(folds, models_dir, changes)
+    return answers_with(opened, DEFAULT_CUT), answers_with(opened, FIXED_CUT)
+
+
+def open_folds(folds: Sequence[Fold], models_dir: Path, changes: dict | None = None) -> list[tuple[Fold, _Memo]]:
+    """Each fold with its index's searcher (`changes` to its FusionConfig), remembering its
+    rankings: a sweep composes each answer many times from the same ones."""
     from boussole.index import store
     from boussole.index.searcher import Searcher
-    from boussole.service.cut import DEFAULT_CUT
 
-    fixed_cut = DEFAULT_CUT.with_(
-        ratio=0.0, least_principles=FIXED_LENGTH[0], most_principles=FIXED_LENGTH[0],
-        least_measures=FIXED_LENGTH[1], most_measures=FIXED_LENGTH[1],
-    )  # fmt: skip
-    cut, fixed = [], []
+    out = []
     for fold in folds:
-        opened = Searcher.open(store.resolve(fold.index_dir), models_dir)
+        searcher = Searcher.open(store.resolve(fold.index_dir), models_dir)
         if changes:
-            opened.fusion = opened.fusion.with_(**changes)
-        searcher = _Memo(opened)
-        as_cut, at_length = compose_with(searcher), compose_with(searcher, answer_cut=fixed_cut)
+            searcher.fusion = searcher.fusion.with_(**changes)
+        out.append((fold, _Memo(searcher)))
+    return out
+
+
+def answers_with(opened: Sequence[tuple[Fold, _Memo]], cut: AnswerCut) -> list[AnswerScore]:
+    scores = []
+    for fold, searcher in opened:
+        compose = compose_with(searcher, answer_cut=cut)
         for p in fold.problems:
             problem = Problem(p.id, p.lang, f"fold {fold.number}", "", p.text, p.must, p.good, ())
-            cut.append(score(problem, as_cut(problem)))
-            fixed.append(score(problem, at_length(problem)))
-    return cut, fixed
+            scores.append(score(problem, compose(problem)))
+    return scores
+
+
+def sweep(
+    opened: Sequence[tuple[Fold, _Memo]], grid: Sequence[AnswerCut] | None = None
+) -> list[tuple[AnswerCut, FoldRow, tuple[float, float]]]:
+    """Every cut of `grid` (eval.answers.cut_grid) with its figures and its must-recall
+    difference to the shipped cut (paired standard error), ordered as the answer
+    benchmark's sweep orders them: the chosen one first."""
+    shipped = answers_with(opened, DEFAULT_CUT)
+    scored = []
+    for cut in grid if grid is not None else cut_grid():
+        scores = answers_with(opened, cut)
+        scored.append((cut, summarise(scores)[-1], paired_difference(shipped, scores)))
+    return chosen_first(scored)
 
 
 def summarise(scores: Sequence[AnswerScore]) -> list[FoldRow]:
@@ -190,6 +226,9 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NAME=VALUE",
         help="also answer with this index.config.FusionConfig field changed, and print the difference (repeatable)",
     )
+    parser.add_argument(
+        "--sweep", action="store_true", help="score the answer sweep's grid of cuts instead (a few minutes)"
+    )
     args = parser.parse_args(argv)
     try:
         changes = fusion_changes(args.fusion)
@@ -199,13 +238,21 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no models in {args.data_dir}: run `boussole build` first")
     folds = build_folds(args.data_dir, args.corpus_dir)
     models_dir = args.data_dir / "models"
+    if args.sweep:
+        print("ratio  least/most principles  least/most measures  recall precision shown  vs the shipped cut")
+        for c, row, (diff, error) in sweep(open_folds(folds, models_dir, changes))[:25]:
+            print(
+                f"{c.ratio:>5}  {c.least_principles}/{c.most_principles:<20}  {c.least_measures}/{c.most_measures:<17}  "
+                f"{row.must_recall:.3f}  {row.precision:.3f}  {row.shown:4.1f}  {diff:+.3f} ({error:.3f})"
+            )
+        return
     runs = {"index's configuration": answer(folds, models_dir)}
     if changes:
         runs[" ".join(f"{k}={v}" for k, v in changes.items())] = answer(folds, models_dir, changes)
     length = f"{FIXED_LENGTH[0]} principles + {FIXED_LENGTH[1]} measures"
-    for label, (cut, fixed) in runs.items():
+    for label, (as_cut, fixed) in runs.items():
         print(f"\n{label}")
-        print(text_table(summarise(cut), "as the API cuts it"))
+        print(text_table(summarise(as_cut), "as the API cuts it"))
         print(text_table(summarise(fixed), length))
     if changes:
         (before_cut, before_fixed), (after_cut, after_fixed) = runs.values()

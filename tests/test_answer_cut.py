@@ -120,6 +120,28 @@ def test_the_sweep_objective_follows_the_target_furthest_away():
     assert shortfall(row(0.70, 0.62)) < shortfall(row(0.62, 0.70))
 
 
+def test_the_sweep_puts_the_shortest_of_the_near_best_first():
+    from boussole.eval.answers import chosen_first
+    from boussole.eval.folds import FoldRow
+
+    def row(recall: float, shown: float) -> FoldRow:
+        return FoldRow("all", 330, recall, 0.75, shown)
+
+    long_best = DEFAULT_CUT.with_(ratio=0.3)
+    short_tie = DEFAULT_CUT.with_(ratio=0.6)  # 0.004 below the best: a tie, and shorter
+    worse = DEFAULT_CUT.with_(ratio=0.8)
+    too_long = DEFAULT_CUT.with_(ratio=0.0)  # the best recall, but more than 8 items
+    order = chosen_first(
+        [
+            (worse, row(0.60, 6.0), "c"),
+            (too_long, row(0.75, 9.5), "d"),
+            (long_best, row(0.704, 7.9), "a"),
+            (short_tie, row(0.700, 7.2), "b"),
+        ]
+    )
+    assert [extra for _cut, _row, extra in order] == ["b", "a", "c", "d"]
+
+
 def test_fusion_changes_read_each_field_as_its_type():
     from boussole.eval.answers import fusion_changes
     from boussole.index.config import DEFAULT_FUSION

@@ -7,8 +7,18 @@ from pathlib import Path
 import pytest
 
 from boussole.eval.answers import AnswerScore, Problem
-from boussole.eval.folds import answer, build_folds, paired_difference, split, summarise
+from boussole.eval.folds import (
+    FIXED_CUT,
+    answer,
+    build_folds,
+    open_folds,
+    paired_difference,
+    split,
+    summarise,
+    sweep,
+)
 from boussole.index.problems import load_item_problems, load_judged_problems, with_judged
+from boussole.service.cut import DEFAULT_CUT
 
 
 def test_split_is_disjoint_complete_and_repeatable():
@@ -82,6 +92,12 @@ def test_folds_are_built_once_and_answer_every_problem_on_an_index_without_it(da
     assert [s.problem.id for s in cut] == [p.id for f in sample for p in f.problems]
     assert all(len(s.shown) == 8 for s in fixed)  # 2 principles + 6 measures
     assert summarise(cut)[-1].problems == 20
+    swept = sweep(open_folds(sample, data_dir / "models"), grid=[FIXED_CUT, DEFAULT_CUT])
+    assert {c for c, _row, _diff in swept} == {FIXED_CUT, DEFAULT_CUT}
+    by_cut = {c: (row, diff) for c, row, diff in swept}
+    assert by_cut[DEFAULT_CUT][1] == (0.0, 0.0)  # the shipped cut against itself
+    assert by_cut[FIXED_CUT][0].must_recall == pytest.approx(summarise(fixed)[-1].must_recall)
+    assert by_cut[FIXED_CUT][0].shown == 8
     # The shipped index holds these problems (their texts are statements of their items and
     # they vote for them): it answers them better than the folds, which never saw them.
     shipped = compose_with(Searcher.open(data_dir / "index", data_dir / "models"))
