@@ -100,6 +100,7 @@ def build_folds(
 
     ingested = ingest_corpus(corpus_dir)
     embedder = load_encoder(DEFAULT_MODEL, data_dir / "models")
+    passages = passage_precision(embedder)
     statements = load_item_problems(judged=None)
     parts = split(load_judged_problems())
     out = []
@@ -108,7 +109,6 @@ def build_folds(
         index_dir, cache_dir = folder / "index", folder / "cache"
         kept = [p for other in parts if other is not held for p in other]
         problems = with_judged(statements, kept)
-        passages = passage_precision(embedder)
         if not is_fresh(
             index_dir, ingested.chunks, ingested.documents, embedder.fingerprint, passages=passages, problems=problems
         ):

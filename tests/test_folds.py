@@ -9,6 +9,7 @@ import pytest
 from boussole.eval.answers import AnswerScore, Problem
 from boussole.eval.folds import (
     FIXED_CUT,
+    Fold,
     answer,
     build_folds,
     open_folds,
@@ -87,7 +88,7 @@ def test_folds_are_built_once_and_answer_every_problem_on_an_index_without_it(da
     ]
     assert again == []  # fresh: reused, not rebuilt
 
-    sample = [fold.__class__(fold.number, fold.problems[:10], fold.index_dir) for fold in folds]
+    sample = [Fold(fold.number, fold.problems[:10], fold.index_dir) for fold in folds]
     cut, fixed = answer(sample, data_dir / "models")
     assert [s.problem.id for s in cut] == [p.id for f in sample for p in f.problems]
     assert all(len(s.shown) == 8 for s in fixed)  # 2 principles + 6 measures
