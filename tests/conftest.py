@@ -8,6 +8,8 @@ says, so the fast suite (`pytest -m "not slow"`) stays model-free as tests chang
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,49 @@ def _reached(item: pytest.Item, names: frozenset[str], defined_in: Path) -> bool
             if name not in fixturedef.argnames:
                 break
     return False
+
+
+# Free space the real-model tests need under the temporary directory: the model is built
+# there (1.5 GB) and indexes, models and servers' data are copied beside it. A whole session
+# peaked at 2.6 GB on 2026-12-07 (`df` every 3 s during `pytest`, with the retention policy
+# in pyproject.toml; 4.4 GB kept after the run without it); the floor leaves some margin.
+# BOUSSOLE_TEST_FREE_GB overrides it (0 skips the check).
+FLOOR_GB = 3.0
+FREE_GB_VAR = "BOUSSOLE_TEST_FREE_GB"
+
+
+def _temp_root(config: pytest.Config) -> Path:
+    """The nearest existing folder of the session's base temporary directory."""
+    folder = Path(config.option.basetemp or tempfile.gettempdir()).resolve()
+    while not folder.exists():
+        folder = folder.parent
+    return folder
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stops before the first test when the real-model tests cannot fit on the disk.
+
+    Without it, a full disk shows as hundreds of errors deep in a model writer's traceback.
+    The fast suite writes almost nothing and is never stopped.
+    """
+    if not any(item.get_closest_marker("slow") for item in session.items):
+        return
+    try:
+        needed_gb = float(os.environ.get(FREE_GB_VAR, FLOOR_GB))
+    except ValueError:
+        pytest.exit(
+            f"{FREE_GB_VAR} must be a number of gigabytes, not {os.environ[FREE_GB_VAR]!r}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+    root = _temp_root(session.config)
+    free_gb = shutil.disk_usage(root).free / 1e9
+    if free_gb < needed_gb:
+        pytest.exit(
+            f"{free_gb:.1f} GB free under {root}, and the tests that use the real model need "
+            f"about {needed_gb:g} GB there. Free some space, point --basetemp at a larger disk, "
+            f"or run the fast suite alone (make test-fast).",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
