@@ -51,7 +51,7 @@ def _reached(item: pytest.Item, names: frozenset[str], defined_in: Path) -> bool
 # Free space the real-model tests need under the temporary directory: the model is built
 # there (1.5 GB) and indexes, models and servers' data are copied beside it. A whole session
 # peaked at 2.6 GB on 2026-12-07 (`df` every 3 s during `pytest`, with the retention policy
-# in pyproject.toml; 4.4 GB kept after the run without it); the floor leaves some margin.
+# in pyproject.toml; without it, 4.7 GB stayed after the run); the floor leaves some margin.
 # BOUSSOLE_TEST_FREE_GB overrides it (0 skips the check).
 FLOOR_GB = 3.0
 FREE_GB_VAR = "BOUSSOLE_TEST_FREE_GB"
